@@ -1,0 +1,152 @@
+"""Text pipeline: clean, tokenize (NLTK, no downloaded data), build a vocabulary, encode to ids."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import Counter
+from dataclasses import asdict
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..config import DataConfig
+from ..errors import ConfigError, DataError, did_you_mean
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+
+_HTML_TAG = re.compile(r"<[^>]{0,200}>")
+_URL = re.compile(r"(https?://\S+|www\.\S+)")
+_NEGATIONS = {"not", "no", "never", "n't", "nor", "neither", "nobody", "nothing", "none", "nowhere",
+              "cannot", "without", "hardly", "barely"}
+# A compact English stop-word list (NLTK's list needs downloaded data); negations are left out on purpose.
+_STOPWORDS = frozenset(
+    "a an the and or of to in on at by for with from as is are was were be been being am it its it's "
+    "this that these those i me my we our you your he him his she her they them their there here "
+    "what which who whom whose do does did doing have has had having so than too very s t can will "
+    "just should would could about into over after before again further then once all any both each "
+    "few more most other some such only own same up down out off under until while if because".split()
+) - _NEGATIONS
+
+TOKENIZERS = ("treebank", "tweet", "regexp", "whitespace")
+STEMMERS = ("porter", "snowball")
+
+
+def _make_tokenizer(name: str) -> Callable[[str], list[str]]:
+    if name == "treebank":
+        from nltk.tokenize import TreebankWordTokenizer
+
+        return TreebankWordTokenizer().tokenize
+    if name == "tweet":
+        from nltk.tokenize import TweetTokenizer
+
+        return TweetTokenizer(preserve_case=True, reduce_len=True).tokenize
+    if name == "regexp":
+        from nltk.tokenize import RegexpTokenizer
+
+        return RegexpTokenizer(r"\w+(?:'\w+)?|[^\w\s]").tokenize
+    if name == "whitespace":
+        return str.split
+    raise ConfigError(f"'{name}' is not a tokenizer.", did_you_mean(name, TOKENIZERS))
+
+
+def _make_stemmer(name: str | None) -> Callable[[str], str] | None:
+    if name is None:
+        return None
+    if name == "porter":
+        from nltk.stem import PorterStemmer
+
+        return PorterStemmer().stem
+    if name == "snowball":
+        from nltk.stem import SnowballStemmer
+
+        return SnowballStemmer("english").stem
+    raise ConfigError(f"'{name}' is not a stemmer.", did_you_mean(name, STEMMERS))
+
+
+class TextPipeline:
+    """Turns raw text into token ids; `fit` learns the vocabulary from training texts only."""
+
+    def __init__(self, cfg: DataConfig) -> None:
+        self.cfg = cfg
+        self._tokenize = _make_tokenizer(cfg.tokenizer)
+        self._stem = _make_stemmer(cfg.stemmer)
+        self._stem_cache: dict[str, str] = {}
+        self.itos: list[str] = [PAD, UNK]
+        self.stoi: dict[str, int] = {PAD: PAD_ID, UNK: UNK_ID}
+
+    # --- text -> tokens -------------------------------------------------------------------------
+    def clean(self, text: str) -> str:
+        if self.cfg.strip_html:
+            text = html.unescape(_HTML_TAG.sub(" ", text))
+        if self.cfg.strip_urls:
+            text = _URL.sub(" ", text)
+        return text.lower() if self.cfg.lowercase else text
+
+    def tokens(self, text: str) -> list[str]:
+        """Cleaned, tokenized, optionally stop-word-filtered and stemmed tokens of one text."""
+        toks = self._tokenize(self.clean(text))
+        if self.cfg.remove_stopwords:
+            toks = [t for t in toks if t.lower() not in _STOPWORDS]
+        if self._stem is not None:
+            toks = [self._stem_one(t) for t in toks]
+        return toks[: self.cfg.max_len]
+
+    def _stem_one(self, tok: str) -> str:
+        out = self._stem_cache.get(tok)
+        if out is None:
+            out = self._stem_cache[tok] = self._stem(tok)
+        return out
+
+    # --- vocabulary -----------------------------------------------------------------------------
+    def fit(self, texts: Iterable[str]) -> "TextPipeline":
+        counts = Counter(t for text in texts for t in self.tokens(text))
+        kept = [w for w, c in counts.most_common() if c >= self.cfg.min_freq]
+        kept = kept[: max(self.cfg.max_vocab - 2, 0)]
+        if not kept:
+            raise DataError("The training texts contain no words to learn from.",
+                            "Check that the text column holds sentences, or lower the minimum word frequency.")
+        self.itos = [PAD, UNK] + kept
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+        return self
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.itos)
+
+    def encode_tokens(self, toks: Sequence[str]) -> list[int]:
+        return [self.stoi.get(t, UNK_ID) for t in toks]
+
+    def encode(self, texts: Iterable[str]) -> list[np.ndarray]:
+        """One int64 id array per text; an empty text becomes a single <unk> so models see length 1."""
+        out = []
+        for text in texts:
+            ids = self.encode_tokens(self.tokens(text)) or [UNK_ID]
+            out.append(np.asarray(ids, dtype=np.int64))
+        return out
+
+    def is_known(self, tok: str) -> bool:
+        return tok in self.stoi
+
+    # --- persistence (JSON, never pickle) -------------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps({"config": asdict(self.cfg), "itos": self.itos})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TextPipeline":
+        from ..config import from_dict
+
+        data = json.loads(text)
+        pipe = cls(from_dict(DataConfig, data["config"]))
+        pipe.itos = list(data["itos"])
+        pipe.stoi = {w: i for i, w in enumerate(pipe.itos)}
+        return pipe
+
+
+def trace(pipeline: TextPipeline, text: str) -> dict:
+    """The steps one text goes through (raw → cleaned → tokens → ids), for the Data page."""
+    toks = pipeline.tokens(text)
+    ids = pipeline.encode_tokens(toks)
+    return {"raw": text, "cleaned": pipeline.clean(text), "tokens": toks, "ids": ids,
+            "unknown": [t for t, i in zip(toks, ids) if i == UNK_ID]}

@@ -1,0 +1,45 @@
+"""Bag of embeddings (fastText-style): average word (and optional bigram) vectors, then an MLP."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._registry import register_model
+from ._text import make_embedding, padding_mask
+
+
+class BagOfEmbeddings(nn.Module):
+    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int, hidden: int,
+                 bigram_buckets: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = make_embedding(vocab_size, embed_dim)
+        # Word bigrams hashed into buckets (fastText's trick): order-aware at the cost of one lookup.
+        self.bigrams = nn.Embedding(bigram_buckets, embed_dim) if bigram_buckets else None
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        if hidden:
+            layers += [nn.Linear(embed_dim, hidden), nn.ReLU(), nn.Dropout(dropout)]
+        layers.append(nn.Linear(hidden or embed_dim, num_classes))
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = padding_mask(ids).unsqueeze(-1).float()  # (batch, seq, 1)
+        summed = (self.embedding(ids) * mask).sum(1)  # (batch, emb)
+        count = mask.sum(1).clamp(min=1)
+        if self.bigrams is not None and ids.size(1) > 1:
+            pair = (ids[:, :-1] * 1_000_003 + ids[:, 1:]) % self.bigrams.num_embeddings
+            pmask = mask[:, 1:] * mask[:, :-1]
+            summed = summed + (self.bigrams(pair) * pmask).sum(1)
+            count = count + pmask.sum(1)
+        return self.head(summed / count)
+
+
+@register_model("text", "Bag of embeddings", "Averages word vectors (fastText-style); fast, ignores word order.")
+def bag_of_embeddings(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 64,
+                      bigram_buckets: int = 0, dropout: float = 0.2) -> nn.Module:
+    return BagOfEmbeddings(vocab_size, num_classes, embed_dim, hidden, bigram_buckets, dropout)
+
+
+@register_model("text", "Bag of embeddings", "fastText with hashed word bigrams: sees pairs like 'not good'.")
+def fasttext_bigrams(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 0,
+                     bigram_buckets: int = 50000, dropout: float = 0.2) -> nn.Module:
+    return BagOfEmbeddings(vocab_size, num_classes, embed_dim, hidden, bigram_buckets, dropout)

@@ -1,0 +1,78 @@
+"""Model summary for the Model page: layer table, parameters, weight memory and FLOPs."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+from torch.utils.flop_counter import FlopCounterMode
+
+_RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
+_WHOLE = _RECURRENT + (nn.MultiheadAttention,)  # listed as one layer, not by their parts
+_GATES = {nn.RNN: 1, nn.GRU: 3, nn.LSTM: 4}
+
+
+def _shape(out: Any) -> str:
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    if isinstance(out, PackedSequence):
+        out = pad_packed_sequence(out, batch_first=True)[0]
+    return " × ".join(str(d) for d in out.shape) if isinstance(out, torch.Tensor) else "-"
+
+
+def _rnn_flops(m: nn.Module, steps: int) -> int:
+    """Multiply-adds x2 of a recurrent layer over `steps` words (FlopCounterMode misses fused LSTMs)."""
+    gates = _GATES[type(m)]
+    total, size_in = 0, m.input_size
+    dirs = 2 if m.bidirectional else 1
+    for _ in range(m.num_layers):
+        total += dirs * 2 * steps * gates * m.hidden_size * (size_in + m.hidden_size)
+        size_in = m.hidden_size * dirs
+    return total
+
+
+def summarize(model: nn.Module, example: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    """Run one example through `model` and describe every layer.
+
+    Args:
+        example: the inputs of one example, e.g. (ids (1, seq), lengths (1,)) for text models.
+    Returns:
+        {"layers": [{"layer", "type", "output shape", "parameters"}], "total_parameters",
+         "trainable_parameters", "weight_bytes", "flops_per_example"}
+    """
+    rows: list[dict[str, Any]] = []
+    hooks = []
+    for name, mod in model.named_modules():
+        leaf = not any(True for _ in mod.children()) or isinstance(mod, _WHOLE)
+        inside = any(isinstance(p, _WHOLE) for n, p in model.named_modules() if n and name.startswith(n + "."))
+        if not name or not leaf or inside or isinstance(mod, nn.Dropout):
+            continue
+
+        def hook(m, inp, out, name=name):
+            rows.append({"layer": name, "type": type(m).__name__, "output shape": _shape(out),
+                         "parameters": sum(p.numel() for p in m.parameters())})
+        hooks.append(mod.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*example)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    flops = counter.get_total_flops()
+    per_module = counter.get_flop_counts()
+    steps = int(example[1][0]) if len(example) > 1 else 1
+    for name, mod in model.named_modules():
+        if isinstance(mod, _RECURRENT):
+            key = f"{type(model).__name__}.{name}"
+            flops += _rnn_flops(mod, steps) - sum(per_module.get(key, {}).values())
+    params = list(model.parameters())
+    return {"layers": rows,
+            "total_parameters": sum(p.numel() for p in params),
+            "trainable_parameters": sum(p.numel() for p in params if p.requires_grad),
+            "weight_bytes": sum(p.numel() * p.element_size() for p in params)
+            + sum(b.numel() * b.element_size() for b in model.buffers()),
+            "flops_per_example": int(flops)}

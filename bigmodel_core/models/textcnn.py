@@ -1,0 +1,41 @@
+"""TextCNN (Kim 2014): convolutions of several widths over word vectors, max over time."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._registry import register_model
+from ._text import make_embedding, padding_mask
+
+
+class TextCNN(nn.Module):
+    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int, widths: list[int],
+                 filters: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = make_embedding(vocab_size, embed_dim)
+        self.widths = list(widths)
+        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, filters, w) for w in self.widths)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(filters * len(self.widths), num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        widest = max(self.widths)
+        if ids.size(1) < widest:  # a text shorter than the widest filter still gets one window
+            ids = F.pad(ids, (0, widest - ids.size(1)))
+        mask = padding_mask(ids)  # (batch, seq)
+        x = self.embedding(ids).transpose(1, 2)  # (batch, emb, seq)
+        pooled = []
+        for w, conv in zip(self.widths, self.convs):
+            h = F.relu(conv(x))  # (batch, filters, seq - w + 1)
+            # A window is real if it starts on a real token; short texts keep their first window.
+            valid = mask[:, : h.size(2)].clone()
+            valid[:, 0] = True
+            pooled.append(h.masked_fill(~valid.unsqueeze(1), float("-inf")).amax(dim=2))
+        return self.fc(self.dropout(torch.cat(pooled, dim=1)))
+
+
+@register_model("text", "TextCNN", "Kim (2014): filters of widths 3/4/5 spot key phrases anywhere in the text.")
+def textcnn(vocab_size: int, num_classes: int, embed_dim: int = 64, widths: tuple = (3, 4, 5),
+            filters: int = 64, dropout: float = 0.3) -> nn.Module:
+    return TextCNN(vocab_size, num_classes, embed_dim, list(widths), filters, dropout)

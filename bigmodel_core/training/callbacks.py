@@ -1,0 +1,116 @@
+"""Callbacks: history, best checkpoint, early stopping, a queue for the UI, and a CLI printer."""
+from __future__ import annotations
+
+import copy
+import json
+import queue
+import sys
+import time
+from typing import Any, Optional, TextIO
+
+from .events import Callback, StopTraining, TrainEvent
+
+
+class History(Callback):
+    """Every event as a JSON dict, in order: a chart slices it directly (skorch-style)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def _add(self, event: TrainEvent) -> None:
+        self.rows.append(event.to_dict())
+
+    on_fit_start = on_batch_end = on_epoch_end = on_fit_end = lambda self, trainer, event: self._add(event)
+
+    def epochs(self) -> list[dict[str, Any]]:
+        return [{"epoch": r["epoch"], **r["metrics"]} for r in self.rows if r["kind"] == "epoch_end"]
+
+
+class BestCheckpoint(Callback):
+    """Keeps a CPU copy of the weights at the best `monitor` value; restores them at the end."""
+
+    def __init__(self, monitor: str = "val_accuracy") -> None:
+        self.monitor = monitor
+        self.best: Optional[float] = None
+        self.best_epoch: Optional[int] = None
+        self.state: Optional[dict] = None
+
+    def on_epoch_end(self, trainer, event: TrainEvent) -> None:
+        value = event.metrics.get(self.monitor)
+        if value is None:
+            value = event.metrics.get("train_accuracy" if trainer.higher_is_better() else "train_loss")
+        better = self.best is None or (value > self.best if trainer.higher_is_better() else value < self.best)
+        if better:
+            self.best, self.best_epoch = value, event.epoch
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
+
+    def on_fit_end(self, trainer, event: TrainEvent) -> None:
+        if self.state is not None:
+            trainer.model.load_state_dict(self.state)
+        event.metrics["best_epoch"] = self.best_epoch
+
+
+class EarlyStopping(Callback):
+    """Stops when `monitor` has not improved for `patience` epochs."""
+
+    def __init__(self, monitor: str, patience: int) -> None:
+        self.monitor, self.patience = monitor, patience
+        self.best: Optional[float] = None
+        self.waited = 0
+
+    def on_epoch_end(self, trainer, event: TrainEvent) -> None:
+        value = event.metrics.get(self.monitor)
+        if value is None:
+            return
+        if self.best is None or (value > self.best if trainer.higher_is_better() else value < self.best):
+            self.best, self.waited = value, 0
+            return
+        self.waited += 1
+        if self.waited >= self.patience:
+            trainer.stop_reason = f"early stopping: {self.monitor} did not improve for {self.patience} epochs"
+            raise StopTraining(trainer.stop_reason)
+
+
+class QueueCallback(Callback):
+    """Puts JSON-able event dicts on a queue for a UI; never touches the UI itself."""
+
+    def __init__(self, q: "queue.Queue[dict]") -> None:
+        self.q = q
+
+    def _put(self, trainer, event: TrainEvent) -> None:
+        self.q.put(copy.deepcopy(event.to_dict()))
+
+    on_fit_start = on_epoch_start = on_batch_end = on_epoch_end = on_fit_end = _put
+
+
+class Printer(Callback):
+    """CLI output: one JSON object per line with `json_lines`, else short human lines (~1/s)."""
+
+    def __init__(self, json_lines: bool = False, stream: TextIO = sys.stdout, every_s: float = 1.0) -> None:
+        self.json_lines, self.stream, self.every_s = json_lines, stream, every_s
+        self._last = 0.0
+
+    def _write(self, payload: dict[str, Any], text: str) -> None:
+        self.stream.write((json.dumps(payload) if self.json_lines else text) + "\n")
+        self.stream.flush()
+
+    def on_fit_start(self, trainer, event: TrainEvent) -> None:
+        m = event.metrics
+        self._write({"event": "fit_start", **m, "total_steps": event.total_steps},
+                    f"Training on {m['device']} ({m['threads']} threads), {m['train_examples']} examples, "
+                    f"{m['parameters']:,} parameters, {event.total_steps} steps")
+
+    def on_batch_end(self, trainer, event: TrainEvent) -> None:
+        now = time.perf_counter()
+        if now - self._last < self.every_s:
+            return
+        self._last = now
+        m = event.metrics
+        self._write({"event": "batch_end", "epoch": event.epoch, "step": event.step, **m},
+                    f"  epoch {event.epoch} step {event.step}/{event.total_steps} loss {m['loss']:.4f} "
+                    f"{m['samples_per_s']:.0f} samples/s")
+
+    def on_epoch_end(self, trainer, event: TrainEvent) -> None:
+        m = event.metrics
+        text = f"epoch {event.epoch}: " + " ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))
+        self._write({"event": "epoch_end", "epoch": event.epoch, **m}, text)

@@ -1,0 +1,119 @@
+"""A whole run: data -> pipeline -> model -> Trainer -> report -> saved bundle (or nothing on failure)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import numpy as np
+import torch
+
+from ..config import RunConfig
+from ..data.batching import TextBatches
+from ..data.dataset import TextDataset, load_dataset
+from ..data.text import TextPipeline
+from ..models import create_model, resolve_params
+from ..runs.store import RunWriter, new_run_id
+from .callbacks import BestCheckpoint, EarlyStopping, History
+from .events import Callback
+from .metrics import classification_report, predict_batches
+from .trainer import Trainer
+
+MAX_MISCLASSIFIED = 50  # shown on the Train page; more would not be read
+
+
+@dataclass
+class Prepared:
+    """Everything a run trains on, built from a RunConfig."""
+
+    dataset: TextDataset
+    pipeline: TextPipeline
+    model: torch.nn.Module
+    model_params: dict[str, Any]
+    data_info: dict[str, Any]
+    batches: dict[str, TextBatches]
+
+
+def prepare(cfg: RunConfig, dataset: Optional[TextDataset] = None) -> Prepared:
+    """Load data, fit the vocabulary on the training split only, encode, batch, build the model."""
+    ds = dataset or load_dataset(cfg.data)
+    train_texts, _ = ds.part("train")
+    pipeline = TextPipeline(cfg.data).fit(train_texts)
+    batches = {}
+    for name in ("train", "val", "test"):
+        texts, labels = ds.part(name)
+        batches[name] = TextBatches(pipeline.encode(texts), labels, cfg.train.batch_size, shuffle=name == "train",
+                                    bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
+    data_info = {"task": "text", "vocab_size": pipeline.vocab_size, "num_classes": len(ds.class_names),
+                 "class_names": ds.class_names, "spec": ds.spec, "description": ds.description,
+                 "text_column": ds.text_column, "label_column": ds.label_column,
+                 "split": {k: int(len(v)) for k, v in ds.split.items()}}
+    params = resolve_params(cfg.model.name, cfg.model.params)
+    torch.manual_seed(cfg.train.seed)
+    model = create_model(cfg.model.name, data_info, **params)
+    return Prepared(ds, pipeline, model, params, data_info, batches)
+
+
+def _misclassified(ds: TextDataset, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[dict]:
+    val_idx = ds.split["val"]
+    pred = out["probs"].argmax(1)
+    wrong = np.flatnonzero(pred != out["labels"])
+    wrong = wrong[np.argsort(-out["probs"][wrong].max(1))][:limit]  # most confident mistakes first
+    return [{"text": ds.texts[val_idx[out["order"][i]]], "true": ds.class_names[out["labels"][i]],
+             "predicted": ds.class_names[pred[i]], "confidence": float(out["probs"][i].max())} for i in wrong]
+
+
+def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
+              stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> dict[str, Any]:
+    """Train and save one run; returns run.json's content (id, path, metrics, ...).
+
+    A failure leaves nothing in the workspace; a stop (user or early stopping) saves the run
+    with the best weights so far and `stopped: true`.
+    """
+    t0 = time.perf_counter()
+    prep = prepare(cfg)
+    history, best = History(), BestCheckpoint(cfg.train.monitor)
+    extra: list[Callback] = [history, best]
+    if cfg.train.early_stopping_patience:
+        extra.append(EarlyStopping(cfg.train.monitor, cfg.train.early_stopping_patience))
+    trainer = Trainer(cfg.train, [*extra, *callbacks], running_jobs=running_jobs, stop_event=stop_event)
+    run_id = cfg.name or new_run_id(cfg.model.name)
+    writer = RunWriter(run_id, home)
+    try:
+        model = trainer.fit(prep.model, prep.batches["train"], prep.batches["val"])
+        val = predict_batches(model, prep.batches["val"], trainer.device)
+        test = predict_batches(model, prep.batches["test"], trainer.device)
+        val_report = classification_report(val["labels"], val["probs"], prep.dataset.class_names)
+        test_report = classification_report(test["labels"], test["probs"], prep.dataset.class_names)
+        final = history.rows[-1]["metrics"] if history.rows else {}
+        info = {"id": run_id, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "task": "text",
+                "config": asdict(cfg), "model_params": prep.model_params, "data_info": prep.data_info,
+                "device": str(trainer.device), "threads": trainer.threads,
+                "stopped": trainer.stopped_early, "stop_reason": trainer.stop_reason,
+                "best_epoch": best.best_epoch, "seconds": time.perf_counter() - t0,
+                "metrics": {"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],
+                            "test_accuracy": test_report["accuracy"], "test_macro_f1": test_report["macro_f1"],
+                            "val_loss": val["loss"], "test_loss": test["loss"],
+                            "train_loss": final.get("train_loss"), "train_accuracy": final.get("train_accuracy"),
+                            "samples_per_s": final.get("samples_per_s")},
+                "val_report": val_report, "test_report": test_report,
+                "misclassified": _misclassified(prep.dataset, val)}
+        _save(writer, info, history, prep, model)
+        path = writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
+    info["path"] = str(path)
+    return info
+
+
+def _save(writer: RunWriter, info: dict, history: History, prep: Prepared, model: torch.nn.Module) -> None:
+    from safetensors.torch import save_file
+
+    writer.write_json("run.json", info)
+    writer.write_jsonl("history.jsonl", history.rows)
+    writer.write_text("vocab.json", prep.pipeline.to_json())
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(writer.path("weights.safetensors")))

@@ -1,0 +1,136 @@
+"""The Trainer: the one training loop, emitting TrainEvents to callbacks."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Iterable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import TrainConfig
+from ..errors import ConfigError, TrainingError, did_you_mean
+from .devices import choose_threads, resolve_device
+from .events import Callback, StopTraining, TrainEvent
+from .metrics import predict_batches, to_device
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+_HIGHER_IS_BETTER = ("accuracy", "f1")
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ConfigError(f"'{cfg.optimizer}' is not an optimizer.", did_you_mean(cfg.optimizer, OPTIMIZERS))
+
+
+class Trainer:
+    """Owns the loop; history, checkpoints, early stopping, UI and CLI output are callbacks.
+
+    `request_stop()` may be called from any thread: the loop raises StopTraining at the next
+    batch boundary and still runs the end hooks, so nothing learned so far is lost.
+    """
+
+    def __init__(self, cfg: TrainConfig, callbacks: Iterable[Callback] = (), running_jobs: int = 1,
+                 stop_event: Optional[threading.Event] = None) -> None:
+        self.cfg = cfg
+        self.callbacks = list(callbacks)
+        self.device = resolve_device(cfg.device)
+        self.threads = choose_threads(running_jobs, cfg.num_threads)
+        self._stop = stop_event or threading.Event()
+        self.stopped_early = False
+        self.stop_reason: Optional[str] = None
+        self.model: Optional[nn.Module] = None
+        self.optimizer: Optional[torch.optim.Optimizer] = None
+
+    def request_stop(self, reason: str = "stopped by the user") -> None:
+        self.stop_reason = reason
+        self._stop.set()
+
+    def higher_is_better(self) -> bool:
+        return any(k in self.cfg.monitor for k in _HIGHER_IS_BETTER)
+
+    def _emit(self, hook: str, event: TrainEvent) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, event)
+
+    def fit(self, model: nn.Module, train_batches, val_batches=None) -> nn.Module:
+        """Train `model`; batches yield ((inputs...), labels). Returns the model (on self.device)."""
+        cfg = self.cfg
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.threads)
+        self.model = model.to(self.device)
+        self.optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
+        epochs = 1 if cfg.dry_run else cfg.epochs
+        per_epoch = min(2, len(train_batches)) if cfg.dry_run else len(train_batches)
+        total = epochs * per_epoch
+        start = time.perf_counter()
+        self._emit("on_fit_start", TrainEvent("fit_start", total_steps=total, metrics={
+            "device": str(self.device), "threads": self.threads, "train_examples": train_batches.num_examples,
+            "parameters": sum(p.numel() for p in model.parameters())}))
+        step, epoch, last = 0, 0, {}
+        try:
+            for epoch in range(1, epochs + 1):
+                train_batches.set_epoch(epoch)
+                self._emit("on_epoch_start", TrainEvent("epoch_start", epoch, step, total))
+                step, train_metrics = self._train_epoch(epoch, step, total, per_epoch, train_batches, start)
+                secs = train_metrics.pop("_secs")
+                last = {**train_metrics, **self._validate(val_batches), "epoch_seconds": secs}
+                self._emit("on_epoch_end", TrainEvent("epoch_end", epoch, step, total, last))
+        except StopTraining as stop:
+            self.stopped_early = True
+            self.stop_reason = self.stop_reason or str(stop) or "stopped"
+        self._emit("on_fit_end", TrainEvent("fit_end", epoch, step, total, {
+            **last, "stopped": self.stopped_early, "stop_reason": self.stop_reason,
+            "seconds": time.perf_counter() - start}))
+        return self.model
+
+    def _train_epoch(self, epoch, step, total, per_epoch, batches, fit_start):
+        model, opt, cfg = self.model, self.optimizer, self.cfg
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum = correct = seen = 0.0
+        for i, (inputs, y) in enumerate(batches):
+            if i >= per_epoch:
+                break
+            if self._stop.is_set():
+                raise StopTraining(self.stop_reason or "stopped")
+            inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
+            logits = model(*inputs)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingError(f"The loss became {value} at step {step + 1}, so the model stopped learning.",
+                                    "Lower the learning rate, or turn on gradient clipping, and train again.")
+            step += 1
+            n = y.size(0)
+            loss_sum += value * n
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += n
+            elapsed = time.perf_counter() - t0
+            rate = seen / max(elapsed, 1e-9)
+            done_frac = step / max(total, 1)
+            since = time.perf_counter() - fit_start
+            self._emit("on_batch_end", TrainEvent("batch_end", epoch, step, total, {
+                "loss": value, "samples_per_s": rate, "elapsed": since,
+                "eta_s": since * (1 - done_frac) / max(done_frac, 1e-9)}))
+        return step, {"train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
+                      "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9), "_secs": time.perf_counter() - t0}
+
+    def _validate(self, val_batches) -> dict:
+        if val_batches is None or val_batches.num_examples == 0:
+            return {}
+        out = predict_batches(self.model, val_batches, self.device)
+        acc = float((out["probs"].argmax(1) == out["labels"]).mean())
+        return {"val_loss": out["loss"], "val_accuracy": acc}

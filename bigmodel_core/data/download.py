@@ -144,18 +144,23 @@ def _stream(
                 done += len(chunk)
                 if progress:
                     progress(done, total)
-    except urllib.error.HTTPError as e:
-        raise _http_error(host, name, e.code, str(e.reason)) from None
-    except urllib.error.URLError as e:
-        raise network_error(host, name, e.reason) from None
-    except (OSError, ValueError, http.client.HTTPException) as e:  # broken or timed-out transfer
-        raise network_error(host, name, e) from None
+    except (OSError, ValueError, http.client.HTTPException) as e:  # URLError is an OSError
+        raise download_error(url, name, e) from None
     if length and length.isdigit() and done != int(length):
         raise DownloadError(
             f"The download of {name} from {host} stopped before it finished.",
             "Check the internet connection and try again.",
         )
     return digest.hexdigest()
+
+
+def download_error(url: str, name: str, exc: BaseException) -> DownloadError:
+    """The plain DownloadError for a failed request of `url` (HTTP status, offline, broken)."""
+    host = urllib.parse.urlsplit(url).hostname or url
+    if isinstance(exc, urllib.error.HTTPError):
+        return _http_error(host, name, exc.code, str(exc.reason))
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return _network_error(host, name, reason)
 
 
 def _http_error(host: str, name: str, code: int, reason: str) -> DownloadError:
@@ -182,7 +187,7 @@ def _write(out: BinaryIO, chunk: bytes, name: str) -> None:
         ) from None
 
 
-def network_error(host: str, name: str, reason: object) -> DownloadError:
+def _network_error(host: str, name: str, reason: object) -> DownloadError:
     """The plain error for a transfer that failed below HTTP (offline, refused, timed out, ...)."""
     if _looks_offline(reason):
         return DownloadError(

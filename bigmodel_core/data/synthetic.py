@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,15 @@ DESCRIPTION = (
 # 0.5 would make each sentiment word useless on its own; slightly above keeps a weak
 # bag-of-words signal (as in real reviews) so that small models start learning quickly.
 P_DIRECT = 0.55
+# Chance of a common word ("good", "boring") rather than the long tail: real reviews are Zipfian.
+P_CORE_ADJECTIVE = 0.35
 SENTENCE_COUNT_WEIGHTS = {1: 0.15, 2: 0.35, 3: 0.32, 4: 0.18}  # how many sentences a review has
 OPINION_KIND_WEIGHTS = {  # the shape of each opinion sentence
-    "simple": 0.34, "compound": 0.10, "contrast": 0.28, "np_contrast": 0.10, "fragment": 0.18,
+    "simple": 0.42, "compound": 0.12, "contrast": 0.20, "np_contrast": 0.08, "fragment": 0.18,
 }
 CLAUSE_KIND_WEIGHTS = {"copular": 0.55, "verbal": 0.18, "experience": 0.12, "quality": 0.15}
 MIN_WORDS, MAX_WORDS = 8, 60
+_A_BEFORE_WORD = re.compile(r"\b([Aa]) (\w+)")  # an article to fix in filler: "a ambitious chef"
 _ASPECT_KINDS = ("film", "story", "performance", "sound", "visual", "humour", "pacing")
 
 
@@ -75,7 +79,7 @@ def _capitalise(text: str) -> str:
 def _article(phrase: str) -> str:
     """'a' or 'an' for the phrase that follows."""
     first = phrase.split()[0].lower()
-    vowel = first[0] in "aeiou" and not first.startswith(("uni", "use", "usu", "one"))
+    vowel = first[0] in "aeiou" and not first.startswith(("uniq", "unit", "univ", "use", "usu", "one"))
     return "an" if vowel else "a"
 
 
@@ -90,6 +94,7 @@ class _Composer:
         self.g = grammar
         self.rng = rng
         self.tense = "past"
+        self.used_subjects: set[str] = set()
 
     # --- small choices -------------------------------------------------------------------
 
@@ -102,6 +107,8 @@ class _Composer:
 
     def _adjective(self, polarity: int, kind: str, single_word: bool = False) -> str:
         side = self.g["adjectives"]["positive" if polarity > 0 else "negative"]
+        if self.rng.random() < P_CORE_ADJECTIVE:
+            return self._pick(side["core"])
         pool = list(dict.fromkeys(side["general"] + side.get(kind, [])))
         if single_word:
             pool = [a for a in pool if " " not in a]
@@ -129,12 +136,17 @@ class _Composer:
             return f"{adjective} {self.g['negators']['at_all']}"
         return adjective
 
-    def _aspect(self, kind: str | None = None) -> tuple[str, str, str]:
+    def _aspect(self) -> tuple[str, str, str]:
         """(phrase, number, kind) of something a review talks about, e.g. "the plot"."""
-        kind = kind or self._pick(_ASPECT_KINDS)
-        groups = self.g["aspects"][kind]
-        number = "plural" if groups["plural"] and self.rng.random() < 0.25 else "singular"
-        return self._pick(groups[number]), number, kind
+        for _ in range(10):  # two clauses of one sentence should not share a subject
+            kind = self._pick(_ASPECT_KINDS)
+            groups = self.g["aspects"][kind]
+            number = "plural" if groups["plural"] and self.rng.random() < 0.25 else "singular"
+            phrase = self._pick(groups[number])
+            if phrase not in self.used_subjects:
+                break
+        self.used_subjects.add(phrase)
+        return phrase, number, kind
 
     # --- clauses (lowercase, no final punctuation) ----------------------------------------
 
@@ -211,6 +223,7 @@ class _Composer:
     # --- sentences (capitalised, punctuated) ----------------------------------------------
 
     def opinion(self, target: int) -> str:
+        self.used_subjects.clear()
         kind = _weighted(self.rng, OPINION_KIND_WEIGHTS)
         return getattr(self, f"_{kind}_sentence")(target)
 
@@ -243,8 +256,7 @@ class _Composer:
     def _fragment_sentence(self, target: int) -> str:
         predicate, film = self._predicate_phrase(target), self._film_phrase(target)
         template = self._pick(self.g["fragment_templates"])
-        return template.format(P=_capitalise(predicate), p=predicate, N=film if "{P}," in template
-                               or "{p}," in template else _capitalise(film))
+        return template.format(P=_capitalise(predicate), p=predicate, N=_capitalise(film), n=film)
 
     def verdict(self, target: int) -> str:
         base = self._base_polarity(target)
@@ -258,9 +270,9 @@ class _Composer:
         template = self._pick(self.g["filler_templates"])
         slots = {k: self._pick(v) for k, v in self.g["filler_slots"].items()}
         slots["genre"] = self._pick(self.g["genres"])
-        sentence = template.format(**slots)
-        return _capitalise(sentence.replace(" a a", " an a").replace(" a e", " an e")
-                           .replace(" a o", " an o").replace(" a i", " an i"))
+        sentence = _A_BEFORE_WORD.sub(
+            lambda m: f"{m.group(1)}{_article(m.group(2))[1:]} {m.group(2)}", template.format(**slots))
+        return _capitalise(sentence)
 
     # --- whole reviews ---------------------------------------------------------------------
 

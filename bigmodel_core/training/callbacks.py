@@ -33,15 +33,22 @@ class BestCheckpoint(Callback):
         self.monitor = monitor
         self.best: Optional[float] = None
         self.best_epoch: Optional[int] = None
+        self.best_loss = float("inf")
         self.state: Optional[dict] = None
 
     def on_epoch_end(self, trainer, event: TrainEvent) -> None:
         value = event.metrics.get(self.monitor)
         if value is None:
             value = event.metrics.get("train_accuracy" if trainer.higher_is_better() else "train_loss")
-        better = self.best is None or (value > self.best if trainer.higher_is_better() else value < self.best)
+        loss = event.metrics.get("val_loss", event.metrics.get("train_loss", 0.0))
+        if self.best is None:
+            better = True
+        elif value == self.best:  # a tie on accuracy: the lower loss is the surer model
+            better = loss < self.best_loss
+        else:
+            better = value > self.best if trainer.higher_is_better() else value < self.best
         if better:
-            self.best, self.best_epoch = value, event.epoch
+            self.best, self.best_epoch, self.best_loss = value, event.epoch, loss
             self.state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
 
     def on_fit_end(self, trainer, event: TrainEvent) -> None:

@@ -100,7 +100,7 @@ class Trainer:
             if i >= per_epoch:
                 break
             if self._stop.is_set():
-                raise StopTraining(self.stop_reason or "stopped")
+                raise StopTraining(self.stop_reason or "stopped by the user")
             inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
             logits = model(*inputs)
             loss = F.cross_entropy(logits, y)

@@ -1,0 +1,171 @@
+"""The CLI: python -m bigmodel_core datasets | models | train | eval | predict | explain."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .errors import BigModelError, ConfigError
+
+
+def _print(args, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload) if args.json else text, flush=True)
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"'{pair}' is not a key=value setting.", "Write settings like --set hidden=128.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_datasets(args) -> None:
+    from .data.dataset import list_datasets
+
+    for d in list_datasets():
+        _print(args, d, f"{d['spec']:32} {d['title']}")
+
+
+def cmd_models(args) -> None:
+    from .models import list_models, model_entry
+
+    for name in list_models(args.task):
+        e = model_entry(name)
+        _print(args, {"name": name, "task": e.task, "family": e.family, "description": e.description,
+                      "defaults": e.defaults}, f"{name:20} {e.task:6} {e.description}")
+
+
+def cmd_train(args) -> None:
+    from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict
+    from .training.callbacks import Printer
+    from .training.run import train_run
+
+    settings = _settings(args.set)
+    data_keys = {f for f in DataConfig.__dataclass_fields__} - {"spec"}
+    train_keys = set(TrainConfig.__dataclass_fields__)
+    data = {k: _typed(DataConfig, k, settings.pop(k)) for k in list(settings) if k in data_keys}
+    train = {k: _typed(TrainConfig, k, settings.pop(k)) for k in list(settings) if k in train_keys}
+    train.update({k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("seed", args.seed)) if v is not None})
+    if args.dry_run:
+        train["dry_run"] = True
+    cfg = RunConfig(from_dict(DataConfig, {"spec": args.data, **data}), ModelConfig(args.model, settings),
+                    from_dict(TrainConfig, train), name=args.name)
+    info = train_run(cfg, [Printer(json_lines=args.json)])
+    m = info["metrics"]
+    _print(args, {"event": "fit_end", "run": info["id"], "path": info["path"], "stopped": info["stopped"], "metrics": m},
+           f"Saved run {info['id']}: val accuracy {m['val_accuracy']:.3f}, test accuracy {m['test_accuracy']:.3f}")
+
+
+def _typed(cls, key: str, value: str) -> Any:
+    """CLI strings to the type of the dataclass field's default."""
+    default = cls.__dataclass_fields__[key].default
+    if value.lower() in ("none", "null"):
+        return None
+    if isinstance(default, bool):
+        return value.lower() in ("true", "1", "yes")
+    for kind in (int, float):
+        if isinstance(default, kind) or default is None:
+            try:
+                return kind(value)
+            except ValueError:
+                if isinstance(default, kind):
+                    raise ConfigError(f"'{value}' is not a valid value for {key}.", f"Give a {kind.__name__}, like {default}.") from None
+    return value
+
+
+def cmd_eval(args) -> None:
+    from .evaluate import evaluate_run
+
+    res = evaluate_run(args.run, args.data)
+    m = res["metrics"]
+    _print(args, {"event": "eval", "run": res["run"], "metrics": m},
+           f"Run {res['run']} on {args.data}: accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f} ({m['rows']} rows)")
+
+
+def cmd_predict(args) -> None:
+    from .serve.bundle import load_bundle
+
+    predictor = load_bundle(args.run, device=args.device)
+    for text in args.text:
+        out = predictor.predict(text)
+        unknown = [t["token"] for t in out["tokens"] if not t["known"]]
+        probs = ", ".join(f"{k} {v:.3f}" for k, v in out["probabilities"].items())
+        _print(args, {"event": "predict", "text": text, "prediction": out["prediction"],
+                      "probabilities": out["probabilities"], "unknown_words": unknown},
+               f"{out['prediction']}  ({probs})" + (f"  unknown words: {', '.join(unknown)}" if unknown else ""))
+
+
+def cmd_explain(args) -> None:
+    from .explain.lime_text import explain_text
+    from .serve.bundle import load_bundle
+
+    predictor = load_bundle(args.run, device=args.device)
+    for text in args.text:
+        exp = explain_text(predictor, text, num_samples=args.samples, seed=args.seed, label=args.label)
+        d = exp.to_dict()
+        top = ", ".join(f"{t} {w:+.3f}" for t, w in exp.top(k=8))
+        _print(args, {"event": "explain", "text": text, "prediction": _argmax_name(exp),
+                      "explained": d["label"], "probabilities": d["probabilities"], "weights": d["weights"], "score": d["score"]},
+               f"{d['label']}: {top}")
+
+
+def _argmax_name(exp) -> str:
+    return exp.class_names[max(range(len(exp.probabilities)), key=exp.probabilities.__getitem__)]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bigmodel_core", description="BigModel Lab engine")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("datasets", help="list datasets and their SPECs")
+    s.set_defaults(fn=cmd_datasets)
+    s = sub.add_parser("models", help="list models")
+    s.add_argument("--task", choices=["text", "image"])
+    s.set_defaults(fn=cmd_models)
+    s = sub.add_parser("train", help="train a model and save the run")
+    s.add_argument("--data", required=True, help="builtin:NAME, download:NAME, csv:PATH[#text=COL,label=COL]")
+    s.add_argument("--model", required=True)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model, data or training setting")
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--device")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--name", help="run id (default: time and model)")
+    s.add_argument("--dry-run", action="store_true", help="one epoch of two batches (smoke test)")
+    s.set_defaults(fn=cmd_train)
+    s = sub.add_parser("eval", help="evaluate a saved run on a dataset")
+    s.add_argument("--run", required=True)
+    s.add_argument("--data", required=True)
+    s.set_defaults(fn=cmd_eval)
+    for name, fn in (("predict", cmd_predict), ("explain", cmd_explain)):
+        s = sub.add_parser(name, help=f"{name} texts with a saved run")
+        s.add_argument("--run", required=True)
+        s.add_argument("--text", required=True, action="append")
+        s.add_argument("--device", default="cpu")
+        if name == "explain":
+            s.add_argument("--samples", type=int, default=1000)
+            s.add_argument("--seed", type=int, default=0)
+            s.add_argument("--label", help="class to explain (default: the predicted one)")
+        s.set_defaults(fn=fn)
+    for s in sub.choices.values():
+        s.add_argument("--json", action="store_true", help="print one JSON object per line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except BigModelError as exc:
+        print(f"Error: {exc.message}\nHint: {exc.hint}" if exc.hint else f"Error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

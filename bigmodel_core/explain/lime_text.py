@@ -1,0 +1,93 @@
+"""LIME for text: which words pushed the prediction, via the `lime` package's local linear model."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+KERNEL_WIDTH = 25.0  # LimeTextExplainer's default
+
+
+@dataclass
+class Explanation:
+    """Words with a weight per class; drawing them is the UI's job (lime-style data/view split)."""
+
+    tokens: list[str]  # as shown to the user, in order
+    class_names: list[str]
+    probabilities: list[float]  # the model's prediction for the full text
+    label: int  # the explained class
+    weights: dict[int, list[float]] = field(default_factory=dict)  # class -> weight per token
+    score: float = 0.0  # R^2 of the local linear model: how well it mimics the network here
+    known: list[bool] = field(default_factory=list)
+
+    def top(self, label: Optional[int] = None, k: int = 10) -> list[tuple[str, float]]:
+        """The k words with the largest |weight| for `label`, strongest first."""
+        w = self.weights[self.label if label is None else label]
+        order = np.argsort(-np.abs(w), kind="stable")[:k]
+        return [(self.tokens[i], float(w[i])) for i in order]
+
+    def to_dict(self) -> dict:
+        return {"label": self.class_names[self.label], "score": self.score,
+                "probabilities": dict(zip(self.class_names, self.probabilities)),
+                "weights": [{"token": t, "weight": float(w)} for t, w in zip(self.tokens, self.weights[self.label])]}
+
+
+def explain_tokens(predict_tokens: Callable[[Sequence[Sequence[str]]], np.ndarray], tokens: list[str],
+                   class_names: list[str], num_samples: int = 1000, seed: int = 0,
+                   label: Optional[int] = None, labels: Optional[Sequence[int]] = None) -> Explanation:
+    """LIME over word positions: drop random subsets of words, fit lime's weighted ridge model.
+
+    Sampling follows LimeTextExplainer (sample how many words to drop, then which), but the
+    perturbed texts are handed over as token lists in one batch, so no text is re-tokenized.
+    Args:
+        predict_tokens: token lists -> (n, classes) probabilities; knows nothing else of the model.
+        label: the class to explain (default: the predicted one); `labels` adds more classes.
+    """
+    from lime.lime_base import LimeBase
+
+    d = len(tokens)
+    if d == 0:
+        raise InputError("There are no words to explain.", "Type a sentence with a few words.")
+    rng = np.random.RandomState(seed)
+    mask = np.ones((num_samples, d), dtype=np.float64)
+    if d > 1:
+        sizes = rng.randint(1, d, num_samples - 1)  # words to drop, 1..d-1, like lime
+        for row, size in enumerate(sizes, start=1):
+            mask[row, rng.choice(d, size, replace=False)] = 0
+    else:
+        mask[1:, 0] = rng.randint(0, 2, num_samples - 1)
+    samples = [[t for t, keep in zip(tokens, row) if keep] for row in mask]
+    probs = predict_tokens(samples)
+    full = probs[0]
+    target = int(full.argmax()) if label is None else int(label)
+    # cosine distance of each sample to the full text (all ones), scaled as lime does
+    distances = (1 - mask.sum(1) / (np.sqrt(mask.sum(1)) * np.sqrt(d) + 1e-12)) * 100
+    base = LimeBase(lambda dist: np.sqrt(np.exp(-(dist ** 2) / KERNEL_WIDTH ** 2)), random_state=rng)
+    exp = Explanation(list(tokens), list(class_names), full.astype(float).tolist(), target)
+    for k in sorted({target, *(labels or [])}):
+        _, pairs, score, _ = base.explain_instance_with_data(mask, probs, distances, k, d, feature_selection="none")
+        w = np.zeros(d)
+        for i, value in pairs:
+            w[i] = value
+        exp.weights[k] = w.tolist()
+        if k == target:
+            exp.score = float(score)
+    return exp
+
+
+def explain_text(predictor, text: str, num_samples: int = 1000, seed: int = 0,
+                 label: Optional[str] = None) -> Explanation:
+    """Explain a Predictor's prediction of `text`; `label` is a class name (default: predicted)."""
+    if not text or not text.strip():
+        raise InputError("The text to explain is empty.", "Type a sentence, for example 'not good at all, a boring film'.")
+    tokens = predictor.pipeline.tokens(text)
+    names = predictor.class_names
+    if label is not None and label not in names:
+        raise InputError(f"'{label}' is not one of this model's classes.", "Choose one of: " + ", ".join(names) + ".")
+    exp = explain_tokens(predictor.predict_proba_tokens, tokens, names, num_samples, seed,
+                         None if label is None else names.index(label), labels=range(len(names)))
+    exp.known = [predictor.pipeline.is_known(t) for t in tokens]
+    return exp

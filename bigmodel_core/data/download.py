@@ -27,7 +27,7 @@ Progress = Callable[[int, int | None], None]
 
 CHUNK_BYTES = 1 << 16  # 64 KiB: small enough for a smooth progress bar, big enough to be fast
 CHECKSUMS_FILE = "checksums.json"  # trust-on-first-use record: {file name: sha256}
-USER_AGENT = "BigModelLab/0.1 (+https://github.com/; python-urllib)"
+USER_AGENT = "BigModelLab/0.1 (python-urllib)"
 OFFLINE_HINT = (
     "Connect to the internet and try again, "
     "or use the built-in dataset (builtin:synthetic_reviews)."
@@ -93,8 +93,8 @@ def fetch(
         if expected is not None and actual != expected:
             raise DownloadError(
                 f"The downloaded file {name} did not match its checksum.",
-                "It was damaged on the way or changed on the server; try again, and if this "
-                "keeps happening, delete the file from the cache folder and report it.",
+                "It was damaged on the way or changed on the server and was not kept; "
+                "try again, and report it if this keeps happening.",
             )
         os.replace(tmp, dest)
     except BaseException:

@@ -36,6 +36,7 @@ DESCRIPTION = (
 P_DIRECT = 0.55
 # Chance of a common word ("good", "boring") rather than the long tail: real reviews are Zipfian.
 P_CORE_ADJECTIVE = 0.35
+P_COMMON_NEGATOR = 0.5  # "not good" is far more common than "by no means good"
 SENTENCE_COUNT_WEIGHTS = {1: 0.15, 2: 0.35, 3: 0.32, 4: 0.18}  # how many sentences a review has
 OPINION_KIND_WEIGHTS = {  # the shape of each opinion sentence
     "simple": 0.42, "compound": 0.12, "contrast": 0.20, "np_contrast": 0.08, "fragment": 0.18,
@@ -101,6 +102,11 @@ class _Composer:
     def _pick(self, items: list[Any]) -> Any:
         return self.rng.choice(items)
 
+    def _negator(self, kind: str) -> str:
+        """A negator of this kind; the grammar lists the everyday ones ("not", "n't") first."""
+        options = self.g["negators"][kind]
+        return self._pick(options[:2] if self.rng.random() < P_COMMON_NEGATOR else options)
+
     def _base_polarity(self, target: int) -> int:
         """The polarity of the word to use; it is negated when it differs from ``target``."""
         return target if self.rng.random() < P_DIRECT else -target
@@ -161,7 +167,7 @@ class _Composer:
         adjective = self._adjective(base, kind)
         if base == target:
             return f"{subject} {be} {self._intensified(adjective)}"
-        negator = self._pick(self.g["negators"]["copula"])
+        negator = self._negator("copula")
         if negator in self.g["negators"]["copula_takes_intensifier"]:
             adjective = self._negated_intensified(adjective)
         return f"{subject} {negator.format(be=be)} {adjective}"
@@ -172,7 +178,7 @@ class _Composer:
         past, infinitive = self._pick(self.g["verb_predicates"]["positive" if base > 0 else "negative"])
         if base == target:
             return f"{subject} {past}"
-        negator = self._pick(self.g["negators"]["verb"])
+        negator = self._negator("verb")
         return f"{subject} {negator.format(base=infinitive, past=past)}"
 
     def _experience(self, target: int) -> str:
@@ -181,7 +187,7 @@ class _Composer:
         past, infinitive = self._pick(self.g["experience_verbs"]["positive" if base > 0 else "negative"])
         if base == target:
             return f"I {past} {subject}"
-        negator = self._pick(self.g["negators"]["verb"])
+        negator = self._negator("verb")
         return f"I {negator.format(base=infinitive, past=past)} {subject}"
 
     def _quality(self, target: int) -> str:
@@ -206,7 +212,7 @@ class _Composer:
         described = adjective
         if self.rng.random() < 0.25:
             described = f"{self._pick(self.g['intensifiers']['under_negation'])} {adjective}"
-        negator = self._pick(self.g["negators"]["noun_phrase"])
+        negator = self._negator("noun_phrase")
         return f"{negator} {_article(described)} {described} {noun}"
 
     def _predicate_phrase(self, target: int) -> str:
@@ -215,7 +221,7 @@ class _Composer:
         adjective = self._adjective(base, "film")
         if base == target:
             return self._intensified(adjective)
-        negator = self._pick(self.g["negators"]["fragment"])
+        negator = self._negator("fragment")
         if negator in self.g["negators"]["fragment_takes_intensifier"]:
             adjective = self._negated_intensified(adjective)
         return f"{negator} {adjective}"

@@ -1,9 +1,8 @@
-"""Callbacks: history, best checkpoint, early stopping, a queue for the UI, and a CLI printer."""
+"""Callbacks: history, best checkpoint, early stopping, an event log for the UI, and a CLI printer."""
 from __future__ import annotations
 
 import copy
 import json
-import queue
 import sys
 import time
 from typing import Any, Optional, TextIO
@@ -78,14 +77,14 @@ class EarlyStopping(Callback):
             raise StopTraining(trainer.stop_reason)
 
 
-class QueueCallback(Callback):
-    """Puts JSON-able event dicts on a queue for a UI; never touches the UI itself."""
+class LogCallback(Callback):
+    """Appends JSON-able event dicts to a list that a UI reads; never touches the UI itself."""
 
-    def __init__(self, q: "queue.Queue[dict]") -> None:
-        self.q = q
+    def __init__(self, log: list) -> None:
+        self.log = log
 
     def _put(self, trainer, event: TrainEvent) -> None:
-        self.q.put(copy.deepcopy(event.to_dict()))
+        self.log.append(copy.deepcopy(event.to_dict()))
 
     on_fit_start = on_epoch_start = on_batch_end = on_epoch_end = on_fit_end = _put
 

@@ -1,13 +1,12 @@
 """Background training jobs: a process-wide JobManager runs runs in worker threads and queues extras.
 
-The worker never touches a UI. It puts JSON-able events on the job's queue; a page drains them.
+The worker never touches a UI. It appends JSON-able events to the job's log; pages read it.
 torch is imported at the top here on purpose: a first torch import inside a worker thread raced
 with plotly's numpy import in Streamlit's script thread.
 """
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 import time
 import traceback
@@ -18,20 +17,20 @@ import torch  # noqa: F401  (see module docstring)
 
 from ..config import RunConfig
 from ..errors import BigModelError
-from .callbacks import QueueCallback
+from .callbacks import LogCallback
 
 _ids = itertools.count(1)
 
 
 @dataclass
 class Job:
-    """One training job; `events` is drained by whoever shows its progress."""
+    """One training job; any number of viewers read `log` from their own offset (appends are atomic)."""
 
     id: str
     config: RunConfig
     owner: str = ""  # browser session that started it
     status: str = "queued"  # queued | running | done | stopped | failed
-    events: "queue.Queue[dict]" = field(default_factory=queue.Queue)
+    log: list[dict] = field(default_factory=list)  # every event so far; viewers keep their own offset
     stop_event: threading.Event = field(default_factory=threading.Event)
     result: Optional[dict] = None
     error: Optional[dict] = None  # {"message", "hint", "traceback"?}
@@ -84,7 +83,7 @@ class JobManager:
             if job_id in self._waiting:
                 self._waiting.remove(job_id)
                 job.status = "stopped"
-                job.events.put({"kind": "cancelled"})
+                job.log.append({"kind": "job_end", "status": "stopped"})
                 return
         job.stop_event.set()
 
@@ -97,7 +96,7 @@ class JobManager:
 
     def _work(self, job: Job) -> None:
         try:
-            job.result = self._runner(job.config, [QueueCallback(job.events)], home=self.home,
+            job.result = self._runner(job.config, [LogCallback(job.log)], home=self.home,
                                       stop_event=job.stop_event, running_jobs=len(self.running()))
             job.status = "stopped" if job.result.get("stopped") else "done"
         except BigModelError as exc:
@@ -109,5 +108,5 @@ class JobManager:
                          "traceback": traceback.format_exc()}
             job.status = "failed"
         finally:
-            job.events.put({"kind": "job_end", "status": job.status})
+            job.log.append({"kind": "job_end", "status": job.status})
             self._start_waiting()

@@ -1,0 +1,33 @@
+"""BigModel Lab home page: what the app is, the guided path, and a one-click demo."""
+import streamlit as st
+
+from ui import state
+from ui.feedback import guarded
+
+
+def main() -> None:
+    st.set_page_config(page_title="BigModel Lab", page_icon="🧠", layout="wide")
+    st.title("🧠 BigModel Lab")
+    st.markdown("Learn deep learning by doing it: pick a dataset and a network, **train it on this computer "
+                "while you watch it learn**, then look inside and see *why* it decides what it decides.")
+    st.subheader("The guided path")
+    cols = st.columns(4)
+    steps = [("pages/1_Data.py", "1 · Data", "📚", "Pick the built-in movie reviews or upload your own table."),
+             ("pages/2_Model.py", "2 · Model", "🧩", "Choose a network: bag of words, TextCNN, LSTM, Transformer."),
+             ("pages/3_Train.py", "3 · Train", "📈", "Press Train and watch the loss fall, live."),
+             ("pages/4_Predict.py", "4 · Predict", "🔍", "Type a sentence; see the verdict and the words behind it.")]
+    for col, (page, label, icon, text) in zip(cols, steps):
+        with col:
+            st.page_link(page, label=label, icon=icon)
+            st.caption(text)
+    st.subheader("One-click demo")
+    st.write("Trains a small LSTM on the built-in reviews (about half a minute on a laptop) and opens the Train page.")
+    if st.button("▶ Run the demo", type="primary", key="home_demo"):
+        with guarded():
+            state.start_demo()
+        st.switch_page("pages/3_Train.py")
+    st.caption("Everything runs on your own machine and works offline.")
+
+
+if __name__ == "__main__":
+    main()

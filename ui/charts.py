@@ -1,0 +1,73 @@
+"""Plotly figure builders for the pages (data in, figure out; no Streamlit calls)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import plotly.graph_objects as go
+
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, template="plotly_white")
+GREEN, RED, BLUE, ORANGE = "#16a34a", "#dc2626", "#2563eb", "#ea580c"
+
+
+def class_balance(counts: dict[str, int]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values()), marker_color=BLUE, text=list(counts.values())))
+    return fig.update_layout(title="Examples per class", xaxis_title="class", yaxis_title="examples", **_LAYOUT)
+
+
+def length_histogram(words_per_text: Sequence[int]) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=list(words_per_text), nbinsx=40, marker_color=BLUE))
+    return fig.update_layout(title="Text length", xaxis_title="words per text", yaxis_title="texts", **_LAYOUT)
+
+
+def smooth(values: Sequence[float], alpha: float = 0.1) -> list[float]:
+    """Exponential moving average (TensorBoard-style) so the trend shows through batch noise."""
+    out, avg = [], None
+    for v in values:
+        avg = v if avg is None else alpha * v + (1 - alpha) * avg
+        out.append(avg)
+    return out
+
+
+def step_loss(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(steps), y=list(losses), name="loss per batch", mode="lines",
+                             line=dict(color=BLUE, width=1), opacity=0.35))
+    fig.add_trace(go.Scatter(x=list(steps), y=smooth(losses), name="smoothed", mode="lines", line=dict(color=BLUE, width=3)))
+    return fig.update_layout(title="Training loss, batch by batch", xaxis_title="step", yaxis_title="loss", **_LAYOUT)
+
+
+def epoch_curves(epochs: list[dict], metric: str) -> go.Figure:
+    """Train vs validation `metric` ('loss' or 'accuracy') per epoch."""
+    fig = go.Figure()
+    for prefix, colour in (("train", BLUE), ("val", ORANGE)):
+        key = f"{prefix}_{metric}"
+        pts = [(e["epoch"], e[key]) for e in epochs if e.get(key) is not None]
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+                                 name="training" if prefix == "train" else "validation", line=dict(color=colour)))
+    fig.update_layout(title=f"{metric.capitalize()} per epoch", xaxis_title="epoch", yaxis_title=metric, **_LAYOUT)
+    return fig.update_xaxes(dtick=1)
+
+
+def confusion(matrix: list[list[int]], class_names: list[str]) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=matrix, x=class_names, y=class_names, colorscale="Blues", text=matrix,
+                               texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title="Confusion matrix (validation)", xaxis_title="predicted", yaxis_title="true", **_LAYOUT)
+    return fig.update_yaxes(autorange="reversed")
+
+
+def probabilities(probs: dict[str, float]) -> go.Figure:
+    names = list(probs)
+    best = max(probs, key=probs.get)
+    fig = go.Figure(go.Bar(x=[probs[n] for n in names], y=names, orientation="h", text=[f"{probs[n]:.0%}" for n in names],
+                           marker_color=[GREEN if n == best else "#9ca3af" for n in names]))
+    fig.update_layout(title="Probability of each class", xaxis=dict(range=[0, 1], tickformat=".0%"),
+                      **{**_LAYOUT, "height": 80 + 40 * len(names)})
+    return fig
+
+
+def word_weights(pairs: list[tuple[str, float]], class_name: str) -> go.Figure:
+    pairs = list(reversed(pairs))  # strongest at the top
+    fig = go.Figure(go.Bar(x=[w for _, w in pairs], y=[f"{t} " for t, _ in pairs], orientation="h",
+                           marker_color=[GREEN if w > 0 else RED for _, w in pairs]))
+    return fig.update_layout(title=f"Top words for '{class_name}' (LIME weight)", xaxis_title="weight",
+                             **{**_LAYOUT, "height": 120 + 28 * len(pairs)})

@@ -1,0 +1,84 @@
+"""Session state and shared resources: the chosen configs, the JobManager, cached engine calls."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import streamlit as st
+
+from bigmodel_core.config import DataConfig, ModelConfig, TrainConfig, from_dict
+
+DEFAULT_MODEL = "lstm"
+
+
+def data_cfg() -> DataConfig:
+    return from_dict(DataConfig, st.session_state.get("data_cfg", {}))
+
+
+def set_data_cfg(cfg: DataConfig) -> None:
+    st.session_state["data_cfg"] = asdict(cfg)
+
+
+def model_cfg() -> ModelConfig:
+    return from_dict(ModelConfig, st.session_state.get("model_cfg", {"name": DEFAULT_MODEL}))
+
+
+def set_model_cfg(cfg: ModelConfig) -> None:
+    st.session_state["model_cfg"] = asdict(cfg)
+
+
+def train_cfg() -> TrainConfig:
+    return from_dict(TrainConfig, st.session_state.get("train_cfg", {}))
+
+
+def set_train_cfg(cfg: TrainConfig) -> None:
+    st.session_state["train_cfg"] = asdict(cfg)
+
+
+@st.cache_resource
+def job_manager():
+    """One JobManager per server process: all browsers share it, so jobs queue instead of clashing."""
+    from bigmodel_core.training.jobs import JobManager
+
+    return JobManager(max_running=1)
+
+
+@st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
+def data_overview(cfg: dict[str, Any]) -> dict[str, Any]:
+    from bigmodel_core.lab import data_overview as overview
+
+    return overview(from_dict(DataConfig, cfg))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def predictor(run_id: str, home: str):
+    from bigmodel_core.serve.bundle import load_bundle
+
+    return load_bundle(run_id, home=home)
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "local"
+
+
+def start_training() -> None:
+    """Submit the session's data/model/training choices as a job; remembers the job id."""
+    from bigmodel_core.config import RunConfig
+
+    cfg = RunConfig(data=data_cfg(), model=model_cfg(), train=train_cfg())
+    job = job_manager().submit(cfg, owner=session_id())
+    st.session_state["train_job"] = job.id
+
+
+def start_demo() -> None:
+    set_data_cfg(DataConfig())
+    set_model_cfg(ModelConfig(DEFAULT_MODEL))
+    set_train_cfg(TrainConfig())
+    start_training()
+
+
+def current_job():
+    return job_manager().get(st.session_state.get("train_job"))

@@ -1,0 +1,74 @@
+"""Live view of a training job (progress, ETA, curves) and the results once it has finished."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, state
+from ui.feedback import show_job_error
+
+
+def _fmt_secs(s: float) -> str:
+    s = int(max(s, 0))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def render_progress(job) -> None:
+    """Everything the job has reported so far; called about once a second while it runs."""
+    log = list(job.log)  # a snapshot: the worker keeps appending
+    batches = [e for e in log if e.get("kind") == "batch_end"]
+    epochs = [{"epoch": e["epoch"], **e["metrics"]} for e in log if e.get("kind") == "epoch_end"]
+    start = next((e for e in log if e.get("kind") == "fit_start"), None)
+    if job.status == "queued":
+        st.info(f"Waiting for the computer: another training job is running. Your place in line: "
+                f"{state.job_manager().position(job.id)}.", icon="⏳")
+        return
+    if start is None:
+        st.progress(0.0, text="Preparing the data and the model…")
+        return
+    last = batches[-1] if batches else {"step": 0, "total_steps": start["total_steps"], "metrics": {}}
+    frac = last["step"] / max(last["total_steps"], 1)
+    eta = last["metrics"].get("eta_s")
+    text = f"Step {last['step']:,} of {last['total_steps']:,} · epoch {last.get('epoch', 1)}"
+    if eta is not None and not job.finished:
+        text += f" · about {_fmt_secs(eta)} left"
+    st.progress(min(frac, 1.0), text=text)
+    m = start["metrics"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Samples per second", f"{last['metrics'].get('samples_per_s', 0):,.0f}")
+    c2.metric("Device", m["device"], help=f"{m['threads']} CPU threads")
+    if epochs:
+        c3.metric("Validation accuracy", f"{epochs[-1].get('val_accuracy', 0):.1%}")
+        c4.metric("Training loss", f"{epochs[-1]['train_loss']:.3f}")
+    st.plotly_chart(charts.step_loss([b["step"] for b in batches], [b["metrics"]["loss"] for b in batches]),
+                    width="stretch", key=f"train_steps_{job.id}")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.epoch_curves(epochs, "loss"), width="stretch", key=f"train_eloss_{job.id}")
+    c2.plotly_chart(charts.epoch_curves(epochs, "accuracy"), width="stretch", key=f"train_eacc_{job.id}")
+
+
+def render_result(job) -> None:
+    if job.status == "failed":
+        show_job_error(job.error)
+        return
+    if job.result is None:  # cancelled while waiting
+        st.info("This job was cancelled before it started.", icon="⏹️")
+        return
+    info = job.result
+    m = info["metrics"]
+    if info.get("stopped"):
+        st.warning(f"Training stopped early ({info.get('stop_reason')}). The best weights so far were kept "
+                   f"(from epoch {info.get('best_epoch')}).", icon="⏹️")
+    else:
+        st.success(f"Finished: validation accuracy {m['val_accuracy']:.1%}, test accuracy {m['test_accuracy']:.1%}. "
+                   f"Saved as run **{info['id']}**.", icon="✅")
+    rep = info["val_report"]
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.confusion(rep["confusion"], info["data_info"]["class_names"]), width="stretch",
+                    key=f"train_cm_{job.id}")
+    c2.markdown("**Per class (validation)**")
+    c2.dataframe(pd.DataFrame(rep["per_class"]).round(3), hide_index=True, width="stretch")
+    with st.expander(f"Misclassified validation examples ({len(info['misclassified'])} shown, most confident first)"):
+        st.dataframe(pd.DataFrame(info["misclassified"]).round(3), hide_index=True, width="stretch")
+    st.session_state["predict_run"] = info["id"]
+    st.page_link("pages/4_Predict.py", label="Next: try it on your own sentences", icon="➡️")

@@ -1,0 +1,40 @@
+"""Widgets built from a model preset: one input per setting, typed like the preset's default."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+CHOICES = {"cell": ["rnn", "lstm", "gru"]}
+HELP = {"embed_dim": "Length of each word's vector.", "hidden": "Size of the hidden state / hidden layer.",
+        "layers": "How many layers are stacked.", "bidirectional": "Read the text both forwards and backwards.",
+        "dropout": "Share of units switched off at random while training; fights overfitting.",
+        "widths": "Filter widths in words, comma-separated (3,4,5 looks at 3-, 4- and 5-word phrases).",
+        "filters": "Filters per width.", "heads": "Attention heads per layer.", "dim": "Vector size inside the Transformer.",
+        "ff": "Size of the feed-forward layer in each block.", "bigram_buckets": "Hash buckets for word pairs (0 = off).",
+        "cell": "rnn is the plain recurrent cell; lstm and gru have gates that remember longer."}
+
+
+def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix: str) -> dict[str, Any]:
+    """Inputs for every setting; returns only the values that differ from the preset."""
+    out: dict[str, Any] = {}
+    cols = st.columns(3)
+    for i, (name, default) in enumerate(defaults.items()):
+        value = current.get(name, default)
+        col, key, label, help_ = cols[i % 3], f"{key_prefix}_{name}", name.replace("_", " "), HELP.get(name)
+        if name in CHOICES:
+            new = col.selectbox(label, CHOICES[name], index=CHOICES[name].index(value), key=key, help=help_)
+        elif isinstance(default, bool):
+            new = col.checkbox(label, bool(value), key=key, help=help_)
+        elif isinstance(default, int):
+            new = int(col.number_input(label, 0, 100_000, int(value), key=key, help=help_))
+        elif isinstance(default, float):
+            new = float(col.number_input(label, 0.0, 0.9, float(value), 0.05, key=key, help=help_))
+        elif isinstance(default, (tuple, list)):
+            text = col.text_input(label, ",".join(str(v) for v in value), key=key, help=help_)
+            new = [int(v) for v in text.split(",") if v.strip().isdigit()] or list(default)
+        else:
+            new = col.text_input(label, str(value), key=key, help=help_)
+        if new != default and not (isinstance(default, tuple) and list(default) == new):
+            out[name] = new
+    return out

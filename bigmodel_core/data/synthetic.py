@@ -23,7 +23,7 @@ LABELS = ("negative", "positive")
 DESCRIPTION = (
     "Synthetic movie reviews, generated offline by BigModel Lab from a small English grammar "
     "(assets/review_grammar.json): about 6,000 short reviews, half positive and half negative, "
-    "with a vocabulary of well over 1,000 everyday review words. They are not real reviews. "
+    "using about 1,300 distinct everyday review words. They are not real reviews. "
     "They use negation (\"not good at all\", \"never boring\", \"wasn't funny\"), intensifiers "
     "(\"very\", \"a bit\") and contrast (\"a slow start but a great ending\"), and every "
     "sentiment word appears about as often in positive as in negative reviews, so word order "
@@ -80,7 +80,8 @@ def _capitalise(text: str) -> str:
 def _article(phrase: str) -> str:
     """'a' or 'an' for the phrase that follows."""
     first = phrase.split()[0].lower()
-    vowel = first[0] in "aeiou" and not first.startswith(("uniq", "unit", "univ", "use", "usu", "one"))
+    sounds_like_you = first.startswith(("uniq", "unit", "univ", "use", "usu", "one"))
+    vowel = first[0] in "aeiou" and not sounds_like_you
     return "an" if vowel else "a"
 
 
@@ -132,7 +133,7 @@ class _Composer:
         return adjective
 
     def _negated_intensified(self, adjective: str) -> str:
-        """"very good" after a negator: "not [very] good [at all]"."""
+        """An adjective after a negator, maybe with "very" or "at all": "not very good"."""
         if " " in adjective:
             return adjective
         r = self.rng.random()
@@ -175,7 +176,8 @@ class _Composer:
     def _verbal(self, target: int) -> str:
         subject, _, _ = self._aspect()
         base = self._base_polarity(target)
-        past, infinitive = self._pick(self.g["verb_predicates"]["positive" if base > 0 else "negative"])
+        side = "positive" if base > 0 else "negative"
+        past, infinitive = self._pick(self.g["verb_predicates"][side])
         if base == target:
             return f"{subject} {past}"
         negator = self._negator("verb")
@@ -184,7 +186,8 @@ class _Composer:
     def _experience(self, target: int) -> str:
         subject, _, _ = self._aspect()
         base = self._base_polarity(target)
-        past, infinitive = self._pick(self.g["experience_verbs"]["positive" if base > 0 else "negative"])
+        side = "positive" if base > 0 else "negative"
+        past, infinitive = self._pick(self.g["experience_verbs"][side])
         if base == target:
             return f"I {past} {subject}"
         negator = self._negator("verb")
@@ -250,7 +253,7 @@ class _Composer:
             A=_capitalise(concession), a=concession, B=_capitalise(main), b=main)
 
     def _np_contrast_sentence(self, target: int) -> str:
-        """"A slow start but a great ending": the second noun phrase decides."""
+        """Two noun phrases in contrast, "a slow start but a great ending": the second decides."""
         first, second = self._pick(self.g["contrast_parts"])
         phrases = []
         for polarity, part in ((-target, first), (target, second)):
@@ -276,8 +279,9 @@ class _Composer:
         template = self._pick(self.g["filler_templates"])
         slots = {k: self._pick(v) for k, v in self.g["filler_slots"].items()}
         slots["genre"] = self._pick(self.g["genres"])
+        sentence = template.format(**slots)
         sentence = _A_BEFORE_WORD.sub(
-            lambda m: f"{m.group(1)}{_article(m.group(2))[1:]} {m.group(2)}", template.format(**slots))
+            lambda m: f"{m.group(1)}{_article(m.group(2))[1:]} {m.group(2)}", sentence)
         return _capitalise(sentence)
 
     # --- whole reviews ---------------------------------------------------------------------

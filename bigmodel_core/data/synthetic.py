@@ -37,6 +37,7 @@ P_DIRECT = 0.55
 # Chance of a common word ("good", "boring") rather than the long tail: real reviews are Zipfian.
 P_CORE_ADJECTIVE = 0.35
 P_COMMON_NEGATOR = 0.5  # "not good" is far more common than "by no means good"
+P_COMMON_FILM_NOUN = 0.4  # "a boring film" is far more common than "a boring mockumentary"
 SENTENCE_COUNT_WEIGHTS = {1: 0.15, 2: 0.35, 3: 0.32, 4: 0.18}  # how many sentences a review has
 OPINION_KIND_WEIGHTS = {  # the shape of each opinion sentence
     "simple": 0.42, "compound": 0.12, "contrast": 0.20, "np_contrast": 0.08, "fragment": 0.18,
@@ -103,10 +104,12 @@ class _Composer:
     def _pick(self, items: list[Any]) -> Any:
         return self.rng.choice(items)
 
+    def _pick_everyday(self, items: list[Any], p_first_two: float) -> Any:
+        """Pick from a list whose first two entries are the everyday ones ("not", "film")."""
+        return self._pick(items[:2] if self.rng.random() < p_first_two else items)
+
     def _negator(self, kind: str) -> str:
-        """A negator of this kind; the grammar lists the everyday ones ("not", "n't") first."""
-        options = self.g["negators"][kind]
-        return self._pick(options[:2] if self.rng.random() < P_COMMON_NEGATOR else options)
+        return self._pick_everyday(self.g["negators"][kind], P_COMMON_NEGATOR)
 
     def _base_polarity(self, target: int) -> int:
         """The polarity of the word to use; it is negated when it differs from ``target``."""
@@ -137,9 +140,9 @@ class _Composer:
         if " " in adjective:
             return adjective
         r = self.rng.random()
-        if r < 0.30:
+        if r < 0.25:
             return f"{self._pick(self.g['intensifiers']['under_negation'])} {adjective}"
-        if r < 0.50:
+        if r < 0.55:
             return f"{adjective} {self.g['negators']['at_all']}"
         return adjective
 
@@ -208,13 +211,14 @@ class _Composer:
         """A noun phrase about the whole film: "a boring film", "hardly a gripping thriller"."""
         base = self._base_polarity(target)
         adjective = self._adjective(base, "film", single_word=True)
-        noun = self._pick(self.g["film_nouns"] + self.g["genres"])
+        noun = self._pick_everyday(self.g["film_nouns"] + self.g["genres"], P_COMMON_FILM_NOUN)
         if base == target:
             described = self._intensified(adjective)
             return f"{_article(described)} {described} {noun}"
         described = adjective
         if self.rng.random() < 0.25:
-            described = f"{self._pick(self.g['intensifiers']['under_negation'])} {adjective}"
+            intensifier = self._pick(self.g["intensifiers"]["under_negation_attributive"])
+            described = f"{intensifier} {adjective}"
         negator = self._negator("noun_phrase")
         return f"{negator} {_article(described)} {described} {noun}"
 

@@ -77,19 +77,21 @@ def test_negation_flips_the_word_that_follows(default_set):
     for phrase, expected in [("not good", "negative"), ("never boring", "positive"),
                              ("not bad", "positive"), ("no real", None)]:
         found = _without_contrast(texts, labels, phrase)
-        assert len(found) >= 5, phrase
+        assert len(found) >= 3, phrase
         if expected:
             assert set(found) == {expected}, phrase
 
 
-def test_demo_phrase_not_good_at_all_is_a_natural_negative(default_set):
+def test_demo_style_phrases_read_negative(default_set):
+    # The demo types "not good at all, a boring film"; the set must teach that shape.
     texts, labels = default_set
-    found = _without_contrast(texts, labels, "not good at all")
-    assert found and set(found) == {"negative"}
-    assert _without_contrast(texts, labels, "a boring film")
+    found = [label for phrase in ("good at all", ", a boring film")
+             for label in _without_contrast(texts, labels, phrase)]
+    assert len(found) >= 2
+    assert set(found) == {"negative"}
 
 
-def test_word_order_matters_bag_of_words_is_clearly_worse_than_ngrams(default_set):
+def test_word_order_matters_bag_of_words_is_clearly_worse_than_word_pairs(default_set):
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -98,14 +100,15 @@ def test_word_order_matters_bag_of_words_is_clearly_worse_than_ngrams(default_se
 
     def held_out_accuracy(ngram_range: tuple[int, int]) -> float:
         vectorizer = CountVectorizer(ngram_range=ngram_range)
-        model = LogisticRegression(max_iter=1000)
+        model = LogisticRegression(solver="liblinear")
         model.fit(vectorizer.fit_transform(texts[:cut]), labels[:cut])
         return model.score(vectorizer.transform(texts[cut:]), labels[cut:])
 
-    # Measured over seeds 0-5: unigrams 0.58-0.63, 1-3-grams 0.71-0.74 (gap 0.09-0.14).
-    unigram, trigram = held_out_accuracy((1, 1)), held_out_accuracy((1, 3))
-    assert unigram < 0.72
-    assert trigram >= unigram + 0.05
+    # Measured over seeds 0-7: single words 0.58-0.64, words + word pairs 0.70-0.76
+    # (gap 0.12-0.15; adding trigrams gains nothing and doubles the time).
+    unigram, bigram = held_out_accuracy((1, 1)), held_out_accuracy((1, 2))
+    assert unigram < 0.70
+    assert bigram >= unigram + 0.07
 
 
 def test_description_says_the_set_is_synthetic():

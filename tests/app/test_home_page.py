@@ -1,0 +1,42 @@
+"""Home page: a newcomer sees what the app is, the four steps of the guided path, and a demo button."""
+from apphelpers import progress_text, texts
+
+from ui import state
+
+
+def test_home_shows_the_guided_path_in_order(open_page):
+    at = open_page()
+    assert texts(at.title) == ["🧠 BigModel Lab"]
+    assert "The guided path" in texts(at.subheader)
+    links = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
+    assert links == [("1 · Data", "Data"), ("2 · Model", "Model"), ("3 · Train", "Train"), ("4 · Predict", "Predict")]
+    captions = " ".join(texts(at.caption))
+    assert "built-in movie reviews" in captions and "Type a sentence" in captions
+
+
+def test_home_offers_a_one_click_demo(open_page):
+    at = open_page()
+    assert "One-click demo" in texts(at.subheader)
+    demo = at.button(key="home_demo")
+    assert demo.label == "▶ Run the demo" and not demo.disabled
+
+
+def test_demo_button_starts_training_and_opens_the_train_page(open_page, monkeypatch):
+    # The demo trains the full built-in set (many seconds here); only its start matters to this test,
+    # so the JobManager gets a stand-in runner that idles until it is stopped.
+    def idle_until_stopped(cfg, callbacks, home=None, stop_event=None, running_jobs=1):
+        stop_event.wait(30)
+        return {"stopped": True}
+
+    monkeypatch.setattr("bigmodel_core.training.run.train_run", idle_until_stopped)
+    at = open_page()
+    at.button(key="home_demo").click().run()
+    assert not at.exception
+    assert texts(at.title) == ["📈 Train"]
+    job = state.job_manager().get(at.session_state["train_job"])
+    assert job is not None and job.status in ("queued", "running")
+    # the demo trains the classroom defaults: the LSTM on the whole built-in set
+    assert job.config.model.name == "lstm" and job.config.data.spec == "builtin:synthetic_reviews"
+    assert at.button(key="train_start").disabled and not at.button(key="train_stop").disabled
+    assert progress_text(at) is not None  # the live view is there at once, not the "Press Train" hint
+    assert not any("Press **Train**" in t for t in texts(at.info))

@@ -33,11 +33,38 @@ TOKENIZERS = ("treebank", "tweet", "regexp", "whitespace")
 STEMMERS = ("porter", "snowball")
 
 
+def _fast_treebank() -> Callable[[str], list[str]]:
+    """NLTK's Treebank tokenizer with its own fixed patterns compiled by the stdlib `re`.
+
+    NLTK 3.10 runs every regex through a timed `regex` wrapper (a guard against hostile
+    *patterns*); Treebank's ~30 patterns are NLTK's own constants, and the wrapper made
+    tokenizing SST-2 twice as slow. Same patterns, same algorithm, same tokens (tested).
+    """
+    from nltk import redos
+    from nltk.tokenize import TreebankWordTokenizer
+
+    mask = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
+
+    def plain(p):
+        return re.compile(p._rx.pattern, p._rx.flags & mask) if isinstance(p, redos.TimedPattern) else p
+
+    tok = TreebankWordTokenizer()
+    for name in dir(TreebankWordTokenizer):
+        value = getattr(TreebankWordTokenizer, name)
+        if not name.isupper() or not isinstance(value, (list, tuple)) or not value:
+            continue
+        if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], tuple):
+            setattr(tok, name, (plain(value[0]), value[1]))
+        elif isinstance(value[0], tuple):
+            setattr(tok, name, [(plain(a), b) for a, b in value])
+        else:
+            setattr(tok, name, [plain(a) for a in value])
+    return tok.tokenize
+
+
 def _make_tokenizer(name: str) -> Callable[[str], list[str]]:
     if name == "treebank":
-        from nltk.tokenize import TreebankWordTokenizer
-
-        return TreebankWordTokenizer().tokenize
+        return _fast_treebank()
     if name == "tweet":
         from nltk.tokenize import TweetTokenizer
 
@@ -101,7 +128,11 @@ class TextPipeline:
 
     # --- vocabulary -----------------------------------------------------------------------------
     def fit(self, texts: Iterable[str]) -> "TextPipeline":
-        counts = Counter(t for text in texts for t in self.tokens(text))
+        return self.fit_tokens(self.tokens(text) for text in texts)
+
+    def fit_tokens(self, token_lists: Iterable[Sequence[str]]) -> "TextPipeline":
+        """Learn the vocabulary from already-tokenized training texts."""
+        counts = Counter(t for toks in token_lists for t in toks)
         kept = [w for w, c in counts.most_common() if c >= self.cfg.min_freq]
         kept = kept[: max(self.cfg.max_vocab - 2, 0)]
         if not kept:
@@ -120,11 +151,10 @@ class TextPipeline:
 
     def encode(self, texts: Iterable[str]) -> list[np.ndarray]:
         """One int64 id array per text; an empty text becomes a single <unk> so models see length 1."""
-        out = []
-        for text in texts:
-            ids = self.encode_tokens(self.tokens(text)) or [UNK_ID]
-            out.append(np.asarray(ids, dtype=np.int64))
-        return out
+        return self.encode_token_lists(self.tokens(text) for text in texts)
+
+    def encode_token_lists(self, token_lists: Iterable[Sequence[str]]) -> list[np.ndarray]:
+        return [np.asarray(self.encode_tokens(toks) or [UNK_ID], dtype=np.int64) for toks in token_lists]
 
     def is_known(self, tok: str) -> bool:
         return tok in self.stoi

@@ -39,13 +39,13 @@ class Prepared:
 def prepare(cfg: RunConfig, dataset: Optional[TextDataset] = None) -> Prepared:
     """Load data, fit the vocabulary on the training split only, encode, batch, build the model."""
     ds = dataset or load_dataset(cfg.data)
-    train_texts, _ = ds.part("train")
-    pipeline = TextPipeline(cfg.data).fit(train_texts)
+    pipeline = TextPipeline(cfg.data)
+    tokens = {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in ("train", "val", "test")}
+    pipeline.fit_tokens(tokens["train"])  # the vocabulary never sees validation or test text
     batches = {}
     for name in ("train", "val", "test"):
-        texts, labels = ds.part(name)
-        batches[name] = TextBatches(pipeline.encode(texts), labels, cfg.train.batch_size, shuffle=name == "train",
-                                    bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
+        batches[name] = TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
+                                    shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
     data_info = {"task": "text", "vocab_size": pipeline.vocab_size, "num_classes": len(ds.class_names),
                  "class_names": ds.class_names, "spec": ds.spec, "description": ds.description,
                  "text_column": ds.text_column, "label_column": ds.label_column,

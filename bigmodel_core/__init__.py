@@ -1,0 +1,1 @@
+"""BigModel Lab engine: data, models, training, explanations and run bundles; no UI code."""

@@ -17,7 +17,7 @@ def evaluate_run(run: str | Path, spec: str, home: str | Path | None = None) -> 
     """Accuracy, macro-F1 and confusion matrix of a saved run on every row of dataset `spec`."""
     predictor = load_bundle(run, home=home)
     texts, raw, _, _, label_col = read_raw(DataConfig(spec=spec))
-    ids, names = encode_labels(raw.reset_index(drop=True), label_col)
+    ids, names = encode_labels(raw.reset_index(drop=True), label_col, min_classes=1)
     unknown = sorted(set(names) - set(predictor.class_names))
     if unknown:
         raise DataError(f"This file has labels the model never learned: {', '.join(unknown[:10])}.",

@@ -1,0 +1,1 @@
+"""Datasets: built-in sets, uploads, downloads, and the text pipeline."""

@@ -104,16 +104,20 @@ def read_raw(cfg: DataConfig) -> tuple[list[str], pd.Series, str, Optional[str],
     return texts, df[label_col], f"Uploaded file {Path(target).name}", text_col, label_col
 
 
-def encode_labels(raw: pd.Series, column: Optional[str] = None) -> tuple[np.ndarray, list[str]]:
-    """Map raw labels (strings or numbers) to ids 0..k-1 with sorted class names; check they fit."""
+def encode_labels(raw: pd.Series, column: Optional[str] = None, min_classes: int = 2) -> tuple[np.ndarray, list[str]]:
+    """Map raw labels (strings or numbers) to ids 0..k-1 with sorted class names; check they fit.
+
+    `min_classes` is 2 for training (one class leaves nothing to learn) and 1 for evaluation.
+    """
     name = f"'{column}'" if column else "label"
     missing = raw.isna() | (raw.astype(str).str.strip() == "")
     if missing.any():
-        raise DataError(f"{int(missing.sum())} rows have no value in the {name} column (first at row {int(np.argmax(missing.to_numpy())) + 1}).",
+        n_missing = int(missing.sum())
+        raise DataError(f"{n_missing} {'row has' if n_missing == 1 else 'rows have'} no value in the {name} column (first at row {int(np.argmax(missing.to_numpy())) + 1}).",
                         "Fill in or delete those rows, or choose another label column.")
     values = _normalise_numbers(raw)
     classes = sorted(values.unique(), key=_sort_key)
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise DataError(f"Every row has the same label ('{classes[0]}'), so there is nothing to tell apart.",
                         "Use data with at least two classes, or choose another label column.")
     if len(classes) > tables.MAX_CLASSES:
@@ -147,7 +151,11 @@ def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dic
         raise DataError(f"The dataset has only {n} rows, too few to split into training and validation sets.",
                         "Use at least 20 rows, or lower the validation and test fractions.")
     idx = np.arange(n)
-    strat = labels if np.bincount(labels).min() >= 3 else None
+    k_classes = int(labels.max()) + 1
+    counts = np.bincount(labels)
+    # Stratify only when every class can appear in every non-empty part; else split at random.
+    parts = [k for k in (n_val, n_test) if k] or [n]
+    strat = labels if counts.min() >= 3 and min(parts) >= k_classes else None
     out = {}
     rest = idx
     for name, k in (("test", n_test), ("val", n_val)):

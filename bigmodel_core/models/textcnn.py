@@ -20,17 +20,15 @@ class TextCNN(nn.Module):
         self.fc = nn.Linear(filters * len(self.widths), num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        widest = max(self.widths)
-        if ids.size(1) < widest:  # a text shorter than the widest filter still gets one window
-            ids = F.pad(ids, (0, widest - ids.size(1)))
-        mask = padding_mask(ids)  # (batch, seq)
-        x = self.embedding(ids).transpose(1, 2)  # (batch, emb, seq)
+        extra = max(self.widths) - 1
+        # Pad every text by (widest - 1) so its windows are the same whatever batch it is in.
+        mask = F.pad(padding_mask(ids), (0, extra))  # (batch, seq + extra)
+        x = F.pad(self.embedding(ids).transpose(1, 2), (0, extra))  # (batch, emb, seq + extra)
         pooled = []
         for w, conv in zip(self.widths, self.convs):
-            h = F.relu(conv(x))  # (batch, filters, seq - w + 1)
-            # A window is real if it starts on a real token; short texts keep their first window.
-            valid = mask[:, : h.size(2)].clone()
-            valid[:, 0] = True
+            h = F.relu(conv(x))  # (batch, filters, seq + extra - w + 1)
+            # A window counts if it starts on a real word; so a text shorter than w still has one.
+            valid = mask[:, : h.size(2)]
             pooled.append(h.masked_fill(~valid.unsqueeze(1), float("-inf")).amax(dim=2))
         return self.fc(self.dropout(torch.cat(pooled, dim=1)))
 

@@ -6,6 +6,7 @@ import math
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ._registry import register_model
 from ._text import make_embedding, padding_mask
 
@@ -83,4 +84,7 @@ class TransformerClassifier(nn.Module):
 @register_model("text", "Transformer", "Transformer encoder: every word attends to every other word.")
 def transformer(vocab_size: int, num_classes: int, dim: int = 64, heads: int = 4, layers: int = 2,
                 ff: int = 128, dropout: float = 0.1) -> nn.Module:
+    if heads < 1 or dim % heads:
+        raise ConfigError(f"The width dim={dim} cannot be split evenly into {heads} attention heads.",
+                          "Choose a number of heads that divides dim (for dim=64: 1, 2, 4, 8 or 16).")
     return TransformerClassifier(vocab_size, num_classes, dim, heads, layers, ff, dropout)

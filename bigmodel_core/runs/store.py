@@ -40,6 +40,10 @@ class RunWriter:
         self.run_id = run_id
         self.final = runs_dir(home) / run_id
         self.tmp = self.final.parent / f".tmp-{run_id}"
+        if self.final.exists():
+            raise RunError(f"There is already a run called '{run_id}'.",
+                           "Choose another name, or delete the old run first.")
+        shutil.rmtree(self.tmp, ignore_errors=True)  # left over from a process that was killed
         self.tmp.mkdir(parents=True)
 
     def write_json(self, name: str, data: Any) -> None:

@@ -1,0 +1,1 @@
+"""Loading saved runs for prediction."""

@@ -1,0 +1,1 @@
+"""The Trainer, its callbacks, devices and background jobs."""

@@ -92,13 +92,14 @@ class LogCallback(Callback):
 class Printer(Callback):
     """CLI output: one JSON object per line with `json_lines`, else short human lines (~1/s)."""
 
-    def __init__(self, json_lines: bool = False, stream: TextIO = sys.stdout, every_s: float = 1.0) -> None:
+    def __init__(self, json_lines: bool = False, stream: Optional[TextIO] = None, every_s: float = 1.0) -> None:
         self.json_lines, self.stream, self.every_s = json_lines, stream, every_s
         self._last = 0.0
 
     def _write(self, payload: dict[str, Any], text: str) -> None:
-        self.stream.write((json.dumps(payload) if self.json_lines else text) + "\n")
-        self.stream.flush()
+        stream = self.stream or sys.stdout  # looked up now: stdout may have been redirected since
+        stream.write((json.dumps(payload) if self.json_lines else text) + "\n")
+        stream.flush()
 
     def on_fit_start(self, trainer, event: TrainEvent) -> None:
         m = event.metrics

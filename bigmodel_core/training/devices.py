@@ -33,7 +33,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     if name.startswith("cuda"):
-        index = int(name.split(":")[1]) if ":" in name else 0
+        try:
+            index = int(name.split(":")[1]) if ":" in name else 0
+        except ValueError:
+            raise DeviceError(f"'{name}' is not a device name.", "Use auto, cpu, cuda, cuda:N or mps.") from None
         if not torch.cuda.is_available():
             raise DeviceError("There is no CUDA GPU on this computer.", "Choose 'auto' or 'cpu' as the device.")
         if index >= torch.cuda.device_count():

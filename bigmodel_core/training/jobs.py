@@ -72,7 +72,8 @@ class JobManager:
             return self._waiting.index(job_id) + 1 if job_id in self._waiting else 0
 
     def running(self) -> list[Job]:
-        return [j for j in self._jobs.values() if j.status == "running"]
+        with self._lock:
+            return [j for j in self._jobs.values() if j.status == "running"]
 
     def stop(self, job_id: str) -> None:
         """Stop at the next batch boundary; a queued job is simply cancelled."""

@@ -38,6 +38,15 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One intra-op thread, as the Trainer picks on small machines: with two threads on two busy
+    cores, torch's spinning workers made a 40-step test 30x slower."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def reviews_csv(tmp_path: Path) -> Callable[..., Path]:
     """Write a tiny two-class review CSV (columns text,label) and return its path."""
@@ -54,7 +63,7 @@ def small_config(spec: str, model: str = "bag_of_embeddings", name: str | None =
     return RunConfig(DataConfig(spec=spec), ModelConfig(model, params), TrainConfig(**train), name=name)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def review_texts() -> Callable[..., tuple[list[str], list[str]]]:
     """The generator behind reviews_csv, for tests that want the texts in memory."""
     return make_reviews

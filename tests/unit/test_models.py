@@ -28,6 +28,14 @@ def padded_batch(lengths: list[int], seed: int = 0) -> tuple[torch.Tensor, torch
     return ids, torch.tensor(lengths, dtype=torch.long)
 
 
+# Smaller sizes for the tests that train, applied to whichever of these settings a model has.
+SMALL = {"embed_dim": 16, "hidden": 16, "dim": 16, "ff": 32, "filters": 16, "bigram_buckets": 997}
+
+
+def small_params(name: str) -> dict:
+    return {k: v for k, v in SMALL.items() if k in model_entry(name).defaults}
+
+
 def build(name: str, **params) -> nn.Module:
     torch.manual_seed(0)
     return create_model(name, DATA_INFO, **params)
@@ -67,7 +75,7 @@ def test_prediction_of_a_text_does_not_depend_on_its_batch_padding(name):
 
 @pytest.mark.parametrize("name", TEXT_MODELS)
 def test_loss_falls_on_a_tiny_batch(name):
-    model = build(name)
+    model = build(name, **small_params(name))
     ids, lens = padded_batch([6, 4, 8, 3, 5, 7, 2, 6], seed=1)
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -75,7 +83,7 @@ def test_loss_falls_on_a_tiny_batch(name):
     with torch.no_grad():
         before = F.cross_entropy(model(ids, lens), y).item()
     model.train()
-    for _ in range(30):
+    for _ in range(40):
         opt.zero_grad()
         F.cross_entropy(model(ids, lens), y).backward()
         opt.step()
@@ -200,7 +208,7 @@ def test_transformer_attention_rows_sum_to_one_and_skip_padding():
         assert attn.shape == (3, heads, 6, 6)
         torch.testing.assert_close(attn.sum(-1), torch.ones(3, heads, 6))
         for row, n in enumerate(lengths):
-            assert attn[row, :, :, n:].abs().max() < 1e-6, "padding received attention"
+            assert attn[row, :, :, n:].abs().sum() < 1e-6, "padding received attention"
             assert attn[row, :, :n, :n].sum() > 0
     assert model.training, "attention() must restore training mode"
 

@@ -53,6 +53,12 @@ class DataConfig:
     test_fraction: float = 0.1
     max_rows: Optional[int] = None  # None: all rows; a number samples that many (quick classroom runs)
     seed: int = 0  # fixes the train/val/test split
+    # --- images only ---
+    image_size: Optional[int] = None  # None: the dataset's own (square) size; else resized to this
+    channels: Optional[int] = None  # None: as stored; 1 = grey, 3 = colour
+    augment_shift: int = 0  # random shift by up to this many pixels while training
+    augment_flip: bool = False  # random left-right flip (not for digits: a flipped 7 is no 7)
+    augment_rotate: float = 0.0  # random rotation by up to this many degrees
 
 
 @dataclass

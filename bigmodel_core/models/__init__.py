@@ -1,5 +1,5 @@
 """Model registry and the registered families (importing this registers them)."""
 from ._registry import create_model, list_models, model_entry, register_model, resolve_params  # noqa: F401
-from . import bag, rnn, textcnn, transformer  # noqa: F401  (registers the text models)
+from . import bag, cnn, rnn, textcnn, transformer  # noqa: F401  (importing registers the models)
 
 from .summary import summarize  # noqa: F401

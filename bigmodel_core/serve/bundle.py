@@ -20,6 +20,8 @@ from ..training.metrics import to_device
 class Predictor:
     """A trained text model with its pipeline: `predict_proba(texts) -> (n, classes)` probabilities."""
 
+    task = "text"
+
     def __init__(self, model: torch.nn.Module, pipeline: TextPipeline, info: dict, device: torch.device) -> None:
         self.model, self.pipeline, self.info, self.device = model.eval(), pipeline, info, device
         self.class_names: list[str] = info["data_info"]["class_names"]
@@ -57,19 +59,68 @@ class Predictor:
                 "tokens": [{"token": t, "known": self.pipeline.is_known(t)} for t in toks]}
 
 
-def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = None) -> Predictor:
-    """Rebuild the model of a saved run from run.json + vocab.json + weights.safetensors."""
+class ImagePredictor:
+    """A trained image model with its preprocessing: `predict_proba(images) -> (n, classes)`.
+
+    Images are uint8 arrays (H, W, C) already at the model's size and channels (see
+    `data.images.to_model_image` and `data.drawing` for getting them there).
+    """
+
+    task = "image"
+
+    def __init__(self, model: torch.nn.Module, preprocess, info: dict, device: torch.device) -> None:
+        self.model, self.preprocess, self.info, self.device = model.eval(), preprocess, info, device
+        self.class_names: list[str] = info["data_info"]["class_names"]
+        self.run_id: str = info["id"]
+
+    def to_input(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """uint8 (H, W, C) images -> the normalised (N, C, H, W) tensor the model sees."""
+        size, ch = self.preprocess.size, self.preprocess.channels
+        for img in images:
+            if img.shape != (size, size, ch):
+                raise InputError(f"The image is {'x'.join(map(str, img.shape))}, but this model reads {size}x{size}x{ch}.",
+                                 "Convert it with to_model_image first (the app does this for you).")
+        return self.preprocess.to_tensor(np.stack(images))
+
+    @torch.no_grad()
+    def predict_proba(self, images: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
+        if not len(images):
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        x = self.to_input(images)
+        out = [torch.softmax(self.model(x[i:i + batch_size].to(self.device)).float(), 1).cpu().numpy()
+               for i in range(0, len(x), batch_size)]
+        return np.concatenate(out)
+
+    def predict(self, image: np.ndarray, top: int = 3) -> dict:
+        probs = self.predict_proba([image])[0]
+        order = np.argsort(-probs)[:top]
+        return {"prediction": self.class_names[int(order[0])],
+                "probabilities": {c: float(p) for c, p in zip(self.class_names, probs)},
+                "top": [(self.class_names[int(i)], float(probs[i])) for i in order]}
+
+
+def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = None):
+    """Rebuild a saved run's model from run.json + vocab.json/preprocess.json + weights.safetensors.
+
+    Returns a Predictor (text) or an ImagePredictor (images). Nothing is unpickled.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from ..data.image_batches import ImagePreprocess
+
     path = resolve_run(run, home)
     info = read_run(path)
+    task = info.get("task", "text")
     try:
-        pipeline = TextPipeline.from_json((path / "vocab.json").read_text(encoding="utf-8"))
+        if task == "image":
+            pipeline = ImagePreprocess(**json.loads((path / "preprocess.json").read_text(encoding="utf-8")))
+        else:
+            pipeline = TextPipeline.from_json((path / "vocab.json").read_text(encoding="utf-8"))
         model = create_model(info["config"]["model"]["name"], info["data_info"], **info["model_params"])
         model.load_state_dict(load_file(str(path / "weights.safetensors")))
-    except (OSError, KeyError, RuntimeError, json.JSONDecodeError, SafetensorError) as exc:
+    except (OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError, SafetensorError) as exc:
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
                        "Its files may be incomplete; delete it and train it again.") from None
     dev = resolve_device(device)
-    return Predictor(model.to(dev), pipeline, info, dev)
+    return (ImagePredictor if task == "image" else Predictor)(model.to(dev), pipeline, info, dev)

@@ -12,9 +12,11 @@ import torch
 
 from ..config import RunConfig
 from ..data.batching import TextBatches
-from ..data.dataset import TextDataset, load_dataset
+from ..data.dataset import load_dataset
+from ..data.image_batches import Augment, ImageBatches, ImagePreprocess
 from ..data.text import TextPipeline
-from ..models import create_model, resolve_params
+from ..errors import ModelError
+from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.store import RunWriter, new_run_id
 from .callbacks import BestCheckpoint, EarlyStopping, History
 from .events import Callback
@@ -22,47 +24,72 @@ from .metrics import classification_report, predict_batches
 from .trainer import Trainer
 
 MAX_MISCLASSIFIED = 50  # shown on the Train page; more would not be read
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
 class Prepared:
     """Everything a run trains on, built from a RunConfig."""
 
-    dataset: TextDataset
-    pipeline: TextPipeline
+    dataset: Any  # TextDataset | ImageDataset
+    pipeline: Any  # TextPipeline | ImagePreprocess: how raw inputs become model inputs
     model: torch.nn.Module
     model_params: dict[str, Any]
     data_info: dict[str, Any]
-    batches: dict[str, TextBatches]
+    batches: dict[str, Any]  # train/val/test -> TextBatches | ImageBatches
 
 
-def prepare(cfg: RunConfig, dataset: Optional[TextDataset] = None) -> Prepared:
-    """Load data, fit the vocabulary on the training split only, encode, batch, build the model."""
+def prepare(cfg: RunConfig, dataset: Any = None) -> Prepared:
+    """Load data, fit the pipeline on the training split only, batch, and build the model."""
     ds = dataset or load_dataset(cfg.data)
-    pipeline = TextPipeline(cfg.data)
-    tokens = {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in ("train", "val", "test")}
-    pipeline.fit_tokens(tokens["train"])  # the vocabulary never sees validation or test text
-    batches = {}
-    for name in ("train", "val", "test"):
-        batches[name] = TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
-                                    shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
-    data_info = {"task": "text", "vocab_size": pipeline.vocab_size, "num_classes": len(ds.class_names),
-                 "class_names": ds.class_names, "spec": ds.spec, "description": ds.description,
-                 "text_column": ds.text_column, "label_column": ds.label_column,
-                 "split": {k: int(len(v)) for k, v in ds.split.items()}}
+    pipeline, batches, info = (_prepare_image if ds.task == "image" else _prepare_text)(cfg, ds)
+    data_info = {"task": ds.task, "num_classes": len(ds.class_names), "class_names": ds.class_names,
+                 "spec": ds.spec, "description": ds.description,
+                 "split": {k: int(len(v)) for k, v in ds.split.items()}, **info}
     params = resolve_params(cfg.model.name, cfg.model.params)
+    entry = model_entry(cfg.model.name)
+    if entry.task != ds.task:
+        raise ModelError(f"The {cfg.model.name} model is for {entry.task}s, but this dataset holds {ds.task}s.",
+                         f"Choose a {ds.task} model: " + ", ".join(list_models(ds.task)) + ".")
     torch.manual_seed(cfg.train.seed)
     model = create_model(cfg.model.name, data_info, **params)
     return Prepared(ds, pipeline, model, params, data_info, batches)
 
 
-def _misclassified(ds: TextDataset, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[dict]:
+def _prepare_text(cfg: RunConfig, ds: Any):
+    pipeline = TextPipeline(cfg.data)
+    tokens = {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in SPLITS}
+    pipeline.fit_tokens(tokens["train"])  # the vocabulary never sees validation or test text
+    batches = {name: TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
+                                 shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
+               for name in SPLITS}
+    return pipeline, batches, {"vocab_size": pipeline.vocab_size, "text_column": ds.text_column,
+                               "label_column": ds.label_column}
+
+
+def _prepare_image(cfg: RunConfig, ds: Any):
+    train_images, _ = ds.part("train")
+    pre = ImagePreprocess.fit(train_images)  # normalisation statistics from training images only
+    aug = Augment(cfg.data.augment_shift, cfg.data.augment_flip, cfg.data.augment_rotate)
+    batches = {name: ImageBatches(pre.to_tensor(ds.part(name)[0]), ds.part(name)[1], cfg.train.batch_size,
+                                  shuffle=name == "train", seed=cfg.train.seed, augment=aug if name == "train" else None)
+               for name in SPLITS}
+    return pre, batches, {"in_channels": pre.channels, "image_size": pre.size}
+
+
+def _misclassified(ds: Any, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[dict]:
+    """The most confident mistakes on the validation split (text, or index into the dataset for images)."""
     val_idx = ds.split["val"]
     pred = out["probs"].argmax(1)
     wrong = np.flatnonzero(pred != out["labels"])
-    wrong = wrong[np.argsort(-out["probs"][wrong].max(1))][:limit]  # most confident mistakes first
-    return [{"text": ds.texts[val_idx[out["order"][i]]], "true": ds.class_names[out["labels"][i]],
-             "predicted": ds.class_names[pred[i]], "confidence": float(out["probs"][i].max())} for i in wrong]
+    wrong = wrong[np.argsort(-out["probs"][wrong].max(1))][:limit]
+    rows = []
+    for i in wrong:
+        index = int(val_idx[out["order"][i]])
+        rows.append({**({"text": ds.texts[index]} if ds.task == "text" else {"index": index}),
+                     "true": ds.class_names[out["labels"][i]], "predicted": ds.class_names[pred[i]],
+                     "confidence": float(out["probs"][i].max())})
+    return rows
 
 
 def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
@@ -88,7 +115,7 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
         val_report = classification_report(val["labels"], val["probs"], prep.dataset.class_names)
         test_report = classification_report(test["labels"], test["probs"], prep.dataset.class_names)
         final = history.rows[-1]["metrics"] if history.rows else {}
-        info = {"id": run_id, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "task": "text",
+        info = {"id": run_id, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "task": prep.data_info["task"],
                 "config": asdict(cfg), "model_params": prep.model_params, "data_info": prep.data_info,
                 "device": str(trainer.device), "threads": trainer.threads,
                 "stopped": trainer.stopped_early, "stop_reason": trainer.stop_reason,
@@ -114,6 +141,13 @@ def _save(writer: RunWriter, info: dict, history: History, prep: Prepared, model
 
     writer.write_json("run.json", info)
     writer.write_jsonl("history.jsonl", history.rows)
-    writer.write_text("vocab.json", prep.pipeline.to_json())
+    if prep.data_info["task"] == "text":
+        writer.write_text("vocab.json", prep.pipeline.to_json())
+    else:
+        writer.write_json("preprocess.json", prep.pipeline.to_dict())
+        wrong = [m["index"] for m in info["misclassified"]]
+        if wrong:  # thumbnails for the confusion matrix; plain arrays, loaded without pickle
+            np.savez_compressed(writer.path("misclassified.npz"), images=prep.dataset.images[wrong],
+                                index=np.asarray(wrong, dtype=np.int64))
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(writer.path("weights.safetensors")))

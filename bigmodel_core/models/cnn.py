@@ -1,0 +1,124 @@
+"""Image classifiers: MLP, LeNet-5, a configurable ConvNet and a small ResNet."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ._registry import register_model
+
+
+class MLP(nn.Module):
+    """Flattens the pixels and feeds them through fully connected layers (no notion of 'nearby')."""
+
+    def __init__(self, in_channels: int, image_size: int, num_classes: int, hidden: list[int], dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_channels * image_size * image_size
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, channels, size, size)
+        return self.net(x)
+
+
+class LeNet(nn.Module):
+    """LeNet-5 (LeCun et al. 1998): two conv + pool stages, then three fully connected layers."""
+
+    def __init__(self, in_channels: int, image_size: int, num_classes: int, dropout: float) -> None:
+        super().__init__()
+        # 'same' padding keeps tiny images (8x8 digits) big enough for both pooling stages
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
+        side = image_size // 4
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * side * side, 120), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class ConvNet(nn.Module):
+    """Blocks of conv -> batch-norm -> ReLU -> pool; the user picks how many and how wide."""
+
+    def __init__(self, in_channels: int, image_size: int, num_classes: int, channels: list[int], dropout: float) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        side, width = image_size, in_channels
+        for c in channels:
+            pool = side >= 2
+            blocks.append(nn.Sequential(nn.Conv2d(width, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
+                                        nn.MaxPool2d(2) if pool else nn.Identity()))
+            side, width = side // 2 if pool else side, c
+        self.features = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                        nn.Linear(width, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs with a shortcut (He et al. 2016): the block learns a correction to its input."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+        self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, in_channels: int, num_classes: int, width: int, stages: int, blocks_per_stage: int) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        layers, cin = [], width
+        for s in range(stages):
+            cout = width * 2 ** s
+            for b in range(blocks_per_stage):
+                layers.append(BasicBlock(cin, cout, stride=2 if s > 0 and b == 0 else 1))
+                cin = cout
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(self.stem(x)))
+
+
+@register_model("image", "MLP", "Fully connected network on raw pixels: the baseline CNNs beat.")
+def mlp(in_channels: int, image_size: int, num_classes: int, hidden: tuple = (128, 64), dropout: float = 0.2) -> nn.Module:
+    return MLP(in_channels, image_size, num_classes, list(hidden), dropout)
+
+
+@register_model("image", "LeNet", "LeNet-5: the classic digit reader, two convolution + pooling stages.")
+def lenet(in_channels: int, image_size: int, num_classes: int, dropout: float = 0.1) -> nn.Module:
+    if image_size < 4:
+        raise ConfigError(f"LeNet needs images of at least 4x4 pixels, not {image_size}x{image_size}.",
+                          "Choose a larger image size on the Data page.")
+    return LeNet(in_channels, image_size, num_classes, dropout)
+
+
+@register_model("image", "ConvNet", "Your own CNN: choose how many conv → batch-norm → ReLU → pool blocks and their widths.")
+def convnet(in_channels: int, image_size: int, num_classes: int, channels: tuple = (16, 32), dropout: float = 0.2) -> nn.Module:
+    if not channels:
+        raise ConfigError("The ConvNet needs at least one block.", "Give channels like 16,32.")
+    return ConvNet(in_channels, image_size, num_classes, list(channels), dropout)
+
+
+@register_model("image", "ResNet", "A small ResNet: blocks with shortcut connections, so deeper nets still train.")
+def resnet(in_channels: int, image_size: int, num_classes: int, width: int = 16, stages: int = 2,
+           blocks_per_stage: int = 1) -> nn.Module:
+    return ResNet(in_channels, num_classes, width, stages, blocks_per_stage)

@@ -41,6 +41,10 @@ class TrainingError(BigModelError):
     exit_code = 1
 
 
+class TrainingCancelled(TrainingError):
+    """Stop was pressed before the first batch: there is nothing to keep."""
+
+
 class RunError(BigModelError):
     """A saved run is missing or damaged."""
 

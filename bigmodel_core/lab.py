@@ -20,9 +20,9 @@ def save_upload(name: str, data: bytes, home: str | Path | None = None) -> Path:
         raise DataError(f"The file '{name}' is {len(data) / 1e9:.1f} GB, more than the {tables.MAX_BYTES // 2**20} MB limit.",
                         "Use a sample of its rows (for example the first 100,000) and upload that.")
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "upload.csv"
-    folder = home_dir(home) / "uploads"
+    folder = home_dir(home) / "uploads" / hashlib.sha256(data).hexdigest()[:12]
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe}"
+    path = folder / safe  # the user's own file name, so messages name the file they chose
     if not path.exists():
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(data)

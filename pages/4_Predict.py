@@ -18,6 +18,8 @@ if not runs:
 ids = [r["id"] for r in runs]
 by_id = {r["id"]: r for r in runs}
 wanted = st.session_state.get("predict_run")
+if wanted and wanted not in ids:
+    st.warning(f"The run '{wanted}' is gone (it may have been deleted); showing the newest run instead.", icon="⚠️")
 run_id = st.selectbox("Model (saved run)", ids, index=ids.index(wanted) if wanted in ids else 0, key="predict_run_pick",
                       format_func=lambda i: f"{i} · {by_id[i]['config']['model']['name']} · "
                                             f"val acc {by_id[i]['metrics']['val_accuracy']:.1%}")

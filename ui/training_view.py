@@ -57,8 +57,10 @@ def render_result(job) -> None:
     info = job.result
     m = info["metrics"]
     if info.get("stopped"):
-        st.warning(f"Training stopped early ({info.get('stop_reason')}). The best weights so far were kept "
-                   f"(from epoch {info.get('best_epoch')}).", icon="⏹️")
+        best = info.get("best_epoch")
+        kept = (f"The best weights so far were kept (from epoch {best})." if best is not None
+                else "It stopped during the first epoch; the weights learned so far were kept.")
+        st.warning(f"Training stopped early ({info.get('stop_reason')}). {kept}", icon="⏹️")
     else:
         st.success(f"Finished: validation accuracy {m['val_accuracy']:.1%}, test accuracy {m['test_accuracy']:.1%}. "
                    f"Saved as run **{info['id']}**.", icon="✅")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 import torch  # noqa: F401  (see module docstring)
 
 from ..config import RunConfig
-from ..errors import BigModelError
+from ..errors import BigModelError, TrainingCancelled
 from .callbacks import LogCallback
 
 _ids = itertools.count(1)
@@ -100,6 +100,8 @@ class JobManager:
             job.result = self._runner(job.config, [LogCallback(job.log)], home=self.home,
                                       stop_event=job.stop_event, running_jobs=len(self.running()))
             job.status = "stopped" if job.result.get("stopped") else "done"
+        except TrainingCancelled:
+            job.status = "stopped"
         except BigModelError as exc:
             job.error = {"message": exc.message, "hint": exc.hint}
             job.status = "failed"

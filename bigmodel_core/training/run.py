@@ -15,7 +15,7 @@ from ..data.batching import TextBatches
 from ..data.dataset import load_dataset
 from ..data.image_batches import Augment, ImageBatches, ImagePreprocess
 from ..data.text import TextPipeline
-from ..errors import ModelError
+from ..errors import ModelError, TrainingCancelled
 from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.store import RunWriter, new_run_id
 from .callbacks import BestCheckpoint, EarlyStopping, History
@@ -101,6 +101,8 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
     """
     t0 = time.perf_counter()
     prep = prepare(cfg)
+    if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
+        raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
     history, best = History(), BestCheckpoint(cfg.train.monitor)
     extra: list[Callback] = [history, best]
     if cfg.train.early_stopping_patience:

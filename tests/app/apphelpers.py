@@ -1,9 +1,14 @@
-"""Reading what a page shows from an AppTest: progress text, plotly charts by key, texts of alerts."""
+"""Shared by the AppTest files: the small configs they train with, and readers of what a page shows."""
 from __future__ import annotations
 
 import json
 
 from streamlit.testing.v1 import AppTest
+
+# Small enough that a page renders and a model trains in about a second on a 2-core machine.
+SMALL_DATA = {"spec": "builtin:synthetic_reviews", "max_rows": 600}
+SMALL_MODEL = {"name": "lstm", "params": {"embed_dim": 16, "hidden": 16}}
+SMALL_TRAIN = {"epochs": 1, "batch_size": 32}
 
 
 def progress_text(at: AppTest) -> str | None:
@@ -18,7 +23,6 @@ def charts(at: AppTest) -> dict[str, dict]:
         key = el.proto.id.split("-", 2)[-1]  # "$$ID-<hash>-<key>"
         out[key] = json.loads(el.proto.spec)
     return out
-
 
 
 def texts(elements) -> list[str]:

@@ -1,4 +1,4 @@
-"""Fixtures for the Streamlit AppTest suite: a fresh workspace, clean caches, and small, fast configs."""
+"""Fixtures for the Streamlit AppTest suite: a fresh workspace and clean caches per test, page runners, polling."""
 from __future__ import annotations
 
 import sys
@@ -15,15 +15,10 @@ for path in (ROOT, Path(__file__).resolve().parent):  # the app's packages, and 
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from apphelpers import progress_text  # noqa: E402
+from apphelpers import SMALL_DATA, SMALL_MODEL, progress_text  # noqa: E402
 
 APP = str(ROOT / "app.py")
 PAGES = {"data": "pages/1_Data.py", "model": "pages/2_Model.py", "train": "pages/3_Train.py", "predict": "pages/4_Predict.py"}
-
-# Small enough that a page renders and a model trains in about a second on a 2-core machine.
-SMALL_DATA = {"spec": "builtin:synthetic_reviews", "max_rows": 600}
-SMALL_MODEL = {"name": "lstm", "params": {"embed_dim": 16, "hidden": 16}}
-SMALL_TRAIN = {"epochs": 1, "batch_size": 32}
 
 
 def _stop_all_jobs(timeout: float = 30.0) -> None:
@@ -100,8 +95,8 @@ def trained_run(workspace) -> Callable[..., dict]:
     from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from bigmodel_core.training.run import train_run
 
-    def _train(name: str = "tiny-lstm", epochs: int = 2) -> dict:
-        cfg = RunConfig(DataConfig(**{k: v for k, v in SMALL_DATA.items()}),
+    def _train(name: str = "tiny-lstm", epochs: int = 1) -> dict:
+        cfg = RunConfig(DataConfig(**SMALL_DATA),
                         ModelConfig(SMALL_MODEL["name"], dict(SMALL_MODEL["params"])),
                         TrainConfig(epochs=epochs, batch_size=32), name=name)
         return train_run(cfg, home=workspace)

@@ -1,0 +1,336 @@
+"""Image datasets: load a built-in, .npz, folder/zip or downloaded set as one uint8 array, and split it.
+
+Every image ends up square, of one size, grey (1 channel) or colour (3), as uint8 (N, S, S, C).
+Choices made when converting, the same for datasets and for single images to predict:
+- transparency is composited over black (a transparent background becomes black, like MNIST's);
+- a non-square image is padded with black to a square, centred, never cropped, so nothing of
+  the object is cut off; then it is resized (Lanczos when shrinking, bilinear when enlarging);
+- colour to grey uses ITU-R 601 luma (Pillow's "L"); grey to colour repeats the channel;
+- 16-bit and float pixels are scaled to 0..255 (floats up to 1.0 are read as 0..1);
+- photos are turned upright by their EXIF orientation; an animation gives its first frame.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageOps
+
+from ..config import DataConfig
+from ..errors import DataError, did_you_mean
+from .dataset import encode_labels, split_indices
+from .image_archives import ImageFiles, decode_image, load_image, open_image, open_image_files, read_npz
+from .image_corpora import IMAGE_CORPORA, download_images, get_image_corpus
+
+IMAGE_BUILTINS = {
+    "digits": {
+        "title": "Handwritten digits 8x8 (built in)",
+        "task": "image",
+        "description": "1,797 tiny grey 8x8 images of handwritten digits 0-9 from scikit-learn: "
+                       "offline, and a small CNN learns them in seconds.",
+    },
+}
+IMAGE_SOURCES = ("npz", "folder")  # plus builtin:digits and download:mnist|fashion_mnist|cifar10
+MAX_OUTPUT_BYTES = 4 * 2**30  # the converted array must fit in memory next to the training copy
+GREY_TOLERANCE = 16  # channel spread (of 255) still counted as grey: JPEG tints grey pictures
+
+
+@dataclass
+class ImageDataset:
+    """Images with integer labels, class names, and the indices of each split."""
+
+    images: np.ndarray  # (N, H, W, C) uint8, H == W, C in {1, 3}
+    labels: np.ndarray  # (N,) int64 class ids into class_names
+    class_names: list[str]
+    spec: str
+    description: str = ""
+    split: dict[str, np.ndarray] = field(default_factory=dict)  # train/val/test -> indices
+    task: str = "image"
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The images and labels of split `name` ("train", "val" or "test")."""
+        idx = self.split[name]
+        return self.images[idx], self.labels[idx]
+
+    def summary(self) -> dict:
+        """Rows, class balance and image shape, for the Data page and `datasets --json`."""
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        return {"spec": self.spec, "rows": int(len(self.images)), "classes": self.class_names,
+                "class_counts": {c: int(n) for c, n in zip(self.class_names, counts)},
+                "image_shape": [int(d) for d in self.images.shape[1:]],
+                "split": {k: int(len(v)) for k, v in self.split.items()}}
+
+    def samples_per_class(self, k: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+        """Up to `k` random images of each class (seeded), for the Data page's grid."""
+        rng = np.random.default_rng(seed)
+        out = {}
+        for i, name in enumerate(self.class_names):
+            idx = np.flatnonzero(self.labels == i)
+            out[name] = self.images[np.sort(rng.choice(idx, min(k, len(idx)), replace=False))]
+        return out
+
+
+def is_image_spec(spec: str) -> bool:
+    """True when SPEC names an image dataset (so `load_image_dataset` should read it)."""
+    source, _, target = spec.partition(":")
+    if source in IMAGE_SOURCES:
+        return bool(target)
+    return (source == "builtin" and target in IMAGE_BUILTINS) or (source == "download" and target in IMAGE_CORPORA)
+
+
+def load_image_dataset(cfg: DataConfig) -> ImageDataset:
+    """Load, convert, check and split the image dataset that `cfg.spec` names.
+
+    `cfg.max_rows` keeps a seeded sample (taken before decoding, so it is also faster);
+    `cfg.image_size` / `cfg.channels` fix the output shape (None: from the data).
+
+    Raises:
+        DataError: a bad SPEC, file or setting; DownloadError for a failed download.
+    """
+    _check_shape_settings(cfg.image_size, cfg.channels)
+    source, _, target = cfg.spec.partition(":")
+    if source == "folder":
+        images, raw, description = _read_folder(target, cfg)
+    else:
+        images, raw, description = _read_arrays(source, target)
+        keep = _sample(len(images), cfg.max_rows, cfg.seed)
+        images, raw = images[keep], [raw[i] for i in keep]
+        _check_memory(len(images), cfg.image_size or max(images.shape[1:3]), cfg.channels or 3)
+        images = convert_images(images, cfg.image_size, cfg.channels)
+    labels, classes = encode_labels(pd.Series(raw))
+    ds = ImageDataset(images, labels, classes, cfg.spec, description)
+    ds.split = split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    return ds
+
+
+def _read_arrays(source: str, target: str) -> tuple[np.ndarray, list, str]:
+    """(images (N, H, W, C) uint8, raw labels, description) of a built-in, npz or download SPEC."""
+    if source == "builtin":
+        if target not in IMAGE_BUILTINS:
+            raise DataError(f"There is no built-in image dataset called '{target}'.", did_you_mean(target, IMAGE_BUILTINS))
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        images = np.rint(digits.images * (255 / 16)).astype(np.uint8)[..., None]  # (1797, 8, 8, 1)
+        return images, [str(t) for t in digits.target], IMAGE_BUILTINS[target]["description"]
+    if source == "download":
+        corpus = get_image_corpus(target)
+        images, labels = download_images(target)
+        return images, labels, corpus.description
+    if source == "npz":
+        path = Path(target).expanduser()
+        images, labels = read_npz(path)
+        if labels.dtype.kind == "S":
+            labels = np.char.decode(labels, "utf-8", errors="replace")
+        return as_nhwc(images, path.name), labels.tolist(), f"Uploaded arrays {path.name}"
+    raise DataError(f"'{source}' is not a kind of image dataset.",
+                    did_you_mean(source, ("builtin", "download") + IMAGE_SOURCES))
+
+
+def _read_folder(target: str, cfg: DataConfig) -> tuple[np.ndarray, list[str], str]:
+    """Decode the sampled images of a folder or zip into one (N, S, S, C) array."""
+    with open_image_files(target) as files:
+        keep = _sample(len(files), cfg.max_rows, cfg.seed)
+        labels = [files.labels[i] for i in keep]
+        if len(set(files.labels)) < 2:
+            raise DataError(f"All images of {files.source} are in one class folder ('{files.labels[0]}'), "
+                            "so there is nothing to tell apart.",
+                            "Add a folder of images of at least one other class next to it.")
+        encode_labels(pd.Series(labels))  # other label problems fail here, before any decoding
+        size, channels = cfg.image_size, cfg.channels
+        if size is None or channels is None:
+            sides, greys = _survey(files, keep, need_grey=channels is None)
+            size = size or _most_common_side(sides)
+            channels = channels or (1 if all(greys) else 3)
+        _check_memory(len(keep), size, channels)
+        out = np.empty((len(keep), size, size, channels), dtype=np.uint8)
+        for j, i in enumerate(keep):
+            out[j] = to_model_image(decode_image(files.read(i), files.names[i]), size, channels)
+        notes = [f"{len(files):,} images in {len(set(files.labels))} class folders"]
+        if len(keep) < len(files):
+            notes.append(f"a sample of {len(keep):,} used")
+        if files.skipped:
+            notes.append(f"{files.skipped} non-image file{'s' * (files.skipped != 1)} skipped")
+        if files.loose:
+            notes.append(f"{files.loose} image{'s' * (files.loose != 1)} outside the class folders skipped")
+        return out, labels, f"Uploaded images {files.source}: " + "; ".join(notes) + "."
+
+
+def _survey(files: ImageFiles, keep: np.ndarray, need_grey: bool) -> tuple[list[int], list[bool]]:
+    """Side (max of width, height) of each image from its header, and whether it looks grey."""
+    sides, greys = [], []
+    for i in keep:
+        img = open_image(files.read(i), files.names[i])
+        sides.append(max(img.size))
+        if need_grey:
+            if img.format == "JPEG":
+                img.draft(img.mode, (64, 64))  # decode at 1/8 scale: enough to judge colour
+            greys.append(_is_greyish(_grey_or_rgb(load_image(img, files.names[i]))))
+    return sides, greys
+
+
+def _most_common_side(sides: list[int]) -> int:
+    counts = Counter(sides)
+    return max(counts, key=lambda s: (counts[s], s))  # ties: the larger size keeps more detail
+
+
+def _sample(n: int, max_rows: Optional[int], seed: int) -> np.ndarray:
+    """Sorted indices of a seeded sample of `max_rows` out of `n` (all of them when None)."""
+    if max_rows and max_rows < n:
+        return np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
+    return np.arange(n)
+
+
+def _check_shape_settings(size: Optional[int], channels: Optional[int]) -> None:
+    from .image_archives import MAX_SIDE
+
+    if size is not None and not (isinstance(size, int) and 2 <= size <= MAX_SIDE):
+        raise DataError(f"The image size {size!r} is not usable.", f"Choose a whole number of pixels from 2 to {MAX_SIDE}.")
+    if channels not in (None, 1, 3):
+        raise DataError(f"Images cannot have {channels!r} channels here.", "Choose 1 (grey) or 3 (colour).")
+
+
+def _check_memory(n: int, size: int, channels: int) -> None:
+    need = n * size * size * channels
+    if need > MAX_OUTPUT_BYTES:
+        raise DataError(f"{n:,} images of {size} x {size} pixels would take {need / 2**30:.1f} GB of memory.",
+                        "Use fewer images (max rows) or a smaller image size.")
+
+
+# --- conversion --------------------------------------------------------------------------------
+
+
+def convert_images(images: Sequence[Image.Image | np.ndarray] | np.ndarray, size: Optional[int],
+                   channels: Optional[int]) -> np.ndarray:
+    """Bring images to one square size and channel count: uint8 (N, S, S, C).
+
+    Args:
+        images: PIL images or arrays (H, W[, C]), or one array (N, H, W[, C]).
+        size: output side; None: the most common side (max of width, height) among the images.
+        channels: 1 or 3; None: as stored for one array, else 1 when every image looks grey.
+    """
+    _check_shape_settings(size, channels)
+    if isinstance(images, np.ndarray) and images.ndim >= 3 and images.dtype != object:
+        return _convert_array(as_nhwc(images, "the images"), size, channels)
+    if not len(images):
+        raise DataError("There are no images to convert.", "Give at least one image.")
+    pics = [_grey_or_rgb(_as_pil(img)) for img in images]
+    size = size or _most_common_side([max(p.size) for p in pics])
+    channels = channels or (1 if all(_is_greyish(p) for p in pics) else 3)
+    return np.stack([to_model_image(p, size, channels) for p in pics])
+
+
+def to_model_image(img: Image.Image | np.ndarray, size: int, channels: int) -> np.ndarray:
+    """One image as the model sees it: uint8 (size, size, channels), converted like the datasets."""
+    _check_shape_settings(size, channels)
+    pic = _grey_or_rgb(_as_pil(img))
+    pic = pic.convert("L" if channels == 1 else "RGB")
+    side = max(pic.size)
+    if pic.width != pic.height:
+        square = Image.new(pic.mode, (side, side))  # black
+        square.paste(pic, ((side - pic.width) // 2, (side - pic.height) // 2))
+        pic = square
+    if side != size:
+        shrink = side > size
+        pic = pic.resize((size, size), Image.Resampling.LANCZOS if shrink else Image.Resampling.BILINEAR)
+    return np.asarray(pic, dtype=np.uint8).reshape(size, size, channels)
+
+
+def as_nhwc(images: np.ndarray, what: str) -> np.ndarray:
+    """(N, H, W), (N, H, W, C) or channels-first (N, C, H, W) pixels -> uint8 (N, H, W, C), C in {1, 3, 4}."""
+    if images.ndim == 3:
+        images = images[..., None]
+    elif images.ndim == 4 and images.shape[-1] not in (1, 3, 4) and images.shape[1] in (1, 3, 4):
+        images = images.transpose(0, 2, 3, 1)  # PyTorch's channels-first layout
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[1:3], default=0) < 1:
+        raise DataError(f"The images in {what} have shape {images.shape}, which is not a stack of pictures.",
+                        "Store them as (count, height, width) for grey or (count, height, width, 3) for colour.")
+    if not len(images):
+        raise DataError(f"{what} holds no images.", "Add at least a few images per class.")
+    return to_uint8(images, what)
+
+
+def to_uint8(a: np.ndarray, what: str) -> np.ndarray:
+    """Pixels as uint8: floats up to 1.0 are 0..1, up to 255 are 0..255; 16-bit is scaled down."""
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == bool:
+        return a.astype(np.uint8) * 255
+    if a.dtype.kind not in "iuf":
+        raise DataError(f"The pixels in {what} are of type {a.dtype}, not numbers.", "Store the images as numbers.")
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0:
+        raise DataError(f"The pixels in {what} hold negative or missing values.",
+                        "Store pixels from 0 to 255 (or 0 to 1 for floats), not normalised values.")
+    if a.dtype.kind == "f" and hi <= 1.0:
+        return np.rint(a * 255).astype(np.uint8)
+    if hi <= 255:
+        return np.rint(a).astype(np.uint8) if a.dtype.kind == "f" else a.astype(np.uint8)
+    if hi <= 65535:
+        return np.rint(a / 257).astype(np.uint8)  # 16-bit pixels
+    raise DataError(f"The pixels in {what} go up to {hi:g}, more than 16-bit images do.",
+                    "Store pixels from 0 to 255 (or 0 to 1 for floats).")
+
+
+def _convert_array(images: np.ndarray, size: Optional[int], channels: Optional[int]) -> np.ndarray:
+    """Vectorised conversion of uint8 (N, H, W, C): alpha over black, channels, pad, then resize."""
+    if images.shape[-1] == 4:
+        alpha = images[..., 3:].astype(np.uint16)
+        images = ((images[..., :3] * alpha + 127) // 255).astype(np.uint8)
+    channels = channels or images.shape[-1]
+    if images.shape[-1] == 3 and channels == 1:
+        luma = images.astype(np.uint32) @ np.array([299, 587, 114], dtype=np.uint32)
+        images = ((luma + 500) // 1000).astype(np.uint8)[..., None]
+    elif images.shape[-1] == 1 and channels == 3:
+        images = np.repeat(images, 3, axis=-1)
+    n, h, w, _ = images.shape
+    side = max(h, w)
+    if h != w:
+        top, left = (side - h) // 2, (side - w) // 2
+        images = np.pad(images, ((0, 0), (top, side - h - top), (left, side - w - left), (0, 0)))
+    if size and size != side:
+        images = np.stack([to_model_image(img, size, channels) for img in images])
+    return np.ascontiguousarray(images)
+
+
+def _as_pil(img: Image.Image | np.ndarray) -> Image.Image:
+    """A PIL image from a PIL image or a (H, W[, C]) array."""
+    if isinstance(img, Image.Image):
+        return img
+    a = np.asarray(img)
+    if a.ndim == 2:
+        a = a[..., None]
+    a = as_nhwc(a[None], "the image")[0]
+    return Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode={1: "L", 3: "RGB", 4: "RGBA"}[a.shape[-1]])
+
+
+def _grey_or_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode as "L" (grey modes) or "RGB": upright (EXIF), alpha over black, 8-bit."""
+    try:
+        img = ImageOps.exif_transpose(img)  # phone photos store "rotate me" in EXIF
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError):
+        pass  # unreadable EXIF: use the pixels as stored
+    if img.mode.startswith("I;16"):
+        return Image.fromarray(np.rint(np.asarray(img) / 257).astype(np.uint8), mode="L")
+    if img.mode in ("I", "F") or img.mode.startswith("I;"):
+        return Image.fromarray(to_uint8(np.asarray(img), "the image"), mode="L")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = np.asarray(img.convert("RGBA"))
+        rgb = ((rgba[..., :3].astype(np.uint16) * rgba[..., 3:] + 127) // 255).astype(np.uint8)
+        return Image.fromarray(rgb[..., 0], mode="L") if img.mode in ("LA", "La") else Image.fromarray(rgb, mode="RGB")
+    return img.convert("L") if img.mode in ("1", "L") else img.convert("RGB")
+
+
+def _is_greyish(img: Image.Image) -> bool:
+    """True for "L" images and colour images whose channels (nearly) agree everywhere."""
+    if img.mode == "L":
+        return True
+    small = img.copy()
+    small.thumbnail((64, 64))
+    a = np.asarray(small, dtype=np.int16)
+    spread = a.max(axis=-1) - a.min(axis=-1)
+    return float((spread > GREY_TOLERANCE).mean()) < 0.01

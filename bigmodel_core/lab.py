@@ -4,13 +4,15 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+import numpy as np
 
 from .config import DataConfig, ModelConfig
 from .data import tables
 from .data.dataset import load_dataset
 from .data.text import TextPipeline, trace
-from .errors import DataError
+from .errors import DataError, ModelError
 from .runs.store import home_dir
 
 
@@ -39,28 +41,68 @@ def inspect_table(path: str | Path) -> dict[str, Any]:
 
 
 def data_overview(cfg: DataConfig, samples: int = 8) -> dict[str, Any]:
-    """What the Data page shows: size, classes, lengths, samples, and one text through the pipeline."""
+    """What the Data page shows: size, classes, samples, and how an example becomes model input."""
     ds = load_dataset(cfg)
+    if ds.task == "image":
+        return _image_overview(cfg, ds, samples)
     train_texts, _ = ds.part("train")
     pipeline = TextPipeline(cfg).fit(train_texts)
     summary = ds.summary()
     step = max(1, len(ds.texts) // samples)
     sample_rows = [{"text": ds.texts[i], "label": ds.class_names[ds.labels[i]]} for i in range(0, len(ds.texts), step)][:samples]
-    return {**summary, "description": ds.description, "samples": sample_rows, "vocab_size": pipeline.vocab_size,
-            "trace": trace(pipeline, ds.texts[0]), "text_column": ds.text_column, "label_column": ds.label_column}
+    return {**summary, "task": "text", "description": ds.description, "samples": sample_rows,
+            "vocab_size": pipeline.vocab_size, "trace": trace(pipeline, ds.texts[0]),
+            "text_column": ds.text_column, "label_column": ds.label_column}
 
 
-def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int, num_classes: int,
-                   example_len: int = 20) -> dict[str, Any]:
-    """Layer table, parameters, weight memory and FLOPs per example for the chosen model."""
+def _image_overview(cfg: DataConfig, ds: Any, samples: int) -> dict[str, Any]:
+    summary = ds.summary()
+    h, _, c = summary["image_shape"]
+    train_images, _ = ds.part("train")
+    originals = train_images[:samples]
+    return {**summary, "task": "image", "description": ds.description, "image_size": int(h), "in_channels": int(c),
+            "samples": ds.samples_per_class(samples, seed=cfg.seed), "original": originals,
+            "augmented": augment_preview(originals, cfg)}
+
+
+def augment_preview(images: np.ndarray, cfg: DataConfig, seed: int = 0) -> Optional[np.ndarray]:
+    """The same images after one random draw of the augmentation (None when augmentation is off)."""
+    import torch
+
+    from .data.image_batches import Augment, augment_batch
+
+    aug = Augment(cfg.augment_shift, cfg.augment_flip, cfg.augment_rotate)
+    if not aug.active or len(images) == 0:
+        return None
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    out = augment_batch(x, aug, torch.Generator().manual_seed(seed))
+    return (out.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int = 0, num_classes: int = 2,
+                   example_len: int = 20, *, image_size: Optional[int] = None,
+                   in_channels: Optional[int] = None) -> dict[str, Any]:
+    """Layer table, parameters, weight memory and FLOPs per example for the chosen model.
+
+    Text models are described on one text of `example_len` words; image models on one image
+    of `image_size` x `image_size` x `in_channels`.
+    """
     import torch
 
     from .models import create_model, model_entry, resolve_params, summarize
 
     params = resolve_params(model_cfg.name, model_cfg.params)
-    model = create_model(model_cfg.name, {"vocab_size": vocab_size, "num_classes": num_classes}, **params)
-    ids = torch.randint(2, max(vocab_size, 3), (1, example_len))
-    info = summarize(model, (ids, torch.tensor([example_len])))
     entry = model_entry(model_cfg.name)
-    return {**info, "name": model_cfg.name, "family": entry.family, "description": entry.description,
-            "params": params, "example_len": example_len}
+    if image_size:
+        info = {"in_channels": in_channels or 1, "image_size": image_size, "num_classes": num_classes}
+        example: tuple = (torch.zeros(1, info["in_channels"], image_size, image_size),)
+    else:
+        info = {"vocab_size": vocab_size, "num_classes": num_classes}
+        example = (torch.randint(2, max(vocab_size, 3), (1, example_len)), torch.tensor([example_len]))
+    if entry.task != ("image" if image_size else "text"):
+        raise ModelError(f"The {model_cfg.name} model is for {entry.task}s, but the chosen dataset is not.",
+                         "Choose a model from the list for this kind of data.")
+    model = create_model(model_cfg.name, info, **params)
+    summary = summarize(model, example)
+    return {**summary, "name": model_cfg.name, "family": entry.family, "description": entry.description,
+            "params": params, "example_len": example_len, "image_size": image_size, "in_channels": in_channels}

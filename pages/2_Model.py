@@ -17,24 +17,35 @@ data_cfg = state.data_cfg()
 with guarded():
     data = state.data_overview(asdict(data_cfg))
 cfg = state.model_cfg()
-names = list_models(task="text")
-name = st.selectbox("Architecture", names, index=names.index(cfg.name) if cfg.name in names else 0, key="model_name",
+task = data["task"]
+names = list_models(task=task)
+default = cfg.name if cfg.name in names else state.DEFAULT_MODELS[task]
+name = st.selectbox("Architecture", names, index=names.index(default), key="model_name",
                     format_func=lambda n: f"{n} — {model_entry(n).description}")
 entry = model_entry(name)
 st.caption("The settings start at a small *classroom* size that trains in seconds on a laptop.")
 params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}")
 cfg = ModelConfig(name, params)
 with guarded():
-    info = model_overview(data_cfg, cfg, data["vocab_size"], len(data["classes"]))
+    if task == "image":
+        info = model_overview(data_cfg, cfg, num_classes=len(data["classes"]), image_size=data["image_size"],
+                              in_channels=data["in_channels"])
+    else:
+        info = model_overview(data_cfg, cfg, data["vocab_size"], len(data["classes"]))
 state.set_model_cfg(cfg)
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Parameters", f"{info['total_parameters']:,}")
 c2.metric("Weight memory", f"{info['weight_bytes'] / 2**20:.2f} MB")
+example = (f"one {info['image_size']}×{info['image_size']} image" if task == "image"
+           else f"one text of {info['example_len']} words")
 c3.metric("FLOPs per example", f"{info['flops_per_example'] / 1e6:.2f} M",
-          help=f"Floating-point operations for one text of {info['example_len']} words.")
+          help=f"Floating-point operations for {example}.")
 st.subheader("Layers")
-st.caption(f"Output shapes for one text of {info['example_len']} words (batch × words × features).")
+st.caption(f"Output shapes for {example} (" + ("batch × channels × height × width" if task == "image"
+           else "batch × words × features") + ").")
 st.dataframe(pd.DataFrame(info["layers"]), hide_index=True, width="stretch")
-st.caption(f"Data: {data['spec']} · {data['vocab_size']:,} words in the vocabulary · {len(data['classes'])} classes")
+size = (f"{data['image_size']}×{data['image_size']}×{data['in_channels']} images" if task == "image"
+        else f"{data['vocab_size']:,} words in the vocabulary")
+st.caption(f"Data: {data['spec']} · {size} · {len(data['classes'])} classes")
 st.page_link("pages/3_Train.py", label="Next: train it", icon="➡️")

@@ -9,6 +9,7 @@ import streamlit as st
 from bigmodel_core.config import DataConfig, ModelConfig, TrainConfig, from_dict
 
 DEFAULT_MODEL = "lstm"
+DEFAULT_MODELS = {"text": "lstm", "image": "convnet"}
 
 
 def data_cfg() -> DataConfig:

@@ -21,7 +21,7 @@ BUILTIN = {
                        "with negation, intensifiers and contrast, so word order matters.",
     },
 }
-SOURCES = ("builtin", "download", "csv", "tsv", "jsonl")
+SOURCES = ("builtin", "download", "csv", "tsv", "jsonl", "folder", "npz")
 
 
 @dataclass
@@ -54,11 +54,14 @@ class TextDataset:
 def list_datasets() -> list[dict]:
     """Every dataset the app knows: built-in ones and downloadable corpora, with their SPEC."""
     from .corpora import CORPORA
+    from .image_corpora import IMAGE_CORPORA
+    from .images import IMAGE_BUILTINS
 
-    out = [{"spec": f"builtin:{k}", "offline": True, **v} for k, v in BUILTIN.items()]
-    for name, c in CORPORA.items():
-        out.append({"spec": f"download:{name}", "title": c.title, "task": "text",
-                    "description": c.description, "offline": False, "size_bytes": c.size_bytes})
+    out = [{"spec": f"builtin:{k}", "offline": True, **v} for k, v in {**BUILTIN, **IMAGE_BUILTINS}.items()]
+    for task, corpora in (("text", CORPORA), ("image", IMAGE_CORPORA)):
+        for name, c in corpora.items():
+            out.append({"spec": f"download:{name}", "title": c.title, "task": task,
+                        "description": c.description, "offline": False, "size_bytes": c.size_bytes})
     return out
 
 
@@ -169,8 +172,12 @@ def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dic
     return {k: out[k] for k in ("train", "val", "test")}
 
 
-def load_dataset(cfg: DataConfig) -> TextDataset:
-    """Load, check and split the dataset that `cfg` names."""
+def load_dataset(cfg: DataConfig):
+    """Load, check and split the dataset that `cfg` names (a TextDataset or an ImageDataset)."""
+    from .images import is_image_spec, load_image_dataset
+
+    if is_image_spec(cfg.spec):
+        return load_image_dataset(cfg)
     texts, raw_labels, description, text_col, label_col = read_raw(cfg)
     if cfg.max_rows and cfg.max_rows < len(texts):
         keep = np.sort(np.random.default_rng(cfg.seed).choice(len(texts), cfg.max_rows, replace=False))

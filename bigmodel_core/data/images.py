@@ -234,10 +234,8 @@ def to_model_image(img: Image.Image | np.ndarray, size: int, channels: int) -> n
         square = Image.new(pic.mode, (side, side))  # black
         square.paste(pic, ((side - pic.width) // 2, (side - pic.height) // 2))
         pic = square
-    if side != size:
-        shrink = side > size
-        pic = pic.resize((size, size), Image.Resampling.LANCZOS if shrink else Image.Resampling.BILINEAR)
-    return np.asarray(pic, dtype=np.uint8).reshape(size, size, channels)
+    out = np.asarray(pic, dtype=np.uint8).reshape(side, side, channels)
+    return out if side == size else _resize(out, size)
 
 
 def as_nhwc(images: np.ndarray, what: str) -> np.ndarray:
@@ -283,8 +281,8 @@ def _convert_array(images: np.ndarray, size: Optional[int], channels: Optional[i
         images = ((images[..., :3] * alpha + 127) // 255).astype(np.uint8)
     channels = channels or images.shape[-1]
     if images.shape[-1] == 3 and channels == 1:
-        luma = images.astype(np.uint32) @ np.array([299, 587, 114], dtype=np.uint32)
-        images = ((luma + 500) // 1000).astype(np.uint8)[..., None]
+        r, g, b = (images[..., k].astype(np.uint32) for k in range(3))
+        images = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)[..., None]  # Pillow's "L"
     elif images.shape[-1] == 1 and channels == 3:
         images = np.repeat(images, 3, axis=-1)
     n, h, w, _ = images.shape
@@ -293,8 +291,15 @@ def _convert_array(images: np.ndarray, size: Optional[int], channels: Optional[i
         top, left = (side - h) // 2, (side - w) // 2
         images = np.pad(images, ((0, 0), (top, side - h - top), (left, side - w - left), (0, 0)))
     if size and size != side:
-        images = np.stack([to_model_image(img, size, channels) for img in images])
+        images = np.stack([_resize(img, size) for img in images])
     return np.ascontiguousarray(images)
+
+
+def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    """One uint8 (S, S, C) square to (size, size, C): Lanczos when shrinking, bilinear when enlarging."""
+    pic = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img)
+    method = Image.Resampling.LANCZOS if img.shape[0] > size else Image.Resampling.BILINEAR
+    return np.asarray(pic.resize((size, size), method)).reshape(size, size, img.shape[-1])
 
 
 def _as_pil(img: Image.Image | np.ndarray) -> Image.Image:

@@ -112,10 +112,11 @@ def lenet(in_channels: int, image_size: int, num_classes: int, dropout: float = 
 
 
 @register_model("image", "ConvNet", "Your own CNN: choose how many conv → batch-norm → ReLU → pool blocks and their widths.")
-def convnet(in_channels: int, image_size: int, num_classes: int, channels: tuple = (16, 32), dropout: float = 0.2) -> nn.Module:
-    if not channels:
-        raise ConfigError("The ConvNet needs at least one block.", "Give channels like 16,32.")
-    return ConvNet(in_channels, image_size, num_classes, list(channels), dropout)
+def convnet(in_channels: int, image_size: int, num_classes: int, block_channels: tuple = (32, 64),
+            dropout: float = 0.2) -> nn.Module:
+    if not block_channels:
+        raise ConfigError("The ConvNet needs at least one block.", "Give block channels like 16,32.")
+    return ConvNet(in_channels, image_size, num_classes, list(block_channels), dropout)
 
 
 @register_model("image", "ResNet", "A small ResNet: blocks with shortcut connections, so deeper nets still train.")

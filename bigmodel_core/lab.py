@@ -106,3 +106,24 @@ def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int
     summary = summarize(model, example)
     return {**summary, "name": model_cfg.name, "family": entry.family, "description": entry.description,
             "params": params, "example_len": example_len, "image_size": image_size, "in_channels": in_channels}
+
+
+def explain_image_views(predictor, image: np.ndarray, num_samples: int = 1000, seed: int = 0,
+                        label: Optional[str] = None) -> dict[str, Any]:
+    """LIME superpixels, gradient saliency and Integrated Gradients for one image, side by side."""
+    from .explain.gradients import attribute_image
+    from .explain.lime_image import explain_image
+
+    return {"lime": explain_image(predictor, image, num_samples=num_samples, seed=seed, label=label),
+            "saliency": attribute_image(predictor, image, "saliency", label=label),
+            "ig": attribute_image(predictor, image, "ig", label=label)}
+
+
+def test_images(run_info: dict, limit: int = 200) -> tuple[np.ndarray, list[str]]:
+    """Up to `limit` images of an image run's own test split (as the model sees them), with labels."""
+    from .config import from_dict
+
+    cfg = from_dict(DataConfig, run_info["config"]["data"])
+    ds = load_dataset(cfg)
+    images, labels = ds.part("test") if len(ds.split["test"]) else ds.part("val")
+    return images[:limit], [ds.class_names[i] for i in labels[:limit]]

@@ -71,3 +71,32 @@ def word_weights(pairs: list[tuple[str, float]], class_name: str) -> go.Figure:
                            marker_color=[GREEN if w > 0 else RED for _, w in pairs]))
     return fig.update_layout(title=f"Top words for '{class_name}' (LIME weight)", xaxis_title="weight",
                              **{**_LAYOUT, "height": 120 + 28 * len(pairs)})
+
+
+def image_overlay(image, heatmap, title: str, signed: bool) -> go.Figure:
+    """The model's input in grey with an explanation heat map over it and a colour bar as legend.
+
+    Signed maps (LIME, Integrated Gradients): green pushes toward the class, red away from it.
+    Unsigned maps (saliency): brighter = the prediction is more sensitive to that pixel.
+    """
+    import numpy as np
+
+    grey = image.mean(axis=2) if image.ndim == 3 else image
+    fig = go.Figure(go.Heatmap(z=grey, colorscale="gray", showscale=False, hoverinfo="skip"))
+    if signed:
+        scale = [[0, RED], [0.5, "rgba(255,255,255,0)"], [1, GREEN]]
+        bar = dict(title="toward ↔ against", tickvals=[-1, 0, 1], ticktext=["against", "0", "toward"])
+        zmin, zmax = -1, 1
+    else:
+        scale = [[0, "rgba(255,200,0,0)"], [1, "rgba(255,140,0,1)"]]
+        bar = dict(title="sensitivity", tickvals=[0, 1], ticktext=["low", "high"])
+        zmin, zmax = 0, 1
+    fig.add_trace(go.Heatmap(z=np.asarray(heatmap), colorscale=scale, zmin=zmin, zmax=zmax, opacity=0.75,
+                             colorbar={**bar, "len": 0.8}, hovertemplate="weight %{z:.2f}<extra></extra>"))
+    fig.update_layout(title=title, **{**_LAYOUT, "height": 300})
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    return fig.update_xaxes(visible=False)
+
+
+def top_classes(top: list[tuple[str, float]]) -> go.Figure:
+    return probabilities(dict(reversed(top)))

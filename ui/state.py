@@ -83,3 +83,10 @@ def start_demo() -> None:
 
 def current_job():
     return job_manager().get(st.session_state.get("train_job"))
+
+
+def data_task(cfg: DataConfig) -> str:
+    """'image' or 'text': what kind of data the session's dataset holds."""
+    from bigmodel_core.data.images import is_image_spec
+
+    return "image" if is_image_spec(cfg.spec) else "text"

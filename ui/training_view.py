@@ -70,7 +70,30 @@ def render_result(job) -> None:
                     key=f"train_cm_{job.id}")
     c2.markdown("**Per class (validation)**")
     c2.dataframe(pd.DataFrame(rep["per_class"]).round(3), hide_index=True, width="stretch")
-    with st.expander(f"Misclassified validation examples ({len(info['misclassified'])} shown, most confident first)"):
-        st.dataframe(pd.DataFrame(info["misclassified"]).round(3), hide_index=True, width="stretch")
+    if info.get("task") == "image":
+        _image_mistakes(info)
+    else:
+        with st.expander(f"Misclassified validation examples ({len(info['misclassified'])} shown, most confident first)"):
+            st.dataframe(pd.DataFrame(info["misclassified"]).round(3), hide_index=True, width="stretch")
     st.session_state["predict_run"] = info["id"]
     st.page_link("pages/4_Predict.py", label="Next: try it on your own sentences", icon="➡️")
+
+
+def _image_mistakes(info: dict) -> None:
+    """Thumbnails of the mistaken validation images behind one cell of the confusion matrix."""
+    from bigmodel_core.runs.store import read_misclassified_images
+    from ui.data_image import enlarge
+
+    rows = info["misclassified"]
+    if not rows:
+        st.info("No validation image was misclassified.", icon="🎯")
+        return
+    images = read_misclassified_images(info["id"])
+    cells: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        cells.setdefault(f"true {r['true']} → predicted {r['predicted']}", []).append(i)
+    cell = st.selectbox("Open a cell of the confusion matrix", sorted(cells, key=lambda c: -len(cells[c])),
+                        format_func=lambda c: f"{c} ({len(cells[c])} images)", key=f"train_cell_{info['id']}")
+    if images is not None:
+        st.image([enlarge(images[i]) for i in cells[cell]],
+                 caption=[f"{rows[i]['confidence']:.0%} sure" for i in cells[cell]], width=80)

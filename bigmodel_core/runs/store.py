@@ -112,3 +112,14 @@ def list_runs(home: Path | str | None = None) -> list[dict[str, Any]]:
 
 def delete_run(run: str | Path, home: Path | str | None = None) -> None:
     shutil.rmtree(resolve_run(run, home))
+
+
+def read_misclassified_images(run: str | Path, home: Path | str | None = None):
+    """uint8 (n, H, W, C) images of an image run's most confident validation mistakes (or None)."""
+    import numpy as np
+
+    path = resolve_run(run, home) / "misclassified.npz"
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return data["images"]

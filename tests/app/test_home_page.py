@@ -9,9 +9,10 @@ def test_home_shows_the_guided_path_in_order(open_page):
     assert texts(at.title) == ["🧠 BigModel Lab"]
     assert "The guided path" in texts(at.subheader)
     links = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
-    assert links == [("1 · Data", "Data"), ("2 · Model", "Model"), ("3 · Train", "Train"), ("4 · Predict", "Predict")]
+    assert links == [("1 · Data", "Data"), ("2 · Model", "Model"), ("3 · Train", "Train"), ("4 · Predict", "Predict"),
+                     ("5 · Inside the CNN", "Inside the CNN")]
     captions = " ".join(texts(at.caption))
-    assert "built-in movie reviews" in captions and "Type a sentence" in captions
+    assert "Movie reviews or handwritten digits" in captions and "Type a sentence or draw a digit" in captions
 
 
 def test_home_offers_a_one_click_demo(open_page):

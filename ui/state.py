@@ -21,7 +21,12 @@ def set_data_cfg(cfg: DataConfig) -> None:
 
 
 def model_cfg() -> ModelConfig:
-    return from_dict(ModelConfig, st.session_state.get("model_cfg", {"name": DEFAULT_MODEL}))
+    """The chosen model; if it does not fit the chosen data (text vs images), that kind's default."""
+    from bigmodel_core.models import model_entry
+
+    cfg = from_dict(ModelConfig, st.session_state.get("model_cfg", {"name": DEFAULT_MODEL}))
+    task = data_task(data_cfg())
+    return cfg if model_entry(cfg.name).task == task else ModelConfig(DEFAULT_MODELS[task])
 
 
 def set_model_cfg(cfg: ModelConfig) -> None:

@@ -50,7 +50,7 @@ def prepare(cfg: RunConfig, dataset: Any = None) -> Prepared:
     entry = model_entry(cfg.model.name)
     if entry.task != ds.task:
         raise ModelError(f"The {cfg.model.name} model is for {entry.task}s, but this dataset holds {ds.task}s.",
-                         f"Choose a {ds.task} model: " + ", ".join(list_models(ds.task)) + ".")
+                         f"Choose one of the {ds.task} models: " + ", ".join(list_models(ds.task)) + ".")
     torch.manual_seed(cfg.train.seed)
     model = create_model(cfg.model.name, data_info, **params)
     return Prepared(ds, pipeline, model, params, data_info, batches)

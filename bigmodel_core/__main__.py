@@ -86,11 +86,41 @@ def cmd_eval(args) -> None:
            f"Run {res['run']} on {args.data}: accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f} ({m['rows']} rows)")
 
 
+def _image_input(predictor, path: str):
+    """An image file made into the model's input the way the app does (centred, scaled, inverted if needed)."""
+    from .data.drawing import prepare_upload
+    from .errors import InputError
+
+    if predictor.task != "image":
+        raise InputError(f"The run '{predictor.run_id}' is a text model; it cannot read an image.", "Use --text instead.")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        raise InputError(f"The image file '{path}' cannot be read.", "Check the path.") from None
+    return prepare_upload(data, predictor.preprocess.size, predictor.preprocess.channels)
+
+
+def _need_inputs(args, predictor) -> None:
+    from .errors import InputError
+
+    if predictor.task == "image" and not args.image:
+        raise InputError(f"The run '{predictor.run_id}' is an image model.", "Give a picture with --image FILE.")
+    if predictor.task == "text" and not args.text:
+        raise InputError(f"The run '{predictor.run_id}' is a text model.", 'Give a sentence with --text "...".')
+
+
 def cmd_predict(args) -> None:
     from .serve.bundle import load_bundle
 
     predictor = load_bundle(args.run, device=args.device)
-    for text in args.text:
+    _need_inputs(args, predictor)
+    for path in args.image or []:
+        out = predictor.predict(_image_input(predictor, path))
+        top = ", ".join(f"{c} {p:.3f}" for c, p in out["top"])
+        _print(args, {"event": "predict", "image": path, "prediction": out["prediction"],
+                      "probabilities": out["probabilities"]}, f"{out['prediction']}  (top: {top})")
+    for text in args.text or []:
         out = predictor.predict(text)
         unknown = [t["token"] for t in out["tokens"] if not t["known"]]
         probs = ", ".join(f"{k} {v:.3f}" for k, v in out["probabilities"].items())
@@ -104,13 +134,36 @@ def cmd_explain(args) -> None:
     from .serve.bundle import load_bundle
 
     predictor = load_bundle(args.run, device=args.device)
-    for text in args.text:
+    _need_inputs(args, predictor)
+    for path in args.image or []:
+        _explain_image(args, predictor, path)
+    for text in args.text or []:
         exp = explain_text(predictor, text, num_samples=args.samples, seed=args.seed, label=args.label)
         d = exp.to_dict()
         top = ", ".join(f"{t} {w:+.3f}" for t, w in exp.top(k=8))
         _print(args, {"event": "explain", "text": text, "prediction": _argmax_name(exp),
                       "explained": d["label"], "probabilities": d["probabilities"], "weights": d["weights"], "score": d["score"]},
                f"{d['label']}: {top}")
+
+
+def _explain_image(args, predictor, path: str) -> None:
+    import numpy as np
+
+    from .explain.gradients import attribute_image
+    from .explain.lime_image import explain_image
+
+    image = _image_input(predictor, path)
+    method = args.method or "lime"
+    if method == "lime":
+        exp = explain_image(predictor, image, num_samples=args.samples, seed=args.seed, label=args.label)
+    else:
+        exp = attribute_image(predictor, image, method, label=args.label)
+    heat = np.round(exp.heatmap, 4).tolist()
+    peak = np.unravel_index(int(np.argmax(np.abs(exp.heatmap))), exp.heatmap.shape)
+    _print(args, {"event": "explain", "image": path, "method": method, "prediction": _argmax_name(exp),
+                  "explained": exp.class_names[exp.label], "probabilities": dict(zip(exp.class_names, exp.probabilities)),
+                  "heatmap": heat},
+           f"{exp.class_names[exp.label]} ({method}): strongest pixel at row {peak[0]}, column {peak[1]}")
 
 
 def _argmax_name(exp) -> str:
@@ -142,12 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn in (("predict", cmd_predict), ("explain", cmd_explain)):
         s = sub.add_parser(name, help=f"{name} texts with a saved run")
         s.add_argument("--run", required=True)
-        s.add_argument("--text", required=True, action="append")
+        s.add_argument("--text", action="append", help="a sentence (text runs); repeat for several")
+        s.add_argument("--image", action="append", help="a picture file (image runs); repeat for several")
         s.add_argument("--device", default="cpu")
         if name == "explain":
             s.add_argument("--samples", type=int, default=1000)
             s.add_argument("--seed", type=int, default=0)
             s.add_argument("--label", help="class to explain (default: the predicted one)")
+            s.add_argument("--method", choices=["lime", "saliency", "ig", "gradxinput"],
+                           help="for images: lime (default), saliency, ig or gradxinput")
         s.set_defaults(fn=fn)
     for s in sub.choices.values():
         s.add_argument("--json", action="store_true", help="print one JSON object per line")

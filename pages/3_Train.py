@@ -1,5 +1,4 @@
 """Train page: training settings, the Train/Stop buttons, live curves, and the results."""
-from dataclasses import asdict
 
 import streamlit as st
 

@@ -263,3 +263,12 @@ def _read_checksums(folder: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in table.items() if isinstance(v, str)} if isinstance(table, dict) else {}
+
+
+def rebase_url(url: str, base_url: str | None) -> str:
+    """`url` with its scheme and host replaced by `base_url` (which may carry a path prefix)."""
+    if not base_url:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    rebased = base_url.rstrip("/") + parts.path
+    return f"{rebased}?{parts.query}" if parts.query else rebased

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from ..errors import DataError, did_you_mean
-from .corpora import _rebase
+from .download import rebase_url
 from .download import Progress, cache_dir, discard, fetch
 from .image_archives import read_cifar10, read_idx
 
@@ -170,7 +170,7 @@ def download_images(
     done = 0
     for i, remote in enumerate(corpus.files):
         later = sum(f.size_bytes for f in corpus.files[i + 1:])
-        path = fetch(_rebase(remote.url, base_url), folder / remote.filename, remote.sha256,
+        path = fetch(rebase_url(remote.url, base_url), folder / remote.filename, remote.sha256,
                      remote.size_bytes, _overall(progress, done, later),
                      name=f"{corpus.title.split(':')[0]} file {remote.filename}")
         paths.append(path)

@@ -98,12 +98,21 @@ def _image_input(predictor, path: str):
             data = fh.read()
     except OSError:
         raise InputError(f"The image file '{path}' cannot be read.", "Check the path.") from None
-    return prepare_upload(data, predictor.preprocess.size, predictor.preprocess.channels)
+    try:
+        return prepare_upload(data, predictor.preprocess.size, predictor.preprocess.channels)
+    except InputError as exc:  # name the file: with several --image the user must know which one
+        raise InputError(f"The image file '{path}' cannot be used: {exc.message}", exc.hint) from None
 
 
 def _need_inputs(args, predictor) -> None:
     from .errors import InputError
 
+    if predictor.task == "image" and args.text:
+        raise InputError(f"The run '{predictor.run_id}' is an image model; it cannot read --text.",
+                         "Give pictures with --image FILE instead.")
+    if predictor.task == "text" and args.image:
+        raise InputError(f"The run '{predictor.run_id}' is a text model; it cannot read an image.",
+                         'Give sentences with --text "..." instead.')
     if predictor.task == "image" and not args.image:
         raise InputError(f"The run '{predictor.run_id}' is an image model.", "Give a picture with --image FILE.")
     if predictor.task == "text" and not args.text:

@@ -76,7 +76,8 @@ def render_result(job) -> None:
         with st.expander(f"Misclassified validation examples ({len(info['misclassified'])} shown, most confident first)"):
             st.dataframe(pd.DataFrame(info["misclassified"]).round(3), hide_index=True, width="stretch")
     st.session_state["predict_run"] = info["id"]
-    st.page_link("pages/4_Predict.py", label="Next: try it on your own sentences", icon="➡️")
+    own = "pictures" if info.get("task") == "image" else "sentences"
+    st.page_link("pages/4_Predict.py", label=f"Next: try it on your own {own}", icon="➡️")
 
 
 def _image_mistakes(info: dict) -> None:
@@ -93,7 +94,7 @@ def _image_mistakes(info: dict) -> None:
     for i, r in enumerate(rows):
         cells.setdefault(f"true {r['true']} → predicted {r['predicted']}", []).append(i)
     cell = st.selectbox("Open a cell of the confusion matrix", sorted(cells, key=lambda c: -len(cells[c])),
-                        format_func=lambda c: f"{c} ({len(cells[c])} images)", key=f"train_cell_{info['id']}")
+                        format_func=lambda c: f"{c} ({len(cells[c])} image{'s' * (len(cells[c]) != 1)})", key=f"train_cell_{info['id']}")
     if images is not None:
         st.image([enlarge(images[i]) for i in cells[cell]],
                  caption=[f"{rows[i]['confidence']:.0%} sure" for i in cells[cell]], width=80)

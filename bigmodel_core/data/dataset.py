@@ -8,6 +8,9 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
+# Imported here, not inside functions: two Streamlit script threads importing sklearn for the
+# first time at once can meet a half-initialised module (seen once: "cannot import name 'clone'").
+from sklearn.model_selection import train_test_split
 
 from ..config import DataConfig
 from ..errors import DataError, did_you_mean
@@ -146,8 +149,6 @@ def _sort_key(v: str):
 
 def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
     """Stratified train/val/test split (falls back to random when a class is tiny)."""
-    from sklearn.model_selection import train_test_split
-
     n = len(labels)
     n_val, n_test = math.ceil(n * val) if val else 0, math.ceil(n * test) if test else 0
     if n - n_val - n_test < 2:

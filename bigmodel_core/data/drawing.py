@@ -87,7 +87,7 @@ def prepare_upload(img: Any, size: int, channels: int, invert: str = "auto", *, 
         pic.thumbnail((MAX_WORK_SIDE, MAX_WORK_SIDE), Image.Resampling.LANCZOS)
     if style == "digit":
         grey = _to_grey(np.asarray(pic.convert("RGBA")), "auto")
-        return _digit_steps(grey, size, channels, invert, margin, return_steps)
+        return _digit_steps(grey, size, channels, invert, margin, return_steps, upload=True)
     return _photo_steps(pic, size, channels, invert, return_steps)
 
 
@@ -116,7 +116,7 @@ def _open_image(img: Any):
         pic.load()
         return pic
     except (UnidentifiedImageError, OSError, AttributeError, ValueError):
-        raise InputError("This file is not a picture that can be read.", "Upload a PNG or JPEG image.") from None
+        raise InputError("This file is not a picture that can be read.", "Use a PNG or JPEG picture.") from None
 
 
 def _to_grey(arr: np.ndarray, background: Union[str, tuple]) -> np.ndarray:
@@ -155,19 +155,22 @@ def _border(grey: np.ndarray) -> np.ndarray:
     return np.concatenate([grey[:t].ravel(), grey[-t:].ravel(), grey[:, :t].ravel(), grey[:, -t:].ravel()])
 
 
-def _empty() -> InputError:
+def _empty(upload: bool = False) -> InputError:
+    if upload:
+        return InputError("The picture is blank: there is no digit on it.",
+                          "Use a picture of one digit, large and in the middle.")
     return InputError("The canvas is empty.", "Draw a digit with the mouse or a finger, large and in the middle.")
 
 
 def _digit_steps(grey: np.ndarray, size: int, channels: int, invert: str, margin: Optional[float],
-                 return_steps: bool) -> Union[np.ndarray, tuple[np.ndarray, Steps]]:
+                 return_steps: bool, upload: bool = False) -> Union[np.ndarray, tuple[np.ndarray, Steps]]:
     """Grey picture -> light digit on black, cropped, scaled into its box and centred by mass."""
     if invert not in INVERT_CHOICES:
         raise InputError(f"'{invert}' is not a choice for inverting the picture.",
                          "Choose one of: " + ", ".join(INVERT_CHOICES) + ".")
     lo, hi = float(grey.min()), float(grey.max())
     if hi - lo < EMPTY_RANGE:
-        raise _empty()
+        raise _empty(upload)
     paper = float(np.median(_border(grey)))
     # dark ink on light paper: the border (paper) lies nearer the light end than the dark one
     if invert == "yes" or (invert == "auto" and paper - lo > hi - paper):

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
+from sklearn.datasets import load_digits  # top level: see data/dataset.py (import race between script threads)
 
 from ..config import DataConfig
 from ..errors import DataError, did_you_mean
@@ -112,7 +113,6 @@ def _read_arrays(source: str, target: str) -> tuple[np.ndarray, list, str]:
     if source == "builtin":
         if target not in IMAGE_BUILTINS:
             raise DataError(f"There is no built-in image dataset called '{target}'.", did_you_mean(target, IMAGE_BUILTINS))
-        from sklearn.datasets import load_digits
 
         digits = load_digits()
         images = np.rint(digits.images * (255 / 16)).astype(np.uint8)[..., None]  # (1797, 8, 8, 1)

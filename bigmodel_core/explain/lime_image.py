@@ -193,5 +193,7 @@ def explain_image(predictor, image: np.ndarray, num_samples: int = 1000, seed: i
             w[seg] = value
         class_weights[k] = w.tolist()
     weights = np.asarray(class_weights[target], dtype=np.float32)
-    return ImageExplanation(img, names, probs.astype(float).tolist(), target, weights[segments], "lime",
-                            segments, weights.tolist(), dict(sorted(class_weights.items())), float(res.score))
+    scale = float(np.abs(weights).max()) or 1.0  # the heat map spans [-1, 1]; `scale` keeps the raw size
+    return ImageExplanation(img, names, probs.astype(float).tolist(), target, weights[segments] / scale, "lime",
+                            segments, weights.tolist(), dict(sorted(class_weights.items())), float(res.score),
+                            scale=scale)

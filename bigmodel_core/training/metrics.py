@@ -6,6 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support  # top level: see data/dataset.py
 
 
 def to_device(inputs: tuple, device: torch.device) -> tuple:
@@ -40,8 +41,6 @@ def predict_batches(model: torch.nn.Module, batches: Iterable, device: torch.dev
 
 def classification_report(labels: np.ndarray, probs: np.ndarray, class_names: list[str]) -> dict[str, Any]:
     """Accuracy, macro-F1, confusion matrix (rows = true, cols = predicted) and per-class P/R/F1."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     k = len(class_names)
     pred = probs.argmax(1) if len(probs) else np.zeros(0, dtype=np.int64)
     p, r, f, s = precision_recall_fscore_support(labels, pred, labels=list(range(k)), zero_division=0)

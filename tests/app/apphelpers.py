@@ -28,3 +28,16 @@ def charts(at: AppTest) -> dict[str, dict]:
 def texts(elements) -> list[str]:
     """The text of every element in an AppTest ElementList (st.error, st.info, st.markdown, ...)."""
     return [e.value for e in elements]
+
+
+def plotly_array(value) -> "np.ndarray":
+    """A plotly JSON array as numpy: plotly sends numpy data as {"dtype", "bdata" (base64), "shape"}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = [int(s) for s in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value)

@@ -1,0 +1,240 @@
+"""Reading word-vector files: GloVe text (no header), word2vec text ("N D" header), word2vec binary.
+
+Every problem a user's file can have becomes a DataError that names the file and, for text
+files, the line: a row with a different number of values, a value that is not a number, bytes
+that are not UTF-8, an empty file, binary garbage, a header promising more words than there are.
+
+Text files are parsed here, a block of lines at a time (numpy parses the numbers of 4,096 lines
+in one call): about 2.5x faster than gensim's text reader, and it can say which line is wrong.
+Binary files are read by gensim's `load_word2vec_format(binary=True)` (no pickle), after
+checking the header so that a damaged one cannot make it allocate a huge matrix.
+Both keep the first of duplicate words, as gensim does. Everything read is held in memory:
+`limit` keeps only the first (for these files: most frequent) words.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import DataError
+
+FORMATS = ("glove", "word2vec", "word2vec-binary")
+MAX_DIM = 10_000  # no real embedding is wider; a bigger header number means a damaged file
+SNIFF_BYTES = 1 << 16
+BLOCK_LINES = 4096
+FORMAT_HINT = "Use a GloVe .txt file, a word2vec .txt file or a word2vec binary .bin file."
+Progress = Callable[[int, int], None]
+
+
+def detect_format(path: Path) -> str:
+    """'glove', 'word2vec' or 'word2vec-binary', from the first bytes of the file."""
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    name = path.name
+    if not head.strip():
+        raise DataError(f"The file {name} is empty.", FORMAT_HINT)
+    if head.startswith(b"\x1f\x8b") or head.startswith(b"PK\x03\x04"):
+        raise DataError(f"The file {name} is compressed (gzip or zip), not a vectors file.",
+                        "Unpack it first and load the .txt or .bin file inside.")
+    first, _, rest = head.partition(b"\n")
+    header = _parse_header(first)
+    if header is not None:
+        second = rest.split(b"\n", 1)[0]
+        return "word2vec" if _looks_like_row(second, header[1]) else "word2vec-binary"
+    if _looks_like_row(first, None):
+        return "glove"
+    raise DataError(f"The file {name} is not a word-vector file: its first line is neither a "
+                    "'words dimensions' header nor a word followed by numbers.", FORMAT_HINT)
+
+
+def read_vectors_file(path: Path, fmt: str = "auto", limit: Optional[int] = None,
+                      progress: Optional[Progress] = None) -> tuple[list[str], np.ndarray]:
+    """(words, float32 matrix (len(words), dim)) of a vectors file, at most `limit` words."""
+    path = Path(path)
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt not in FORMATS:
+        from ..errors import did_you_mean
+
+        raise DataError(f"'{fmt}' is not a vectors file format.", did_you_mean(fmt, FORMATS + ("auto",)))
+    if limit is not None and limit < 1:
+        raise DataError(f"The word limit must be at least 1, not {limit}.", "Leave it empty to read every word.")
+    if fmt == "word2vec-binary":
+        return _read_binary(path, limit)
+    return _read_text(path, fmt == "word2vec", limit, progress)
+
+
+# --- text ---------------------------------------------------------------------------------------
+class _TextReader:
+    """Fills a preallocated matrix from text lines, parsing the numbers block by block."""
+
+    def __init__(self, name: str, dim: Optional[int], capacity: int, progress: Optional[Progress]) -> None:
+        self.name, self.dim, self.capacity, self.progress = name, dim, capacity, progress
+        self.dim_from = "the header says"  # or "line N has", when the first row sets the width
+        self.words: list[str] = []
+        self.index: set[str] = set()
+        self.matrix = np.empty((capacity, dim), np.float32) if dim else None
+        self.rests: list[str] = []  # numbers of the lines not parsed yet
+        self.linenos: list[int] = []
+
+    def add(self, lineno: int, text: str) -> None:
+        word, _, rest = text.partition(" ")
+        count = len(rest.split())
+        if self.dim is None:
+            if count < 1:
+                raise DataError(f"Line {lineno} of {self.name} holds a word but no numbers.", FORMAT_HINT)
+            self.dim, self.dim_from = count, f"line {lineno} has"
+            self.matrix = np.empty((self.capacity, count), np.float32)
+        if count != self.dim:
+            raise DataError(
+                f"Line {lineno} of {self.name} has {count} numbers after the word, "
+                f"but {self.dim_from} {self.dim}.",
+                "Every line must be one word and the same number of values; fix or delete that line.")
+        if word in self.index:
+            return  # a duplicate word: keep the first, as gensim does
+        self.index.add(word)
+        self.words.append(word)
+        self.rests.append(rest)
+        self.linenos.append(lineno)
+        if len(self.rests) == BLOCK_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rests:
+            return
+        start = len(self.words) - len(self.rests)
+        try:
+            block = np.fromstring(" ".join(self.rests), sep=" ", dtype=np.float32)
+        except ValueError:
+            block = None
+        if block is None or block.size != len(self.rests) * self.dim:
+            self._raise_bad_number()
+        block = block.reshape(len(self.rests), self.dim)
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            lineno = self.linenos[int(np.argmin(finite))]
+            raise DataError(f"Line {lineno} of {self.name} holds a value that is not a finite number (nan or inf).",
+                            "Fix or delete that line.")
+        self.matrix[start:start + len(block)] = block
+        self.rests, self.linenos = [], []
+        if self.progress:
+            self.progress(len(self.words), self.capacity)
+
+    def _raise_bad_number(self) -> None:
+        for lineno, rest in zip(self.linenos, self.rests):
+            for value in rest.split():
+                try:
+                    float(value)
+                except ValueError:
+                    raise DataError(f"Line {lineno} of {self.name} holds '{value[:30]}', which is not a number.",
+                                    "Every line must be one word followed by numbers; fix or delete that line.") from None
+        raise DataError(f"The numbers in {self.name} could not be read.", FORMAT_HINT)  # pragma: no cover
+
+
+def _read_text(path: Path, has_header: bool, limit: Optional[int],
+               progress: Optional[Progress]) -> tuple[list[str], np.ndarray]:
+    name = path.name
+    with open(path, "rb") as f:
+        lineno, dim, promised = 0, None, None
+        if has_header:
+            lineno = 1
+            promised, dim = _parse_header(f.readline()) or _bad_header(name)
+            capacity = promised
+        else:
+            capacity = _count_lines(path)
+        capacity = min(capacity, limit) if limit else capacity
+        reader = _TextReader(name, dim, max(capacity, 1), progress)
+        for raw in f:
+            lineno += 1
+            if len(reader.words) >= capacity:
+                break
+            text = _decode(raw, lineno, name).rstrip()
+            if lineno == 1:
+                text = text.lstrip("\ufeff")  # a byte-order mark some editors add
+            if text:
+                reader.add(lineno, text)
+        reader.flush()
+    n = len(reader.words)
+    if n == 0:
+        raise DataError(f"The file {name} holds no word vectors.", FORMAT_HINT)
+    if promised is not None and n < min(promised, limit or promised):
+        raise DataError(f"The header of {name} promises {promised:,} words, but the file ends after {n:,}.",
+                        "The file may be cut off (or hold repeated words); copy or download it again.")
+    return reader.words, reader.matrix[:n]
+
+
+def _decode(raw: bytes, lineno: int, name: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"Line {lineno} of {name} is not UTF-8 text.",
+                        "Save the file with UTF-8 encoding, or delete that line.") from None
+
+
+def _count_lines(path: Path) -> int:
+    """Number of lines (an upper bound on the words), counted in 1 MiB chunks."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+# --- binary -------------------------------------------------------------------------------------
+def _read_binary(path: Path, limit: Optional[int]) -> tuple[list[str], np.ndarray]:
+    from gensim.models import KeyedVectors
+
+    name = path.name
+    with open(path, "rb") as f:
+        first = f.readline()
+    count, dim = _parse_header(first) or _bad_header(name)
+    rows = min(count, limit) if limit else count
+    body = path.stat().st_size - len(first)
+    if body < rows * (4 * dim + 2):  # each record: >= 1 byte of word, a space, dim float32s
+        raise DataError(f"The header of {name} promises {count:,} words of {dim} numbers, "
+                        f"but the file is too short to hold {rows:,} of them.",
+                        "The file may be cut off or not a word2vec binary file; copy or download it again.")
+    try:
+        kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
+    except UnicodeDecodeError:
+        raise DataError(f"{name} holds a word that is not UTF-8 text, so it is probably damaged.",
+                        FORMAT_HINT) from None
+    except (ValueError, EOFError, AssertionError, IndexError) as e:
+        raise DataError(f"{name} is not a readable word2vec binary file ({e}).", FORMAT_HINT) from None
+    matrix = np.asarray(kv.vectors, dtype=np.float32)
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        word = kv.index_to_key[int(np.argmin(finite))]
+        raise DataError(f"The vector of '{word}' in {name} holds a value that is not a finite number.",
+                        "The file is probably damaged; copy or download it again.")
+    return list(kv.index_to_key), matrix
+
+
+# --- sniffing -----------------------------------------------------------------------------------
+def _parse_header(line: bytes) -> Optional[tuple[int, int]]:
+    """(words, dimensions) of a word2vec header line 'N D', else None."""
+    parts = line.split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    count, dim = int(parts[0]), int(parts[1])
+    return (count, dim) if count >= 1 and 1 <= dim <= MAX_DIM else None
+
+
+def _bad_header(name: str):
+    raise DataError(f"The first line of {name} is not a valid 'words dimensions' header.", FORMAT_HINT)
+
+
+def _looks_like_row(raw: bytes, dim: Optional[int]) -> bool:
+    """True when `raw` reads as 'word number number ...' (with `dim` numbers, when given)."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    parts = text.split()
+    if len(parts) < 2 or (dim is not None and len(parts) - 1 != dim) or "\ufffd" in "".join(parts[1:]):
+        return False
+    try:
+        [float(p) for p in parts[1:]]
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,156 @@
+"""The saved vector sets: one folder per set in BIGMODEL_HOME/vectors, written atomically, read without pickle.
+
+Layout of `BIGMODEL_HOME/vectors/<id>/`:
+
+    meta.json     what the set is: id, kind, source, settings, vocab_size, dim, losses, created, ...
+    vocab.json    {"words": [...], "counts": [...] | null}; row i of the matrix is words[i]
+    vectors.npy   float32 (vocab_size, dim); opened memory-mapped, never unpickled (allow_pickle=False)
+    vectors.bin   the same vectors in word2vec binary format, for other tools (trained sets)
+    projections/  cached 2-D/3-D maps, .npy + .json (see projection.py)
+
+A set is written into a hidden `.tmp-<id>` folder and renamed into place as a whole, so a crash
+or a Stop never leaves half a set in the list. Sets are never changed after they are written,
+which is what lets projections be cached by set id.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import DataError
+from ..runs.store import home_dir
+
+META, VOCAB, MATRIX, WORD2VEC_BIN = "meta.json", "vocab.json", "vectors.npy", "vectors.bin"
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+
+
+def vectors_dir(home: Path | str | None = None) -> Path:
+    """`BIGMODEL_HOME/vectors`, created when missing."""
+    path = home_dir(home) / "vectors"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_set_id(kind: str) -> str:
+    """A sortable, unique folder name: `20250101-120000-<kind>-ab12`."""
+    return time.strftime("%Y%m%d-%H%M%S") + f"-{kind}-{uuid.uuid4().hex[:4]}"
+
+
+def save_vector_set(
+    words: Sequence[str],
+    matrix: np.ndarray,
+    meta: dict[str, Any],
+    counts: Optional[Sequence[int]] = None,
+    home: Path | str | None = None,
+    extra: Optional[Callable[[Path], None]] = None,
+) -> dict[str, Any]:
+    """Write a new set atomically and return its meta (with "path").
+
+    Args:
+        words: one word per matrix row, no duplicates.
+        matrix: (len(words), dim) vectors; stored as float32.
+        meta: must hold "id"; vocab_size, dim and created are filled in here.
+        counts: how often each word was seen (None when the source does not say).
+        extra: writes more files into the (temporary) set folder before it is committed.
+    """
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != len(words):
+        raise ValueError(f"matrix {matrix.shape} does not match {len(words)} words")
+    meta = {**meta, "vocab_size": len(words), "dim": int(matrix.shape[1]), "created": time.time()}
+    final = vectors_dir(home) / meta["id"]
+    tmp = final.parent / f".tmp-{meta['id']}"
+    shutil.rmtree(tmp, ignore_errors=True)  # left over from a process that was killed
+    tmp.mkdir(parents=True)
+    try:
+        np.save(tmp / MATRIX, np.ascontiguousarray(matrix), allow_pickle=False)
+        vocab = {"words": list(words), "counts": [int(c) for c in counts] if counts is not None else None}
+        (tmp / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        if extra is not None:
+            extra(tmp)
+        (tmp / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {**meta, "path": str(final)}
+
+
+def resolve_set(name: str | Path, home: Path | str | None = None) -> Optional[Path]:
+    """The folder of a saved set given its id or its folder path; None when there is none."""
+    path = Path(name)
+    if path.is_dir() and (path / META).is_file():
+        return path
+    if isinstance(name, str) and _SAFE_ID.fullmatch(name):
+        candidate = vectors_dir(home) / name
+        if (candidate / META).is_file():
+            return candidate
+    return None
+
+
+def read_set_meta(path: Path) -> dict[str, Any]:
+    """meta.json of a set folder, with "path" added; DataError when it cannot be read."""
+    try:
+        meta = json.loads((path / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise _damaged(path) from None
+    if not isinstance(meta, dict):
+        raise _damaged(path)
+    return {**meta, "path": str(path)}
+
+
+def read_set_arrays(path: Path) -> tuple[list[str], np.ndarray, Optional[list[int]]]:
+    """(words, matrix memory-mapped read-only, counts) of a set folder, checked for consistency."""
+    try:
+        vocab = json.loads((path / VOCAB).read_text(encoding="utf-8"))
+        matrix = np.load(path / MATRIX, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        raise _damaged(path) from None
+    if not isinstance(vocab, dict):
+        raise _damaged(path)
+    words, counts = vocab.get("words"), vocab.get("counts")
+    if (not isinstance(words, list) or matrix.ndim != 2 or matrix.shape[0] != len(words)
+            or matrix.dtype != np.float32 or (counts is not None and len(counts) != len(words))):
+        raise _damaged(path)
+    return words, matrix, counts
+
+
+def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
+    """The meta of every saved set, newest first (damaged or half-written ones are skipped)."""
+    out = []
+    for path in vectors_dir(home).iterdir():
+        if path.name.startswith(".") or not (path / META).is_file():
+            continue
+        try:
+            out.append(read_set_meta(path))
+        except DataError:
+            continue
+    return sorted(out, key=lambda m: (m.get("created") or 0, m.get("id") or ""), reverse=True)
+
+
+def delete_vector_set(name: str | Path, home: Path | str | None = None) -> None:
+    """Remove a saved set (and its cached projections)."""
+    path = resolve_set(name, home)
+    if path is None:
+        raise no_such_set(str(name), home)
+    shutil.rmtree(path)
+
+
+def no_such_set(name: str, home: Path | str | None = None) -> DataError:
+    """The plain error for a set id or file that is not there, naming the sets that are."""
+    known = [m["id"] for m in list_vector_sets(home) if "id" in m][:5]
+    hint = ("Saved vector sets: " + ", ".join(known) + "." if known
+            else "Train word vectors on a dataset first, or load a GloVe or word2vec file.")
+    return DataError(f"There is no vector set or vectors file called '{name}'.", hint)
+
+
+def _damaged(path: Path) -> DataError:
+    return DataError(f"The saved vector set '{path.name}' is damaged and cannot be read.",
+                     "Delete it and train or import the vectors again.")

@@ -6,7 +6,9 @@ from bigmodel_core.config import TrainConfig
 from bigmodel_core.training.devices import list_devices
 from ui import state
 from ui.feedback import guarded
-from ui.training_view import render_progress, render_result
+from ui.training_view import render_epochs, render_progress, render_result
+
+EPOCH_REDRAW_S = 3.0  # per-epoch curves change once an epoch: redrawing them every second cost training speed
 
 st.set_page_config(page_title="Train · BigModel Lab", page_icon="📈", layout="wide")
 st.title("📈 Train")
@@ -62,6 +64,13 @@ def live() -> None:
         st.rerun()  # the whole page switches to the results
 
 
+@st.fragment(run_every=EPOCH_REDRAW_S if busy else None)
+def per_epoch() -> None:
+    render_epochs(state.current_job())
+
+
 live()
+if job.status != "queued":
+    per_epoch()
 if job.finished:
     render_result(job)

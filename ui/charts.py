@@ -28,11 +28,22 @@ def smooth(values: Sequence[float], alpha: float = 0.1) -> list[float]:
     return out
 
 
+MAX_POINTS = 600  # a live chart with more points costs the server and the browser time every second
+
+
 def step_loss(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
+    """Loss per batch (faint) and its moving average; long runs are thinned to MAX_POINTS points."""
+    smoothed = smooth(losses)
+    every = max(1, -(-len(steps) // MAX_POINTS))
+    keep = list(range(0, len(steps), every))
+    if keep and keep[-1] != len(steps) - 1:
+        keep.append(len(steps) - 1)  # always show the latest step
+    x = [steps[i] for i in keep]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=list(steps), y=list(losses), name="loss per batch", mode="lines",
+    fig.add_trace(go.Scatter(x=x, y=[losses[i] for i in keep], name="loss per batch", mode="lines",
                              line=dict(color=BLUE, width=1), opacity=0.35))
-    fig.add_trace(go.Scatter(x=list(steps), y=smooth(losses), name="smoothed", mode="lines", line=dict(color=BLUE, width=3)))
+    fig.add_trace(go.Scatter(x=x, y=[smoothed[i] for i in keep], name="smoothed", mode="lines",
+                             line=dict(color=BLUE, width=3)))
     return fig.update_layout(title="Training loss, batch by batch", xaxis_title="step", yaxis_title="loss", **_LAYOUT)
 
 

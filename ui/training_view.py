@@ -42,6 +42,11 @@ def render_progress(job) -> None:
         c4.metric("Training loss", f"{epochs[-1]['train_loss']:.3f}")
     st.plotly_chart(charts.step_loss([b["step"] for b in batches], [b["metrics"]["loss"] for b in batches]),
                     width="stretch", key=f"train_steps_{job.id}")
+
+
+def render_epochs(job) -> None:
+    """Loss and accuracy per epoch; they change once an epoch, so the page redraws them less often."""
+    epochs = [{"epoch": e["epoch"], **e["metrics"]} for e in list(job.log) if e.get("kind") == "epoch_end"]
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.epoch_curves(epochs, "loss"), width="stretch", key=f"train_eloss_{job.id}")
     c2.plotly_chart(charts.epoch_curves(epochs, "accuracy"), width="stretch", key=f"train_eacc_{job.id}")

@@ -15,7 +15,11 @@ Stop: `stop_event` is checked before every epoch and, inside an epoch, by the se
 which then ends the epoch early. The vectors as they were after the last complete epoch (kept in a
 snapshot) are saved as a set marked `"stopped": true` with the losses of the complete epochs.
 Stop before the first epoch finished raises TrainingCancelled and saves nothing.
-With `workers=1` the same seed gives the same vectors (gensim's rule for reproducibility).
+With `workers=1` the same seed gives the same vectors (gensim's rule for reproducibility), and
+the loss is exact; with more workers gensim's shared loss counter loses updates between threads
+(2 workers reported about half the loss of 1 on the same data), so compare losses only between
+runs with the same number of workers. Measured on the built-in reviews (6,000 texts, 149,182
+words, 2 cores, dim 100): skip-gram 440k words/s with 1 worker, 710k with 2; CBOW 1.4M with 1.
 """
 from __future__ import annotations
 
@@ -87,8 +91,8 @@ def _check_settings(**settings: int) -> None:
     for name, value in settings.items():
         low, high = LIMITS[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ConfigError(f"The Word2Vec setting {name} must be a whole number from {low} to {high}, not {value!r}.",
-                              f"Set {name} between {low} and {high}.")
+            raise ConfigError(f"The Word2Vec setting {name} must be a whole number from {low} to {high}, "
+                              f"not {value!r}.", f"Set {name} between {low} and {high}.")
 
 
 def tokenized_texts(data_cfg: DataConfig, dataset: Any = None) -> list[list[str]]:
@@ -206,7 +210,7 @@ def _save(model, snapshot: np.ndarray, reporter, settings: dict, data_cfg: DataC
     }
 
     def write_binary(folder: Path) -> None:
-        keyed_vectors(words, snapshot).save_word2vec_format(str(folder / WORD2VEC_BIN), binary=True)
+        keyed_vectors(words, snapshot, counts).save_word2vec_format(str(folder / WORD2VEC_BIN), binary=True)
 
     return save_vector_set(words, snapshot, meta, counts=counts, home=home, extra=write_binary)
 

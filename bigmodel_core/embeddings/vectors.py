@@ -28,8 +28,15 @@ import numpy as np
 from ..errors import DataError, did_you_mean
 from .formats import FORMATS, Progress, detect_format, read_vectors_file
 from .glove import GLOVE, download_glove, glove_info  # noqa: F401  (re-exported for the UI)
-from .sets import list_vector_sets  # noqa: F401  (re-exported for the UI)
-from .sets import new_set_id, no_such_set, read_set_arrays, read_set_meta, resolve_set, save_vector_set
+from .sets import (
+    list_vector_sets,  # noqa: F401  (re-exported for the UI)
+    new_set_id,
+    no_such_set,
+    read_set_arrays,
+    read_set_meta,
+    resolve_set,
+    save_vector_set,
+)
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors

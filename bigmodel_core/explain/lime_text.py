@@ -55,8 +55,9 @@ def explain_tokens(predict_tokens: Callable[[Sequence[Sequence[str]]], np.ndarra
     mask = np.ones((num_samples, d), dtype=np.float64)
     if d > 1:
         sizes = rng.randint(1, d, num_samples - 1)  # words to drop, 1..d-1, like lime
-        for row, size in enumerate(sizes, start=1):
-            mask[row, rng.choice(d, size, replace=False)] = 0
+        # a uniform random subset of `size` words per row, drawn for all rows at once
+        ranks = rng.random_sample((num_samples - 1, d)).argsort(axis=1).argsort(axis=1)
+        mask[1:] = ranks >= sizes[:, None]
     else:
         mask[1:, 0] = rng.randint(0, 2, num_samples - 1)
     samples = [[t for t, keep in zip(tokens, row) if keep] for row in mask]

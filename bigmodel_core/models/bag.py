@@ -13,6 +13,7 @@ class BagOfEmbeddings(nn.Module):
                  bigram_buckets: int, dropout: float) -> None:
         super().__init__()
         self.embedding = make_embedding(vocab_size, embed_dim)
+        self.vocab_size = vocab_size
         # Word bigrams hashed into buckets (fastText's trick): order-aware at the cost of one lookup.
         self.bigrams = nn.Embedding(bigram_buckets, embed_dim) if bigram_buckets else None
         layers: list[nn.Module] = [nn.Dropout(dropout)]
@@ -26,7 +27,9 @@ class BagOfEmbeddings(nn.Module):
         summed = (self.embedding(ids) * mask).sum(1)  # (batch, emb)
         count = mask.sum(1).clamp(min=1)
         if self.bigrams is not None and ids.size(1) > 1:
-            pair = (ids[:, :-1] * 1_000_003 + ids[:, 1:]) % self.bigrams.num_embeddings
+            # Knuth's multiplicative hash of the pair: (a * 1_000_003 + b) % 50_000 collapsed to
+            # (3a + b) % 50_000 and crowded common bigrams into the same buckets.
+            pair = ((ids[:, :-1] * self.vocab_size + ids[:, 1:]) * 2654435761) % (2 ** 32) % self.bigrams.num_embeddings
             pmask = mask[:, 1:] * mask[:, :-1]
             summed = summed + (self.bigrams(pair) * pmask).sum(1)
             count = count + pmask.sum(1)

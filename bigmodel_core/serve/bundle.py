@@ -13,7 +13,7 @@ from ..data.text import UNK_ID, TextPipeline
 from ..errors import InputError, RunError
 from ..models import create_model
 from ..runs.store import read_run, resolve_run
-from ..training.devices import resolve_device
+from ..training.devices import choose_threads, resolve_device
 from ..training.metrics import to_device
 
 
@@ -123,4 +123,6 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
                        "Its files may be incomplete; delete it and train it again.") from None
     dev = resolve_device(device)
+    if dev.type == "cpu":  # a fresh process would use every core; on a busy laptop one thread is faster
+        torch.set_num_threads(choose_threads())
     return (ImagePredictor if task == "image" else Predictor)(model.to(dev), pipeline, info, dev)

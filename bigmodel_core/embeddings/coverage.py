@@ -1,0 +1,65 @@
+"""Initialising a text model's embedding layer from word vectors, and how much of its vocabulary they cover.
+
+Row i of the matrix is the vector of the model's word itos[i]: looked up as written, then
+lower-cased. Words without a vector (and <unk>) get random normal rows scaled like the found
+vectors (their standard deviation), seeded, so training starts from comparable magnitudes;
+<pad> (index 0) is all zeros, as the models expect.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from ..data.text import PAD, PAD_ID, UNK
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
+
+MISSING_EXAMPLES = 20
+SPECIAL = (PAD, UNK)
+
+
+def embedding_matrix(kv: "KeyedVectors", itos: Sequence[str], dim: int,
+                     seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """(matrix (len(itos), dim) float32, coverage {found, total, fraction, missing_examples}).
+
+    `total` counts the model's real words (not <pad> or <unk>); `missing_examples` lists up to
+    20 of them without a vector, most frequent first (itos is ordered by frequency).
+
+    Raises:
+        InputError: `dim` differs from the vectors' width (the model must use the same size).
+    """
+    if dim != kv.vector_size:
+        raise InputError(f"The vectors have {kv.vector_size} dimensions, but the model's embedding has {dim}.",
+                         f"Set the model's embedding size to {kv.vector_size}, or choose other vectors.")
+    rows = np.full(len(itos), -1, dtype=np.int64)  # row in kv for each itos entry, -1: none
+    for i, word in enumerate(itos):
+        if word in SPECIAL:
+            continue
+        j = kv.key_to_index.get(word)
+        if j is None:
+            j = kv.key_to_index.get(word.lower())
+        if j is not None:
+            rows[i] = j
+    found = rows >= 0
+    found_vectors = np.asarray(kv.vectors[rows[found]], dtype=np.float32)  # (found, dim)
+    scale = float(found_vectors.std()) if found_vectors.size else _overall_std(kv)
+    rng = np.random.default_rng(seed)
+    matrix = (rng.standard_normal((len(itos), dim)) * scale).astype(np.float32)
+    matrix[found] = found_vectors
+    if PAD_ID < len(itos) and itos[PAD_ID] == PAD:
+        matrix[PAD_ID] = 0.0
+    real = [i for i, w in enumerate(itos) if w not in SPECIAL]
+    n_found = int(found.sum())
+    missing = [itos[i] for i in real if not found[i]][:MISSING_EXAMPLES]
+    coverage = {"found": n_found, "total": len(real), "fraction": n_found / len(real) if real else 0.0,
+                "missing_examples": missing}
+    return matrix, coverage
+
+
+def _overall_std(kv: "KeyedVectors") -> float:
+    """Standard deviation of (at most the first 10,000) vectors: the scale when no word was found."""
+    sample = np.asarray(kv.vectors[:10_000], dtype=np.float32)
+    return float(sample.std()) if sample.size else 1.0

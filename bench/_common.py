@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # scripts run as `python bench/x.py`: make bigmodel_core importable
@@ -18,7 +18,7 @@ if str(REPO) not in sys.path:  # scripts run as `python bench/x.py`: make bigmod
 DEFAULT_SST2 = REPO.parent / "shared" / "data" / "sst2"
 
 
-def default_data_dir() -> Optional[str]:
+def default_data_dir() -> str | None:
     """../shared/data/sst2 relative to the repo when it exists (never copied into the project)."""
     return str(DEFAULT_SST2) if DEFAULT_SST2.exists() else None
 

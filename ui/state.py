@@ -46,7 +46,7 @@ def job_manager():
     """One JobManager per server process: all browsers share it, so jobs queue instead of clashing."""
     from bigmodel_core.training.jobs import JobManager
 
-    return JobManager(max_running=1)
+    return JobManager(max_running=1, processes=True)  # a child process: the page's redraws never slow training
 
 
 @st.cache_data(show_spinner="Reading the dataset…", max_entries=8)

@@ -45,12 +45,14 @@ class JobManager:
     """Runs at most `max_running` jobs at once; the rest wait in order (a classroom on one server)."""
 
     def __init__(self, max_running: int = 1, home: Optional[str] = None,
-                 runner: Optional[Callable[..., dict]] = None) -> None:
+                 runner: Optional[Callable[..., dict]] = None, processes: bool = False) -> None:
+        """`processes=True` trains each job in a child process (the app does: see process_runner)."""
+        from .process_runner import run_in_process
         from .run import train_run
 
         self.max_running = max_running
         self.home = home
-        self._runner = runner or train_run
+        self._runner = runner or (run_in_process if processes else train_run)
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._waiting: list[str] = []

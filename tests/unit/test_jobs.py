@@ -162,3 +162,37 @@ def test_unknown_job_ids_are_harmless(missing):
     jobs = JobManager(runner=lambda *a, **k: {"stopped": False})
     assert jobs.get(missing) is None
     jobs.stop(missing or "x")
+
+
+def test_a_job_trained_in_a_child_process_reports_progress_and_saves_its_run(tmp_path):
+    """The app trains in a spawned process (no GIL shared with the web server); same events, same run."""
+    import time
+
+    from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from bigmodel_core.runs.store import list_runs
+    from bigmodel_core.training.jobs import JobManager
+
+    manager = JobManager(home=str(tmp_path), processes=True)
+    job = manager.submit(RunConfig(DataConfig(max_rows=300), ModelConfig("bag_of_embeddings"), TrainConfig(epochs=2)))
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.status == "done", job.error
+    kinds = [e["kind"] for e in job.log]
+    assert kinds[0] == "fit_start" and kinds.count("epoch_end") == 2 and "batch_end" in kinds
+    assert [r["id"] for r in list_runs(tmp_path)] == [job.result["id"]]
+
+
+def test_a_child_process_job_with_bad_data_fails_with_the_plain_message(tmp_path):
+    import time
+
+    from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from bigmodel_core.training.jobs import JobManager
+
+    manager = JobManager(home=str(tmp_path), processes=True)
+    job = manager.submit(RunConfig(DataConfig(spec=f"csv:{tmp_path / 'missing.csv'}"), ModelConfig("lstm"), TrainConfig(epochs=1)))
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job.status == "failed"
+    assert "does not exist" in job.error["message"] and job.error["hint"] and "traceback" not in job.error

@@ -60,7 +60,9 @@ def explain_tokens(predict_tokens: Callable[[Sequence[Sequence[str]]], np.ndarra
         mask[1:] = ranks >= sizes[:, None]
     else:
         mask[1:, 0] = rng.randint(0, 2, num_samples - 1)
-    samples = [[t for t, keep in zip(tokens, row) if keep] for row in mask]
+    token_array = np.asarray(tokens, dtype=object)
+    keep = mask.astype(bool)
+    samples = [token_array[row].tolist() for row in keep]
     probs = predict_tokens(samples)
     full = probs[0]
     target = int(full.argmax()) if label is None else int(label)

@@ -27,7 +27,7 @@ class Predictor:
         self.class_names: list[str] = info["data_info"]["class_names"]
         self.run_id: str = info["id"]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_proba_ids(self, encoded: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
         """Probabilities for already-encoded texts, in the input order."""
         if not len(encoded):
@@ -35,7 +35,11 @@ class Predictor:
         batches = TextBatches([e if len(e) else np.array([UNK_ID]) for e in encoded], None, batch_size, bucket=True)
         out = np.zeros((len(encoded), len(self.class_names)), dtype=np.float32)
         for idx in _same_length_groups(batches.lengths, batch_size):
-            (ids, lengths), _ = batches.collate(idx)
+            lens = batches.lengths[idx]
+            if lens.min() == lens.max():  # one length: stack, no padding to fill in
+                ids, lengths = torch.from_numpy(np.stack([batches.encoded[i] for i in idx])), torch.from_numpy(lens)
+            else:
+                (ids, lengths), _ = batches.collate(idx)
             logits = self.model(*to_device((ids, lengths), self.device))
             out[idx] = torch.softmax(logits.float(), dim=1).cpu().numpy()
         return out

@@ -19,14 +19,13 @@ import os
 import re
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from ..errors import DataError
-from ..runs.store import home_dir
+from ..runs.store import home_dir, new_run_id
 
 META, VOCAB, MATRIX, WORD2VEC_BIN = "meta.json", "vocab.json", "vectors.npy", "vectors.bin"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
@@ -40,8 +39,8 @@ def vectors_dir(home: Path | str | None = None) -> Path:
 
 
 def new_set_id(kind: str) -> str:
-    """A sortable, unique folder name: `20250101-120000-<kind>-ab12`."""
-    return time.strftime("%Y%m%d-%H%M%S") + f"-{kind}-{uuid.uuid4().hex[:4]}"
+    """A sortable, unique folder name: `20250101-120000-<kind>-ab12` (named like runs)."""
+    return new_run_id(kind)
 
 
 def save_vector_set(

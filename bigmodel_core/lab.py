@@ -127,3 +127,21 @@ def test_images(run_info: dict, limit: int = 200) -> tuple[np.ndarray, list[str]
     ds = load_dataset(cfg)
     images, labels = ds.part("test") if len(ds.split["test"]) else ds.part("val")
     return images[:limit], [ds.class_names[i] for i in labels[:limit]]
+
+
+def embedding_map(set_id: str, data_cfg: DataConfig, n: int = 500, dims: int = 3, method: str = "pca",
+                  seed: int = 0) -> dict[str, Any]:
+    """A 2-D/3-D map of a vector set's most frequent words, each coloured by its class lean in the data."""
+    from .embeddings.projection import class_lean, project
+    from .embeddings.vectors import load_vectors
+
+    kv = load_vectors(set_id)
+    n = max(3, min(n, len(kv.index_to_key)))
+    result = project(kv, n=n, dims=dims, method=method, seed=seed)
+    lean: dict[str, float] = {}
+    ds = load_dataset(data_cfg)
+    if ds.task == "text":
+        lean = class_lean(result["words"], ds, TextPipeline(data_cfg))
+        result["lean_classes"] = ds.class_names
+    result["lean"] = [float(lean.get(w, 0.0)) for w in result["words"]]
+    return result

@@ -95,3 +95,26 @@ def data_task(cfg: DataConfig) -> str:
     from bigmodel_core.data.images import is_image_spec
 
     return "image" if is_image_spec(cfg.spec) else "text"
+
+
+@st.cache_resource
+def embedding_jobs():
+    """Word2Vec jobs: the same JobManager, running the Word2Vec trainer (gensim's C loops free the GIL)."""
+    from bigmodel_core.embeddings.train import word2vec_job
+    from bigmodel_core.training.jobs import JobManager
+
+    return JobManager(max_running=1, runner=word2vec_job)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the vectors…")
+def vectors(set_id: str):
+    from bigmodel_core.embeddings.vectors import load_vectors
+
+    return load_vectors(set_id)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, method: str) -> dict[str, Any]:
+    from bigmodel_core.lab import embedding_map
+
+    return embedding_map(set_id, from_dict(DataConfig, data_cfg), n=n, dims=dims, method=method)

@@ -10,7 +10,6 @@ import time
 
 from _common import emit, machine, median  # noqa: E402  (puts the repo on sys.path)
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
 import random
 import shutil
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -92,3 +95,33 @@ def own_copy_of_run(trained_run: dict, isolated_home: Path) -> Path:
     dest = isolated_home / "runs" / trained_run["id"]
     shutil.copytree(trained_run["path"], dest)
     return dest
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from a folder without printing a log line per request."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server(tmp_path: Path):
+    """(base_url, folder served, stop): an HTTP server on 127.0.0.1 in a background thread.
+
+    The download tests (text corpora, image sets, GloVe) fetch from it, never from the internet.
+    """
+    root = tmp_path / "served"
+    root.mkdir()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    stopped = []
+
+    def stop() -> None:
+        if not stopped:
+            httpd.shutdown()
+            httpd.server_close()
+            stopped.append(True)
+
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root, stop
+    stop()

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import http.server
 import io
 import socket
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,13 +24,6 @@ POLARITY = {"pos": "a gorgeous film .\nsharp and witty !\n", "neg": "tedious and
 REVIEWS = {"pos/cv000_1.txt": "a fine film .\n", "neg/cv001_2.txt": "bad , really bad .\n"}
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files from a folder without printing a log line per request."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh workspace; no proxy, and NLTK's search path restored after the test."""
@@ -45,27 +35,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     workspace = tmp_path / "home"
     monkeypatch.setenv("BIGMODEL_HOME", str(workspace))
     return workspace
-
-
-@pytest.fixture()
-def server(tmp_path: Path):
-    """(base_url, folder served, stop): an HTTP server on 127.0.0.1 in a background thread."""
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    stopped = []
-
-    def stop() -> None:
-        if not stopped:
-            httpd.shutdown()
-            httpd.server_close()
-            stopped.append(True)
-
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root, stop
-    stop()
 
 
 @pytest.fixture()

@@ -1,8 +1,6 @@
 """Word embeddings: Word2Vec training, vector files, queries, maps, coverage and the GloVe download."""
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import pickle
 import random
@@ -357,25 +355,19 @@ def glove_zip() -> bytes:
 
 
 @pytest.fixture
-def glove_server(tmp_path, monkeypatch):
-    """(base_url, served zip, server): 127.0.0.1 serving a tiny glove.6B.zip where GloVe's URL points."""
+def glove_server(server, monkeypatch):
+    """(base_url, served zip, stop): the local test server with a tiny glove.6B.zip where GloVe's URL points."""
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
-    root = tmp_path / "served"
+    base, root, stop = server
     served = root / urlsplit(glove.GLOVE_URL).path.lstrip("/")
     served.parent.mkdir(parents=True)
     served.write_bytes(glove_zip())
-    handler = http.server.SimpleHTTPRequestHandler
-    monkeypatch.setattr(handler, "log_message", lambda *args: None)  # no log line per request
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", served, httpd
-    httpd.shutdown()
-    httpd.server_close()
+    return base, served, stop
 
 
 def test_glove_download_extracts_the_wanted_width_and_caches(glove_server, tmp_path):
-    base, served, httpd = glove_server
+    base, served, stop_server = glove_server
     home = tmp_path / "home"
     assert glove.glove_info(50, home)["archive_bytes"] == 862_182_613
     seen: list[tuple[int, int | None]] = []
@@ -383,7 +375,7 @@ def test_glove_download_extracts_the_wanted_width_and_caches(glove_server, tmp_p
     assert path == cache_dir(home) / "glove.6B.50d.txt" and seen[-1][0] == served.stat().st_size
     assert sorted(p.name for p in cache_dir(home).iterdir()) == ["checksums.json", "glove.6B.50d.txt", "glove.6B.zip"]
     assert load_vectors(path).vector_size == 50
-    httpd.shutdown()  # offline from here: the cached archive serves the other width
+    stop_server()  # offline from here: the cached archive serves the other width
     assert load_vectors(download_glove(100, home=home, base_url=base)).vector_size == 100
     assert download_glove(50, home=home, base_url=base) == path and glove.glove_info(50, home)["cached"]
     with pytest.raises(DataError):

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import os
 import pickle
 import socket
 import struct
 import tarfile
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,11 +25,6 @@ from bigmodel_core.errors import DataError, DownloadError
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
@@ -40,26 +32,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     workspace = tmp_path / "home"
     monkeypatch.setenv("BIGMODEL_HOME", str(workspace))
     return workspace
-
-
-@pytest.fixture()
-def server(tmp_path: Path):
-    """(base_url, folder served, stop): an HTTP server on 127.0.0.1 in a background thread."""
-    root = tmp_path / "served"
-    root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    stopped = []
-
-    def stop() -> None:
-        if not stopped:
-            httpd.shutdown()
-            httpd.server_close()
-            stopped.append(True)
-
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root, stop
-    stop()
 
 
 def serve_file(root: Path, url: str, data: bytes) -> Path:

@@ -3,11 +3,9 @@ import streamlit as st
 
 from bigmodel_core.explain.inside import EXPLAINERS, conv_filters, feature_maps, layer_flow
 from bigmodel_core.runs.store import home_dir, list_runs
-from ui import inside_view
+from ui import inside_view, state
 from ui.feedback import guarded
-from ui.predict_image import _test_images
 from ui.data_image import enlarge
-from ui.state import predictor
 
 st.set_page_config(page_title="Inside the CNN · BigModel Lab", page_icon="🔬", layout="wide")
 st.title("🔬 Inside the CNN")
@@ -21,7 +19,7 @@ ids = [r["id"] for r in runs]
 wanted = st.session_state.get("predict_run")
 run_id = st.selectbox("Model (saved run)", ids, index=ids.index(wanted) if wanted in ids else 0, key="inside_run")
 with guarded():
-    model = predictor(run_id, str(home_dir()))
+    model = state.predictor(run_id, str(home_dir()))
 drawn = st.session_state.get("predict_image")
 use_drawn = drawn is not None and drawn.shape == (model.preprocess.size, model.preprocess.size, model.preprocess.channels)
 choice = st.radio("Picture", ["drawn", "test"], horizontal=True, key="inside_source", index=0 if use_drawn else 1,
@@ -30,7 +28,7 @@ if choice == "drawn" and use_drawn:
     image = drawn
 else:
     with guarded():
-        images, labels = _test_images(model.run_id, model.info)
+        images, labels = state.test_images(model.run_id, model.info)
     i = st.slider("Test image number", 0, len(images) - 1, 0, key="inside_test_index")
     image = images[i]
     st.caption(f"True class: **{labels[i]}**")

@@ -6,17 +6,12 @@ import streamlit as st
 
 from bigmodel_core.data.drawing import prepare_drawing, prepare_upload
 from bigmodel_core.errors import InputError
-from bigmodel_core.lab import explain_image_views, test_images
-from ui import charts
+from bigmodel_core.lab import explain_image_views
+from ui import charts, state
 from ui.data_image import enlarge
 from ui.feedback import guarded
 
 SOURCES = {"draw": "✏️ Draw", "upload": "⬆️ Upload a picture", "test": "🗂️ Pick a test image"}
-
-
-@st.cache_data(max_entries=4, show_spinner="Loading test images…")
-def _test_images(run_id: str, _info: dict):
-    return test_images(_info)
 
 
 def _draw(size: int, channels: int):
@@ -52,7 +47,7 @@ def _input_image(model) -> tuple[np.ndarray, np.ndarray | None]:
             image, steps = prepare_upload(up, size, channels, return_steps=True)
         return image, steps.get("grey")
     with guarded():
-        images, labels = _test_images(model.run_id, model.info)
+        images, labels = state.test_images(model.run_id, model.info)
     i = st.slider("Test image number", 0, len(images) - 1, 0, key="predict_test_index")
     st.caption(f"The true class of this image is **{labels[i]}**.")
     return images[i], None

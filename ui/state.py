@@ -118,3 +118,11 @@ def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, meth
     from bigmodel_core.lab import embedding_map
 
     return embedding_map(set_id, from_dict(DataConfig, data_cfg), n=n, dims=dims, method=method)
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading test images…")
+def test_images(run_id: str, _info: dict):
+    """An image run's own test images (keyed by run id; the run's info is not hashed)."""
+    from bigmodel_core.lab import test_images as load
+
+    return load(_info)

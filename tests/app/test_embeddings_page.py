@@ -15,15 +15,20 @@ def _open(tmp_path, monkeypatch) -> AppTest:
     return at.switch_page("pages/6_Embeddings.py").run()
 
 
+def _train_and_wait(at: AppTest, timeout: float = 90) -> None:
+    """Press Train Word2Vec and rerun the page (AppTest never fires run_every) until the vectors are saved."""
+    at.button(key="emb_train").click().run()
+    deadline = time.monotonic() + timeout
+    while not any("Saved vectors" in s.value for s in at.success) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+
+
 def test_embeddings_page_trains_word2vec_and_shows_neighbours_analogy_and_map(tmp_path, monkeypatch):
     at = _open(tmp_path, monkeypatch)
     assert any("No word vectors yet" in i.value for i in at.info)
     at.number_input(key="emb_epochs").set_value(3).run()
-    at.button(key="emb_train").click().run()
-    deadline = time.monotonic() + 90
-    while not any("Saved vectors" in s.value for s in at.success) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
+    _train_and_wait(at)
     assert not at.exception
     assert any("Saved vectors" in s.value for s in at.success)
     neighbours = at.dataframe[0].value
@@ -38,11 +43,7 @@ def test_embeddings_page_trains_word2vec_and_shows_neighbours_analogy_and_map(tm
 def test_unknown_word_gets_a_plain_error_with_a_hint(tmp_path, monkeypatch):
     at = _open(tmp_path, monkeypatch)
     at.number_input(key="emb_epochs").set_value(2).run()
-    at.button(key="emb_train").click().run()
-    deadline = time.monotonic() + 90
-    while not any("Saved vectors" in s.value for s in at.success) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
+    _train_and_wait(at)
     at.text_input(key="emb_word").set_value("zzzzq").run()
     assert not at.exception
     assert any("not in the vocabulary" in e.value for e in at.error)

@@ -1,4 +1,4 @@
-"""The CLI: python -m bigmodel_core datasets | models | train | eval | predict | explain."""
+"""The CLI: python -m bigmodel_core datasets | models | train | eval | predict | explain | embed."""
 from __future__ import annotations
 
 import argparse
@@ -52,10 +52,19 @@ def cmd_train(args) -> None:
     train.update({k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("seed", args.seed)) if v is not None})
     if args.dry_run:
         train["dry_run"] = True
-    cfg = RunConfig(from_dict(DataConfig, {"spec": args.data, **data}), ModelConfig(args.model, settings),
+    vectors = settings.pop("embeddings", None)
+    freeze = _typed(ModelConfig, "freeze_embeddings", settings.pop("freeze_embeddings", "false"))
+    cfg = RunConfig(from_dict(DataConfig, {"spec": args.data, **data}),
+                    ModelConfig(args.model, settings, embeddings=vectors or None, freeze_embeddings=freeze),
                     from_dict(TrainConfig, train), name=args.name)
     info = train_run(cfg, [Printer(json_lines=args.json)])
     m = info["metrics"]
+    emb = info.get("embeddings")
+    if emb:
+        cov = emb["coverage"]
+        _print(args, {"event": "embeddings", **emb},
+               f"Word vectors {emb['vectors']} ({emb['dim']} dimensions, {'frozen' if emb['frozen'] else 'fine-tuned'}): "
+               f"{cov['found']:,} of {cov['total']:,} words ({cov['fraction']:.1%}) got a vector")
     _print(args, {"event": "fit_end", "run": info["id"], "path": info["path"], "stopped": info["stopped"], "metrics": m},
            f"Saved run {info['id']}: val accuracy {m['val_accuracy']:.3f}, test accuracy {m['test_accuracy']:.3f}")
 
@@ -138,8 +147,11 @@ def cmd_predict(args) -> None:
                f"{out['prediction']}  ({probs})" + (f"  unknown words: {', '.join(unknown)}" if unknown else ""))
 
 
+TEXT_METHODS = ("lime", "ig", "attention")
+IMAGE_METHODS = ("lime", "saliency", "ig", "gradxinput")
+
+
 def cmd_explain(args) -> None:
-    from .explain.lime_text import explain_text
     from .serve.bundle import load_bundle
 
     predictor = load_bundle(args.run, device=args.device)
@@ -147,12 +159,33 @@ def cmd_explain(args) -> None:
     for path in args.image or []:
         _explain_image(args, predictor, path)
     for text in args.text or []:
+        _explain_text(args, predictor, text)
+
+
+def _explain_text(args, predictor, text: str) -> None:
+    from .errors import InputError
+    from .explain.lime_text import explain_text
+    from .explain.text_attributions import attention_text, integrated_gradients_text
+
+    method = args.method or "lime"
+    if method not in TEXT_METHODS:
+        raise InputError(f"'{method}' is not a method for text models.", "Choose one of: " + ", ".join(TEXT_METHODS) + ".")
+    if method == "attention":
+        att = attention_text(predictor, text)
+        top = sorted(zip(att.tokens, att.rollout), key=lambda p: -p[1])[:8]
+        _print(args, {"event": "explain", "text": text, "method": method, "layers": att.layers, "heads": att.heads,
+                      **att.to_dict()},
+               f"attention rollout ({att.layers} layers x {att.heads} heads): " + ", ".join(f"{t} {w:.3f}" for t, w in top))
+        return
+    if method == "ig":
+        exp = integrated_gradients_text(predictor, text, label=args.label)
+    else:
         exp = explain_text(predictor, text, num_samples=args.samples, seed=args.seed, label=args.label)
-        d = exp.to_dict()
-        top = ", ".join(f"{t} {w:+.3f}" for t, w in exp.top(k=8))
-        _print(args, {"event": "explain", "text": text, "prediction": _argmax_name(exp),
-                      "explained": d["label"], "probabilities": d["probabilities"], "weights": d["weights"], "score": d["score"]},
-               f"{d['label']}: {top}")
+    d = exp.to_dict()
+    top = ", ".join(f"{t} {w:+.3f}" for t, w in exp.top(k=8))
+    _print(args, {"event": "explain", "text": text, "method": method, "prediction": _argmax_name(exp),
+                  "explained": d["label"], "probabilities": d["probabilities"], "weights": d["weights"], "score": d["score"]},
+           f"{d['label']} ({method}): {top}")
 
 
 def _explain_image(args, predictor, path: str) -> None:
@@ -161,8 +194,12 @@ def _explain_image(args, predictor, path: str) -> None:
     from .explain.gradients import attribute_image
     from .explain.lime_image import explain_image
 
-    image = _image_input(predictor, path)
+    from .errors import InputError
+
     method = args.method or "lime"
+    if method not in IMAGE_METHODS:
+        raise InputError(f"'{method}' is not a method for image models.", "Choose one of: " + ", ".join(IMAGE_METHODS) + ".")
+    image = _image_input(predictor, path)
     if method == "lime":
         exp = explain_image(predictor, image, num_samples=args.samples, seed=args.seed, label=args.label)
     else:
@@ -177,6 +214,111 @@ def _explain_image(args, predictor, path: str) -> None:
 
 def _argmax_name(exp) -> str:
     return exp.class_names[max(range(len(exp.probabilities)), key=exp.probabilities.__getitem__)]
+
+
+def cmd_embed_train(args) -> None:
+    from .config import DataConfig, from_dict
+    from .embeddings.train import train_word2vec
+
+    settings = _settings(args.set)
+    data = from_dict(DataConfig, {"spec": args.data, **{k: _typed(DataConfig, k, v) for k, v in settings.items()}})
+
+    def progress(ev: dict) -> None:
+        if ev["kind"] == "epoch_end":
+            _print(args, {"event": "epoch_end", **{k: v for k, v in ev.items() if k != "kind"}},
+                   f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['loss']:.1f}  {ev['words_per_s']:,.0f} words/s")
+        elif ev["kind"] == "fit_start":
+            _print(args, {"event": "fit_start", **{k: v for k, v in ev.items() if k != "kind"}},
+                   f"Word2Vec ({'skip-gram' if ev['sg'] else 'CBOW'}, {ev['dim']} dimensions) on {ev['texts']:,} texts, "
+                   f"{ev['words']:,} words, {ev['vocab_size']:,} in the vocabulary")
+
+    meta = train_word2vec(data, sg=args.method == "skipgram", dim=args.dim, window=args.window,
+                          min_count=args.min_count, epochs=args.epochs, negative=args.negative, seed=args.seed,
+                          workers=args.workers, progress=progress)
+    _print(args, {"event": "saved", "id": meta["id"], "path": meta["path"], "vocab_size": meta["vocab_size"],
+                  "dim": meta["dim"], "stopped": meta.get("stopped", False)},
+           f"Saved vectors {meta['id']} ({meta['vocab_size']:,} words x {meta['dim']}); "
+           f"use them with --vectors {meta['id']} or --set embeddings={meta['id']}")
+
+
+def cmd_embed_neighbours(args) -> None:
+    from .embeddings.queries import neighbours
+    from .embeddings.vectors import load_vectors
+
+    kv = load_vectors(args.vectors, limit=args.limit)
+    for word in args.word:
+        near = neighbours(kv, word, k=args.k)
+        _print(args, {"event": "neighbours", "word": word, "neighbours": [{"word": w, "similarity": s} for w, s in near]},
+               f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in near))
+
+
+def cmd_embed_analogy(args) -> None:
+    from .embeddings.queries import analogy
+    from .embeddings.vectors import load_vectors
+
+    kv = load_vectors(args.vectors, limit=args.limit)
+    out = analogy(kv, args.a, args.b, args.c, k=args.k)
+    _print(args, {"event": "analogy", "a": args.a, "b": args.b, "c": args.c,
+                  "answers": [{"word": w, "similarity": s} for w, s in out]},
+           f"{args.a} - {args.b} + {args.c} = " + ", ".join(f"{w} {s:.3f}" for w, s in out))
+
+
+def cmd_embed_list(args) -> None:
+    from .embeddings.sets import list_vector_sets
+
+    for m in list_vector_sets():
+        _print(args, {k: v for k, v in m.items() if k != "losses"},
+               f"{m['id']:40} {m.get('vocab_size', 0):>8,} words x {m.get('dim', 0):<4} {m.get('source', '')}")
+
+
+def cmd_embed_import(args) -> None:
+    from .embeddings.vectors import import_vectors
+
+    meta = import_vectors(args.file, title=args.title, limit=args.limit)
+    _print(args, {"event": "saved", "id": meta["id"], "path": meta["path"], "vocab_size": meta["vocab_size"], "dim": meta["dim"]},
+           f"Saved vectors {meta['id']} ({meta['vocab_size']:,} words x {meta['dim']})")
+
+
+def _embed_parser(sub) -> list[argparse.ArgumentParser]:
+    """The `embed` command's subcommands (returned so that they get --json too)."""
+    parsers = []
+    e = sub.add_parser("embed", help="word vectors: train Word2Vec, import GloVe/word2vec, neighbours, analogies")
+    esub = e.add_subparsers(dest="embed_command", required=True)
+    s = esub.add_parser("train", help="train Word2Vec on a dataset's texts and save the vectors")
+    s.add_argument("--data", required=True, help="builtin:NAME, download:NAME, csv:PATH[#text=COL,label=COL]")
+    s.add_argument("--method", choices=["skipgram", "cbow"], default="skipgram")
+    s.add_argument("--dim", type=int, default=100)
+    s.add_argument("--window", type=int, default=5)
+    s.add_argument("--min-count", type=int, default=2)
+    s.add_argument("--epochs", type=int, default=10)
+    s.add_argument("--negative", type=int, default=5)
+    s.add_argument("--workers", type=int, default=1, help="1 gives the same vectors for the same seed")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="text setting (tokenizer, lowercase, ...)")
+    s.set_defaults(fn=cmd_embed_train)
+    parsers.append(s)
+    for name, fn in (("neighbours", cmd_embed_neighbours), ("analogy", cmd_embed_analogy)):
+        s = esub.add_parser(name, help="nearest words" if name == "neighbours" else "a - b + c")
+        s.add_argument("--vectors", required=True, help="a saved vector set id, or a GloVe / word2vec file")
+        s.add_argument("--limit", type=int, help="read only the first N words of a file (the most frequent)")
+        s.add_argument("--k", type=int, default=10 if name == "neighbours" else 5)
+        if name == "neighbours":
+            s.add_argument("--word", required=True, action="append", help="repeat for several words")
+        else:
+            for arg in ("--a", "--b", "--c"):
+                s.add_argument(arg, required=True)
+        s.set_defaults(fn=fn)
+        parsers.append(s)
+    s = esub.add_parser("list", help="list the saved vector sets")
+    s.set_defaults(fn=cmd_embed_list)
+    parsers.append(s)
+    s = esub.add_parser("import", help="save a GloVe / word2vec file as a set (later loads are instant)")
+    s.add_argument("--file", required=True)
+    s.add_argument("--title")
+    s.add_argument("--limit", type=int)
+    s.set_defaults(fn=cmd_embed_import)
+    parsers.append(s)
+    return parsers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,10 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--samples", type=int, default=1000)
             s.add_argument("--seed", type=int, default=0)
             s.add_argument("--label", help="class to explain (default: the predicted one)")
-            s.add_argument("--method", choices=["lime", "saliency", "ig", "gradxinput"],
-                           help="for images: lime (default), saliency, ig or gradxinput")
+            s.add_argument("--method", choices=sorted(set(TEXT_METHODS + IMAGE_METHODS)),
+                           help="text: lime (default), ig or attention (Transformer runs); "
+                                "images: lime (default), saliency, ig or gradxinput")
         s.set_defaults(fn=fn)
-    for s in sub.choices.values():
+    embed = _embed_parser(sub)
+    for s in [p for name, p in sub.choices.items() if name != "embed"] + embed:
         s.add_argument("--json", action="store_true", help="print one JSON object per line")
     return p
 

@@ -67,6 +67,10 @@ class ModelConfig:
 
     name: str = "lstm"
     params: dict[str, Any] = field(default_factory=dict)
+    # Text models only: start the word vectors from a saved vector set (its id) or a GloVe/word2vec
+    # file instead of random numbers. The embedding size follows the vectors unless set in params.
+    embeddings: Optional[str] = None
+    freeze_embeddings: bool = False  # True: keep those vectors fixed; False: fine-tune them with the model
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Initialising a text model's embedding layer from word vectors, and how much of its vocabulary they cover.
 
+`params_for_vectors` sizes the model for the vectors, `init_embedding` copies them in (frozen
+or not), `vectors_record` is what the run remembers about them.
+
 Row i of the matrix is the vector of the model's word itos[i]: looked up as written, then
 lower-cased. Words without a vector (and <unk>) get random normal rows scaled like the found
 vectors (their standard deviation), seeded, so training starts from comparable magnitudes;
@@ -7,7 +10,7 @@ vectors (their standard deviation), seeded, so training starts from comparable m
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
@@ -15,6 +18,7 @@ from ..data.text import PAD, PAD_ID, UNK
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    import torch
     from gensim.models import KeyedVectors
 
 MISSING_EXAMPLES = 20
@@ -63,3 +67,50 @@ def _overall_std(kv: "KeyedVectors") -> float:
     """Standard deviation of (at most the first 10,000) vectors: the scale when no word was found."""
     sample = np.asarray(kv.vectors[:10_000], dtype=np.float32)
     return float(sample.std()) if sample.size else 1.0
+
+
+EMBED_SIZE_KEYS = ("embed_dim", "dim")  # what the text models call their word-vector width
+
+
+def embed_size_key(model_name: str) -> Optional[str]:
+    """The setting of `model_name` that fixes its word-vector width (None for models without one)."""
+    from ..models import model_entry
+
+    defaults = model_entry(model_name).defaults
+    return next((k for k in EMBED_SIZE_KEYS if k in defaults), None)
+
+
+def params_for_vectors(model_name: str, params: dict[str, Any], vector_size: int) -> dict[str, Any]:
+    """The user's settings with the embedding width set to the vectors' width, unless the user chose one.
+
+    A width the user set explicitly is kept, so a mismatch is reported (by `embedding_matrix`)
+    instead of silently overridden.
+    """
+    from ..errors import ModelError
+    from ..models import model_entry
+
+    key = embed_size_key(model_name)
+    if key is None or model_entry(model_name).task != "text":
+        raise ModelError(f"The {model_name} model has no word embedding to start from word vectors.",
+                         "Word vectors are for text models; choose one of them, or clear the vectors setting.")
+    return params if key in params else {**params, key: int(vector_size)}
+
+
+def init_embedding(model: "torch.nn.Module", kv: "KeyedVectors", itos: Sequence[str], freeze: bool = False,
+                   seed: int = 0) -> dict[str, Any]:
+    """Copy the vectors into `model.embedding` (frozen if asked) and return the coverage."""
+    import torch
+
+    layer = model.embedding
+    matrix, coverage = embedding_matrix(kv, itos, layer.embedding_dim, seed)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(matrix))
+    layer.weight.requires_grad_(not freeze)
+    return coverage
+
+
+def vectors_record(kv: "KeyedVectors", source: str, freeze: bool, coverage: dict[str, Any]) -> dict[str, Any]:
+    """What run.json keeps about the vectors a run started from, so runs with and without compare."""
+    tag = getattr(kv, "bigmodel", {}) or {}
+    return {"vectors": source, "set_id": tag.get("id"), "source": tag.get("source", ""), "dim": int(kv.vector_size),
+            "vocab_size": len(kv.index_to_key), "frozen": bool(freeze), "coverage": coverage}

@@ -20,8 +20,10 @@ class Explanation:
     probabilities: list[float]  # the model's prediction for the full text
     label: int  # the explained class
     weights: dict[int, list[float]] = field(default_factory=dict)  # class -> weight per token
-    score: float = 0.0  # R^2 of the local linear model: how well it mimics the network here
+    score: float = 0.0  # lime: R^2 of the local linear model (how well it mimics the network here);
+    # ig: the convergence delta (how far the scores' sum is from the logit difference they share out)
     known: list[bool] = field(default_factory=list)
+    method: str = "lime"  # "lime" | "ig"
 
     def top(self, label: Optional[int] = None, k: int = 10) -> list[tuple[str, float]]:
         """The k words with the largest |weight| for `label`, strongest first."""
@@ -30,7 +32,7 @@ class Explanation:
         return [(self.tokens[i], float(w[i])) for i in order]
 
     def to_dict(self) -> dict:
-        return {"label": self.class_names[self.label], "score": self.score,
+        return {"method": self.method, "label": self.class_names[self.label], "score": self.score,
                 "probabilities": dict(zip(self.class_names, self.probabilities)),
                 "weights": [{"token": t, "weight": float(w)} for t, w in zip(self.tokens, self.weights[self.label])]}
 

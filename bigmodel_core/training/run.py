@@ -37,6 +37,7 @@ class Prepared:
     model_params: dict[str, Any]
     data_info: dict[str, Any]
     batches: dict[str, Any]  # train/val/test -> TextBatches | ImageBatches
+    vectors: Optional[dict[str, Any]] = None  # the word vectors the embedding started from (text), with coverage
 
 
 def prepare(cfg: RunConfig, dataset: Any = None) -> Prepared:
@@ -46,14 +47,27 @@ def prepare(cfg: RunConfig, dataset: Any = None) -> Prepared:
     data_info = {"task": ds.task, "num_classes": len(ds.class_names), "class_names": ds.class_names,
                  "spec": ds.spec, "description": ds.description,
                  "split": {k: int(len(v)) for k, v in ds.split.items()}, **info}
-    params = resolve_params(cfg.model.name, cfg.model.params)
     entry = model_entry(cfg.model.name)
     if entry.task != ds.task:
         raise ModelError(f"The {cfg.model.name} model is for {entry.task}s, but this dataset holds {ds.task}s.",
                          f"Choose one of the {ds.task} models: " + ", ".join(list_models(ds.task)) + ".")
+    kv, user_params = None, cfg.model.params
+    if cfg.model.embeddings:
+        from ..embeddings.coverage import params_for_vectors
+        from ..embeddings.vectors import load_vectors
+
+        kv = load_vectors(cfg.model.embeddings)
+        user_params = params_for_vectors(cfg.model.name, user_params, kv.vector_size)
+    params = resolve_params(cfg.model.name, user_params)
     torch.manual_seed(cfg.train.seed)
     model = create_model(cfg.model.name, data_info, **params)
-    return Prepared(ds, pipeline, model, params, data_info, batches)
+    vectors = None
+    if kv is not None:
+        from ..embeddings.coverage import init_embedding, vectors_record
+
+        coverage = init_embedding(model, kv, pipeline.itos, cfg.model.freeze_embeddings, cfg.train.seed)
+        vectors = vectors_record(kv, cfg.model.embeddings, cfg.model.freeze_embeddings, coverage)
+    return Prepared(ds, pipeline, model, params, data_info, batches, vectors)
 
 
 def _prepare_text(cfg: RunConfig, ds: Any):
@@ -121,7 +135,7 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
                 "config": asdict(cfg), "model_params": prep.model_params, "data_info": prep.data_info,
                 "device": str(trainer.device), "threads": trainer.threads,
                 "stopped": trainer.stopped_early, "stop_reason": trainer.stop_reason,
-                "best_epoch": best.best_epoch, "seconds": time.perf_counter() - t0,
+                "best_epoch": best.best_epoch, "embeddings": prep.vectors, "seconds": time.perf_counter() - t0,
                 "metrics": {"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],
                             "test_accuracy": test_report["accuracy"], "test_macro_f1": test_report["macro_f1"],
                             "val_loss": val["loss"], "test_loss": test["loss"],

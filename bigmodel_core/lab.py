@@ -145,3 +145,24 @@ def embedding_map(set_id: str, data_cfg: DataConfig, n: int = 500, dims: int = 3
         result["lean_classes"] = ds.class_names
     result["lean"] = [float(lean.get(w, 0.0)) for w in result["words"]]
     return result
+
+
+def explain_text_views(predictor, text: str, num_samples: int = 1000, seed: int = 0,
+                       label: Optional[str] = None) -> dict[str, Any]:
+    """LIME, Integrated Gradients and (Transformer runs) attention for one text, and how far they agree."""
+    from .explain.lime_text import explain_text
+    from .explain.text_attributions import (
+        WHY_DIFFERENT,
+        attention_text,
+        has_attention,
+        integrated_gradients_text,
+        rank_agreement,
+    )
+
+    lime = explain_text(predictor, text, num_samples=num_samples, seed=seed, label=label)
+    label = lime.class_names[lime.label]
+    ig = integrated_gradients_text(predictor, text, label=label)
+    attention = attention_text(predictor, text) if has_attention(predictor) else None
+    agreement = rank_agreement(lime.weights[lime.label], ig.weights[ig.label],
+                               attention.rollout if attention is not None else None)
+    return {"lime": lime, "ig": ig, "attention": attention, "agreement": agreement, "why_different": WHY_DIFFERENT}

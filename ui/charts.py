@@ -76,12 +76,30 @@ def probabilities(probs: dict[str, float]) -> go.Figure:
     return fig
 
 
-def word_weights(pairs: list[tuple[str, float]], class_name: str) -> go.Figure:
+def word_weights(pairs: list[tuple[str, float]], class_name: str, method: str = "LIME") -> go.Figure:
     pairs = list(reversed(pairs))  # strongest at the top
     fig = go.Figure(go.Bar(x=[w for _, w in pairs], y=[f"{t} " for t, _ in pairs], orientation="h",
                            marker_color=[GREEN if w > 0 else RED for _, w in pairs]))
-    return fig.update_layout(title=f"Top words for '{class_name}' (LIME weight)", xaxis_title="weight",
+    return fig.update_layout(title=f"Top words for '{class_name}' ({method} weight)", xaxis_title="weight",
                              **{**_LAYOUT, "height": 120 + 28 * len(pairs)})
+
+
+def attention_heatmap(tokens: Sequence[str], matrix, title: str) -> go.Figure:
+    """Word-by-word attention: row = the word that looks, column = the word it looks at.
+
+    Positions, not words, are the axes (a sentence may hold the same word twice); the words
+    are the tick labels.
+    """
+    n = len(tokens)
+    labels = [f"{t} " for t in tokens]
+    fig = go.Figure(go.Heatmap(z=[[float(v) for v in row] for row in matrix], x=list(range(n)), y=list(range(n)),
+                               colorscale="Blues", zmin=0,
+                               customdata=[[(tokens[i], tokens[j]) for j in range(n)] for i in range(n)],
+                               colorbar=dict(title="attention", len=0.8),
+                               hovertemplate="'%{customdata[0]}' looks at '%{customdata[1]}': %{z:.2f}<extra></extra>"))
+    fig.update_layout(title=title, **{**_LAYOUT, "height": max(320, 160 + 26 * n)})
+    fig.update_xaxes(tickvals=list(range(n)), ticktext=labels, title="looked at", tickangle=-45, side="bottom")
+    return fig.update_yaxes(tickvals=list(range(n)), ticktext=labels, title="looking word", autorange="reversed")
 
 
 def image_overlay(image, heatmap, title: str, signed: bool) -> go.Figure:

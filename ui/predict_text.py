@@ -1,12 +1,18 @@
-"""Predict page, text part: type a sentence, see the verdict and the words behind it (LIME)."""
+"""Predict page, text part: type a sentence, see the verdict and the words behind it.
+
+LIME, Integrated Gradients and (Transformer runs) attention side by side, how far they agree,
+and the attention of each layer and head as a word-by-word heat map.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from bigmodel_core.explain.lime_text import explain_text
+from bigmodel_core.lab import explain_text_views
 from ui import charts
 from ui.feedback import guarded
-from ui.highlight import highlight_html, legend_html
+from ui.highlight import attention_legend_html, highlight_html, legend_html
+
+MEAN_OF_HEADS = "mean of all heads"
 
 
 def render(model) -> None:
@@ -23,19 +29,76 @@ def render(model) -> None:
         c1.caption("Words the model never saw in training (it reads them as *unknown*): " + ", ".join(f"`{u}`" for u in unknown))
 
     with c2:
-        st.markdown("### Why? (LIME)")
-        st.caption("LIME hides random words, watches how the prediction changes, and fits a simple model: "
-                   "each word gets a weight for how much it pushed toward the class.")
+        st.markdown("### Why?")
+        st.caption("Three ways to ask which words mattered. **LIME** hides random words and watches the "
+                   "prediction change; **Integrated Gradients** follows the gradient as each word's vector "
+                   "grows from nothing to itself" + ("; **attention** shows where the Transformer looks." if
+                                                      _has_attention(model) else "."))
         k1, k2, k3 = st.columns(3)
-        samples = k1.select_slider("Samples", [200, 500, 1000, 2000, 5000], 1000, key="predict_samples",
-                                   help="More samples: steadier weights, slower.")
+        samples = k1.select_slider("LIME samples", [200, 500, 1000, 2000, 5000], 1000, key="predict_samples",
+                                   help="More samples: steadier LIME weights, slower.")
         seed = k2.number_input("Seed", 0, 10_000, 0, key="predict_seed", help="The same seed gives the same explanation.")
         classes = model.class_names
         label = k3.selectbox("Class to explain", classes, index=classes.index(result["prediction"]), key="predict_label")
-    with guarded():
-        exp = explain_text(model, text, num_samples=samples, seed=int(seed), label=label)
-    with c2:
-        st.markdown(highlight_html(exp.tokens, exp.weights[exp.label], exp.known), unsafe_allow_html=True)
-        st.markdown(legend_html(label), unsafe_allow_html=True)
-        st.plotly_chart(charts.word_weights(exp.top(k=10), label), width="stretch", key="predict_weights")
-        st.caption(f"How well LIME's simple model mimics the network around this sentence (R²): {exp.score:.2f}")
+    with guarded(), st.spinner("Explaining…"):
+        views = explain_text_views(model, text, num_samples=samples, seed=int(seed), label=label)
+    lime, ig, att = views["lime"], views["ig"], views["attention"]
+
+    cols = st.columns(3 if att is not None else 2)
+    with cols[0]:
+        st.markdown("#### LIME")
+        st.markdown(highlight_html(lime.tokens, lime.weights[lime.label], lime.known), unsafe_allow_html=True)
+        st.caption(f"How well LIME's simple model mimics the network around this sentence (R²): {lime.score:.2f}")
+    with cols[1]:
+        st.markdown("#### Integrated gradients")
+        st.markdown(highlight_html(ig.tokens, ig.weights[ig.label], ig.known).replace(
+            'class="bm-highlight"', 'class="bm-highlight bm-ig"'), unsafe_allow_html=True)
+        st.caption(f"The word scores add up to how far this sentence moves the '{label}' score away from a "
+                   f"blank one (off by {ig.score:.3f}).")
+    if att is not None:
+        with cols[2]:
+            st.markdown("#### Attention (rollout)")
+            st.markdown(highlight_html(att.tokens, att.rollout.tolist(), lime.known, signed=False).replace(
+                'class="bm-highlight"', 'class="bm-highlight bm-attention"'), unsafe_allow_html=True)
+            st.markdown(attention_legend_html(), unsafe_allow_html=True)
+    st.markdown(legend_html(label), unsafe_allow_html=True)
+
+    _agreement(views)
+    w1, w2 = st.columns(2)
+    w1.plotly_chart(charts.word_weights(lime.top(k=10), label), width="stretch", key="predict_weights")
+    w2.plotly_chart(charts.word_weights(ig.top(k=10), label, "Integrated gradients"), width="stretch",
+                    key="predict_ig_weights")
+    if att is not None:
+        _attention_maps(att)
+
+
+def _has_attention(model) -> bool:
+    from bigmodel_core.explain.text_attributions import has_attention
+
+    return has_attention(model)
+
+
+def _agreement(views: dict) -> None:
+    st.markdown("#### Do the methods agree?")
+    rows = views["agreement"]
+    cols = st.columns(len(rows))
+    for col, row in zip(cols, rows):
+        rho = row["spearman"]
+        col.metric(row["methods"], "n/a" if rho is None else f"{rho:+.2f}",
+                   help=f"Spearman rank correlation of the word weights ({row['compared']}): +1 = same order, "
+                        "0 = unrelated, −1 = opposite order. n/a: fewer than 3 words, or one method weighs all words the same.")
+    st.caption(views["why_different"])
+
+
+def _attention_maps(att) -> None:
+    st.markdown("#### Attention, layer by layer")
+    st.caption("Each row is a word looking at the sentence; its colours (summing to 1) show how much it "
+               "takes from each word. Each layer has several heads that learn to look for different things.")
+    c1, c2 = st.columns(2)
+    layer = c1.selectbox("Layer", list(range(1, att.layers + 1)), key="predict_att_layer")
+    heads = [MEAN_OF_HEADS] + [f"head {h}" for h in range(1, att.heads + 1)]
+    head = c2.selectbox("Head", heads, key="predict_att_head")
+    grid = att.weights[layer - 1]
+    matrix = grid.mean(0) if head == MEAN_OF_HEADS else grid[heads.index(head) - 1]
+    st.plotly_chart(charts.attention_heatmap(att.tokens, matrix, f"Layer {layer}, {head}"), width="stretch",
+                    key="predict_attention")

@@ -136,3 +136,52 @@ def test_deleting_the_only_run_says_train_first(predict_page, workspace):
     at.run()
     assert not at.exception
     assert texts(at.info) == ["There is no trained model yet. Train one on the Train page first."]
+
+
+def _highlight_of(at, css_class: str) -> list[tuple[str, float]]:
+    html = next(t for t in texts(at.markdown) if f'class="bm-highlight {css_class}"' in t)
+    return [(word, float(w)) for w, word in WORD.findall(html)]
+
+
+def test_integrated_gradients_scores_every_word_beside_lime(predict_page):
+    at = predict_page
+    words = _highlight_of(at, "bm-ig")
+    assert [w for w, _ in words] == ["not", "good", "at", "all", ",", "a", "boring", "film"]
+    assert any(abs(weight) > 0 for _, weight in words)
+    assert len(charts(at)["predict_ig_weights"]["data"][0]["y"]) > 0
+    assert any("off by" in t for t in texts(at.caption))  # how well the scores add up
+
+
+def test_the_agreement_of_lime_and_gradients_is_a_rank_correlation(predict_page):
+    at = predict_page
+    [metric] = [m for m in at.metric if m.label == "LIME vs Integrated gradients"]
+    assert metric.value == "n/a" or -1.0 <= float(metric.value) <= 1.0
+    assert any("different questions" in t for t in texts(at.caption))
+    assert not [m for m in at.metric if "Attention" in m.label]  # an LSTM has no attention
+    assert "predict_att_layer" not in [s.key for s in at.selectbox]  # nor a layer picker
+
+
+def test_a_transformer_run_shows_attention_per_layer_and_head(open_page, workspace):
+    from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from bigmodel_core.training.run import train_run
+
+    from apphelpers import SMALL_DATA
+
+    train_run(RunConfig(DataConfig(**SMALL_DATA), ModelConfig("transformer", {"dim": 16, "heads": 2, "layers": 2, "ff": 32}),
+                        TrainConfig(epochs=1, batch_size=32), name="tiny-transformer"), home=workspace)
+    at = open_page("predict")
+    words = _highlight_of(at, "bm-attention")
+    assert [w for w, _ in words] == ["not", "good", "at", "all", ",", "a", "boring", "film"]
+    assert sum(w for _, w in words) == pytest.approx(1.0, abs=0.01)  # rollout shares out all attention
+    assert {m.label for m in at.metric} >= {"LIME vs Attention", "Integrated gradients vs Attention"}
+    heat = charts(at)["predict_attention"]
+    rows = heat["data"][0]["z"]
+    assert len(rows) == 8 and all(sum(r) == pytest.approx(1.0, abs=1e-3) for r in rows)  # each word's attention sums to 1
+    assert heat["layout"]["title"]["text"] == "Layer 1, mean of all heads"
+    assert at.selectbox(key="predict_att_layer").options == ["1", "2"]
+    at.selectbox(key="predict_att_layer").set_value(2)
+    at.selectbox(key="predict_att_head").set_value("head 2").run()
+    assert not at.exception
+    heat2 = charts(at)["predict_attention"]
+    assert heat2["layout"]["title"]["text"] == "Layer 2, head 2"
+    assert heat2["data"][0]["z"] != rows

@@ -91,7 +91,13 @@ def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int
 
     from .models import create_model, model_entry, resolve_params, summarize
 
-    params = resolve_params(model_cfg.name, model_cfg.params)
+    user_params = model_cfg.params
+    if model_cfg.embeddings and not image_size:  # the embedding takes the vectors' width
+        from .embeddings.coverage import params_for_vectors
+        from .embeddings.vectors import load_vectors
+
+        user_params = params_for_vectors(model_cfg.name, user_params, load_vectors(model_cfg.embeddings).vector_size)
+    params = resolve_params(model_cfg.name, user_params)
     entry = model_entry(model_cfg.name)
     if image_size:
         info = {"in_channels": in_channels or 1, "image_size": image_size, "num_classes": num_classes}
@@ -166,3 +172,22 @@ def explain_text_views(predictor, text: str, num_samples: int = 1000, seed: int 
     agreement = rank_agreement(lime.weights[lime.label], ig.weights[ig.label],
                                attention.rollout if attention is not None else None)
     return {"lime": lime, "ig": ig, "attention": attention, "agreement": agreement, "why_different": WHY_DIFFERENT}
+
+
+def vectors_coverage(data_cfg: DataConfig, vectors: str) -> dict[str, Any]:
+    """How much of the dataset's vocabulary (as a model would build it) a vector set covers.
+
+    The vocabulary is fitted on the training split with the data settings, exactly as training
+    does, so the numbers are the ones the run will record.
+    """
+    from .embeddings.coverage import embedding_matrix
+    from .embeddings.vectors import load_vectors, vectors_info
+
+    ds = load_dataset(data_cfg)
+    if ds.task != "text":
+        raise DataError("Word vectors are for text, but the chosen dataset holds images.",
+                        "Choose a text dataset on the Data page to start a model from word vectors.")
+    pipeline = TextPipeline(data_cfg).fit(ds.part("train")[0])
+    kv = load_vectors(vectors)
+    _, coverage = embedding_matrix(kv, pipeline.itos, kv.vector_size)
+    return {**coverage, "vectors": vectors_info(kv)}

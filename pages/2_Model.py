@@ -5,10 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from bigmodel_core.config import ModelConfig
+from bigmodel_core.embeddings.coverage import embed_size_key
 from bigmodel_core.lab import model_overview
 from bigmodel_core.models import list_models, model_entry
 from ui import state
 from ui.feedback import guarded
+from ui.model_vectors import word_vectors_picker
 from ui.widgets import setting_inputs
 
 st.set_page_config(page_title="Model · BigModel Lab", page_icon="🧩", layout="wide")
@@ -23,9 +25,16 @@ default = cfg.name if cfg.name in names else state.DEFAULT_MODELS[task]
 name = st.selectbox("Architecture", names, index=names.index(default), key="model_name",
                     format_func=lambda n: f"{n} — {model_entry(n).description}")
 entry = model_entry(name)
+vectors, freeze, fixed = None, False, {}
+if task == "text":
+    vectors, freeze, coverage = word_vectors_picker(cfg, data_cfg)
+    if coverage and embed_size_key(name):
+        fixed = {embed_size_key(name): (coverage["vectors"]["dim"], "Set by the chosen word vectors: the model's "
+                                                                    "word vectors must be as long as theirs.")}
+st.subheader("Settings")
 st.caption("The settings start at a small *classroom* size that trains in seconds on a laptop.")
-params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}")
-cfg = ModelConfig(name, params)
+params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}", fixed=fixed)
+cfg = ModelConfig(name, params, embeddings=vectors, freeze_embeddings=freeze)
 with guarded():
     if task == "image":
         info = model_overview(data_cfg, cfg, num_classes=len(data["classes"]), image_size=data["image_size"],

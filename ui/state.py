@@ -126,3 +126,17 @@ def test_images(run_id: str, _info: dict):
     from bigmodel_core.lab import test_images as load
 
     return load(_info)
+
+
+@st.cache_data(max_entries=8, show_spinner="Checking which words have a vector…")
+def vectors_coverage(data_cfg: dict[str, Any], vectors: str) -> dict[str, Any]:
+    from bigmodel_core.lab import vectors_coverage as coverage
+
+    return coverage(from_dict(DataConfig, data_cfg), vectors)
+
+
+def vector_sets() -> list[dict[str, Any]]:
+    """The saved word-vector sets, newest first (read from disk on every call: sets come and go)."""
+    from bigmodel_core.embeddings.sets import list_vector_sets
+
+    return list_vector_sets()

@@ -15,13 +15,20 @@ HELP = {"embed_dim": "Length of each word's vector.", "hidden": "Size of the hid
         "cell": "rnn is the plain recurrent cell; lstm and gru have gates that remember longer."}
 
 
-def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix: str) -> dict[str, Any]:
-    """Inputs for every setting; returns only the values that differ from the preset."""
+def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix: str,
+                   fixed: dict[str, tuple[Any, str]] | None = None) -> dict[str, Any]:
+    """Inputs for every setting; returns only the values that differ from the preset.
+
+    `fixed` maps a setting to (value, why): shown greyed out with the reason, and not returned.
+    """
     out: dict[str, Any] = {}
     cols = st.columns(3)
     for i, (name, default) in enumerate(defaults.items()):
         value = current.get(name, default)
         col, key, label, help_ = cols[i % 3], f"{key_prefix}_{name}", name.replace("_", " "), HELP.get(name)
+        if fixed and name in fixed:
+            col.text_input(label, str(fixed[name][0]), key=f"{key}_fixed", disabled=True, help=fixed[name][1])
+            continue
         if name in CHOICES:
             new = col.selectbox(label, CHOICES[name], index=CHOICES[name].index(value), key=key, help=help_)
         elif isinstance(default, bool):

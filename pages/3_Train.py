@@ -15,7 +15,9 @@ st.title("📈 Train")
 cfg = state.train_cfg()
 model = state.model_cfg()
 st.caption(f"Data **{state.data_cfg().spec}** · model **{model.name}** "
-           + (f"({', '.join(f'{k}={v}' for k, v in model.params.items())})" if model.params else "(classroom size)"))
+           + (f"({', '.join(f'{k}={v}' for k, v in model.params.items())})" if model.params else "(classroom size)")
+           + (f" · word vectors **{model.embeddings}** ({'frozen' if model.freeze_embeddings else 'fine-tuned'})"
+              if model.embeddings else ""))
 
 with st.expander("Training settings", expanded=False):
     c1, c2, c3 = st.columns(3)

@@ -20,7 +20,8 @@ if wanted and wanted not in ids:
     st.warning(f"The run '{wanted}' is gone (it may have been deleted); showing the newest run instead.", icon="⚠️")
 run_id = st.selectbox("Model (saved run)", ids, index=ids.index(wanted) if wanted in ids else 0, key="predict_run_pick",
                       format_func=lambda i: f"{i} · {by_id[i]['config']['model']['name']} · "
-                                            f"val acc {by_id[i]['metrics']['val_accuracy']:.1%}")
+                                            f"val acc {by_id[i]['metrics']['val_accuracy']:.1%}"
+                                            + (" · word vectors" if by_id[i].get("embeddings") else ""))
 with guarded():
     model = predictor(run_id, str(home_dir()))
 (predict_image if model.task == "image" else predict_text).render(model)

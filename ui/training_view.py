@@ -69,6 +69,10 @@ def render_result(job) -> None:
     else:
         st.success(f"Finished: validation accuracy {m['val_accuracy']:.1%}, test accuracy {m['test_accuracy']:.1%}. "
                    f"Saved as run **{info['id']}**.", icon="✅")
+    if info.get("embeddings"):
+        emb = info["embeddings"]
+        st.caption(f"Started from the word vectors {emb['vectors']} ({'frozen' if emb['frozen'] else 'fine-tuned'}): "
+                   f"{emb['coverage']['found']:,} of {emb['coverage']['total']:,} words had a vector.")
     rep = info["val_report"]
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.confusion(rep["confusion"], info["data_info"]["class_names"]), width="stretch",

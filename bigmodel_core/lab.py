@@ -136,14 +136,31 @@ def test_images(run_info: dict, limit: int = 200) -> tuple[np.ndarray, list[str]
 
 
 def embedding_map(set_id: str, data_cfg: DataConfig, n: int = 500, dims: int = 3, method: str = "pca",
-                  seed: int = 0) -> dict[str, Any]:
-    """A 2-D/3-D map of a vector set's most frequent words, each coloured by its class lean in the data."""
+                  seed: int = 0, extra_words: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A 2-D/3-D map of a vector set's most frequent words, each coloured by its class lean in the data.
+
+    `extra_words` (searched or typed words) are placed on the map too when they have a vector,
+    even if they are not among the `n` most frequent; the result's "found" lists them as spelt in
+    the vocabulary and "not_found" gives each unknown one with close suggestions.
+    """
     from .embeddings.projection import class_lean, project
+    from .embeddings.queries import suggestions
     from .embeddings.vectors import load_vectors
 
     kv = load_vectors(set_id)
     n = max(3, min(n, len(kv.index_to_key)))
-    result = project(kv, n=n, dims=dims, method=method, seed=seed)
+    words = list(kv.index_to_key[:n])
+    found, not_found = [], []
+    for w in dict.fromkeys(x.strip() for x in extra_words if x.strip()):
+        spelt = w if w in kv.key_to_index else w.lower() if w.lower() in kv.key_to_index else None
+        if spelt is None:
+            not_found.append({"word": w, "suggestions": suggestions(kv, w)})
+            continue
+        found.append(spelt)
+        if kv.key_to_index[spelt] >= n:
+            words.append(spelt)
+    result = project(kv, words=words, n=n, dims=dims, method=method, seed=seed)
+    result.update(found=found, not_found=not_found)
     lean: dict[str, float] = {}
     ds = load_dataset(data_cfg)
     if ds.task == "text":
@@ -191,3 +208,22 @@ def vectors_coverage(data_cfg: DataConfig, vectors: str) -> dict[str, Any]:
     kv = load_vectors(vectors)
     _, coverage = embedding_matrix(kv, pipeline.itos, kv.vector_size)
     return {**coverage, "vectors": vectors_info(kv)}
+
+
+def import_uploaded_vectors(name: str, data: bytes, limit: Optional[int] = None, progress=None,
+                            home: str | Path | None = None) -> dict[str, Any]:
+    """Save an uploaded GloVe / word2vec file as a vector set (the upload itself is not kept)."""
+    import shutil
+    import tempfile
+
+    from .embeddings.vectors import import_vectors
+
+    if not data:
+        raise DataError(f"The file '{name}' is empty.", "Upload a GloVe .txt, word2vec .txt or word2vec .bin file.")
+    folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=home_dir(home)))
+    try:
+        path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "vectors.txt")
+        path.write_bytes(data)
+        return import_vectors(path, title=Path(name).stem, limit=limit, progress=progress, home=home)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,12 +8,14 @@ from bigmodel_core.config import ModelConfig, RunConfig, TrainConfig
 from bigmodel_core.embeddings.queries import analogy, neighbours, parse_analogy
 from bigmodel_core.embeddings.sets import list_vector_sets
 from ui import state
+from ui.embeddings_load import render_load
 from ui.embeddings_view import loss_per_epoch, word_map
 from ui.feedback import guarded, show_job_error
 
 st.set_page_config(page_title="Embeddings · BigModel Lab", page_icon="🔤", layout="wide")
 st.title("🔤 Word embeddings")
-st.caption("Word2Vec learns a vector for every word from the words around it: words used alike end up close.")
+st.caption("Word2Vec learns a vector for every word from the words around it: words used alike end up close. "
+           "Train your own on the current texts, or load GloVe's, then explore them and use them in a model.")
 data_cfg = state.data_cfg()
 if state.data_task(data_cfg) != "text":
     st.info("Embeddings are learned from texts. Choose a text dataset on the Data page first.", icon="📝")
@@ -61,9 +63,14 @@ with st.expander("Train Word2Vec on the current texts", expanded=not list_vector
                        icon="✅")
             st.session_state["emb_set"] = job.result["id"]
 
+with st.expander("Load pretrained vectors (GloVe, word2vec)", expanded=False):
+    render_load()
+if st.session_state.get("emb_loaded"):
+    st.success(f"Loaded vectors **{st.session_state.pop('emb_loaded')}**.", icon="✅")
+
 sets = list_vector_sets()
 if not sets:
-    st.info("No word vectors yet: train Word2Vec above.", icon="🔤")
+    st.info("No word vectors yet: train Word2Vec or load pretrained vectors above.", icon="🔤")
     st.stop()
 ids = [m["id"] for m in sets]
 wanted = st.session_state.get("emb_set")
@@ -96,8 +103,18 @@ dims = m1.radio("Dimensions", [3, 2], horizontal=True, key="emb_dims")
 method = m2.radio("Method", ["pca", "tsne"], horizontal=True, key="emb_method",
                   format_func={"pca": "PCA (instant)", "tsne": "t-SNE (slower, keeps neighbours together)"}.get)
 n = m3.slider("Words on the map (most frequent first)", 50, 2000, 400, 50, key="emb_n")
+search = st.text_input("Find words on the map", "", key="emb_search", placeholder="e.g. good, bad, boring",
+                       help="Words separated by commas or spaces; they are added to the map if they are not on it.")
+searched = tuple(w for w in search.replace(",", " ").split() if w)
+extra = searched + ((word.strip(),) if word.strip() else ())
 with guarded(), st.spinner("Placing the words…"):
-    result = state.word_map_data(set_id, asdict(data_cfg), n, dims, method)
-st.plotly_chart(word_map(result, word.strip(), [w for w, _ in near]), width="stretch", key="emb_map")
+    result = state.word_map_data(set_id, asdict(data_cfg), n, dims, method, extra)
+for miss in result["not_found"]:
+    if miss["word"] in searched:
+        tip = (" Did you mean " + " or ".join(f"'{s}'" for s in miss["suggestions"]) + "?") if miss["suggestions"] else ""
+        st.warning(f"'{miss['word']}' is not in the vocabulary of these vectors.{tip}", icon="🔎")
+marked = [w for w in result["found"] if w.lower() in {s.lower() for s in searched}]
+typed = next((w for w in result["found"] if w.lower() == word.strip().lower()), "")  # as spelt in the vocabulary
+st.plotly_chart(word_map(result, typed, [w for w, _ in near], marked), width="stretch", key="emb_map")
 st.caption("Colour: how strongly a word leans to a class in the current labelled dataset. "
-           "Type a word above to mark it and draw lines to its nearest neighbours.")
+           "The word in 'Nearest neighbours of' is joined to its neighbours; searched words are orange diamonds.")

@@ -4,11 +4,14 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import BLUE, GREEN, RED, _LAYOUT
+from ui.charts import BLUE, GREEN, ORANGE, RED, _LAYOUT
 
 
-def word_map(result: dict, highlight: str = "", neighbours: list[str] = ()) -> go.Figure:
-    """Words as points; colour = class lean (green toward the second class, red toward the first)."""
+def word_map(result: dict, highlight: str = "", neighbours: list[str] = (), marked: list[str] = ()) -> go.Figure:
+    """Words as points; colour = class lean (green toward the second class, red toward the first).
+
+    `highlight` and its `neighbours` are joined by lines; `marked` (searched words) stand out in orange.
+    """
     coords = np.asarray(result["coords"])
     words = result["words"]
     lean = np.asarray(result.get("lean") or [0.0] * len(words))
@@ -32,6 +35,12 @@ def word_map(result: dict, highlight: str = "", neighbours: list[str] = ()) -> g
         sel = dict(x=coords[pts, 0], y=coords[pts, 1], **({"z": coords[pts, 2]} if three else {}))
         fig.add_trace(scatter(mode="markers+text", text=[words[p] for p in pts], marker=dict(size=8, color=BLUE),
                               textposition="top center", name=f"'{highlight}' and neighbours", **sel))
+    found = [index[w] for w in marked if w in index]
+    if found:
+        sel = dict(x=coords[found, 0], y=coords[found, 1], **({"z": coords[found, 2]} if three else {}))
+        fig.add_trace(scatter(mode="markers+text", text=[words[p] for p in found], textposition="top center",
+                              marker=dict(size=10, color=ORANGE, symbol="diamond"), textfont=dict(color=ORANGE),
+                              name="searched words", hovertemplate="%{text}<extra></extra>", **sel))
     return fig.update_layout(title=f"Word map ({result['method'].upper()}, {len(words)} words)",
                              **{**_LAYOUT, "height": 560})
 

@@ -114,10 +114,12 @@ def vectors(set_id: str):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, method: str) -> dict[str, Any]:
+def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, method: str,
+                  extra_words: tuple[str, ...] = ()) -> dict[str, Any]:
     from bigmodel_core.lab import embedding_map
 
-    return embedding_map(set_id, from_dict(DataConfig, data_cfg), n=n, dims=dims, method=method)
+    return embedding_map(set_id, from_dict(DataConfig, data_cfg), n=n, dims=dims, method=method,
+                         extra_words=extra_words)
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading test images…")

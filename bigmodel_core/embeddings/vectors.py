@@ -100,7 +100,7 @@ def _load_set(path: Path, limit: Optional[int]) -> "KeyedVectors":
 
 def import_vectors(path: str | Path, title: Optional[str] = None, home: Path | str | None = None,
                    fmt: str = "auto", limit: Optional[int] = None,
-                   progress: Optional[Progress] = None) -> dict[str, Any]:
+                   progress: Optional[Progress] = None, kind: str = "imported") -> dict[str, Any]:
     """Read a GloVe / word2vec file once and save it as a set, so later loads are instant and mapped.
 
     Returns the new set's meta (with "id" and "path"); `load_vectors(meta["id"])` loads it.
@@ -108,11 +108,28 @@ def import_vectors(path: str | Path, title: Optional[str] = None, home: Path | s
     path = Path(path)
     if not path.is_file():
         raise no_such_set(str(path), home)
+    if limit is not None and limit < 1:
+        raise DataError(f"Keeping {limit} words would keep none.", "Keep at least 1 word, or all of them.")
     fmt = detect_format(path) if fmt == "auto" else fmt
     words, matrix = read_vectors_file(path, fmt, limit, progress)
-    meta = {"id": new_set_id("import"), "kind": "imported", "title": title or path.stem,
+    meta = {"id": new_set_id(kind if kind != "imported" else "import"), "kind": kind, "title": title or path.stem,
             "source": f"{path.name} ({fmt})", "format": fmt, "limit": limit}
     return save_vector_set(words, matrix, meta, home=home)
+
+
+def import_glove(dim: int, limit: Optional[int] = None, home: Path | str | None = None,
+                 download_progress: Optional[Progress] = None, import_progress: Optional[Progress] = None,
+                 base_url: Optional[str] = None) -> dict[str, Any]:
+    """GloVe 6B `dim`d as a saved set: downloaded (once, 822 MB) and imported, or the set made before.
+
+    `limit` keeps the most frequent words (GloVe lists them first); None keeps all 400,000.
+    """
+    for meta in list_vector_sets(home):
+        if meta.get("kind") == "glove" and meta.get("dim") == dim and meta.get("limit") == limit:
+            return meta
+    path = download_glove(dim, home, download_progress, base_url=base_url)
+    return import_vectors(path, title=f"GloVe 6B {dim}d" + (f" (top {limit:,} words)" if limit else ""), home=home,
+                          fmt="glove", limit=limit, progress=import_progress, kind="glove")
 
 
 def vectors_info(kv: "KeyedVectors") -> dict[str, Any]:

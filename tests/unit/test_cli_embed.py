@@ -71,6 +71,7 @@ def glove_file(path: Path) -> Path:
 # --- embed train / neighbours / analogy ---------------------------------------------------------
 def test_embed_train_prints_each_epoch_and_the_saved_set(cli_vectors):
     code, out, _ = cli_vectors["embed"]
+    assert code == 0
     rows = json_lines(out)
     assert rows[0]["event"] == "fit_start" and rows[0]["dim"] == 16 and rows[0]["sg"]
     epochs = [r for r in rows if r["event"] == "epoch_end"]
@@ -149,6 +150,7 @@ def test_embed_import_makes_a_set_usable_by_id(tmp_path, capsys):
 # --- train from vectors -------------------------------------------------------------------------
 def test_train_from_vectors_prints_an_embeddings_event_with_coverage(cli_vectors):
     code, out, _ = cli_vectors["lstm"]
+    assert code == 0
     rows = json_lines(out)
     (emb,) = [r for r in rows if r["event"] == "embeddings"]
     assert emb["vectors"] == emb["set_id"] == cli_vectors["set_id"]
@@ -178,7 +180,7 @@ def test_train_from_missing_vectors_is_a_plain_error(in_cli_home, capsys):
     code, out, err = run_cli(capsys, "train", "--data", "builtin:synthetic_reviews", "--model", "lstm",
                              "--set", "max_rows=200", "--set", "embeddings=no-such-set", "--epochs", "1",
                              "--name", "never-saved", "--json")
-    assert code == 2 and "no vector set or vectors file called 'no-such-set'" in err
+    assert code == 2 and '"event": "fit_start"' not in out and "no vector set or vectors file called 'no-such-set'" in err
     assert not (in_cli_home["home"] / "runs" / "never-saved").exists()
 
 

@@ -387,3 +387,44 @@ def test_glove_archive_without_the_member_is_dropped(glove_server, tmp_path, mon
     with pytest.raises(DataError, match="has no glove.6B.missing.txt"):
         download_glove(50, home=tmp_path, base_url=glove_server[0])
     assert not (cache_dir(tmp_path) / "glove.6B.zip").exists()
+
+
+def test_glove_import_downloads_once_and_reuses_the_saved_set(glove_server, tmp_path):
+    from bigmodel_core.embeddings.vectors import import_glove
+
+    base, _, stop_server = glove_server
+    home = tmp_path / "home"
+    meta = import_glove(50, limit=2, home=home, base_url=base)
+    assert meta["kind"] == "glove" and meta["dim"] == 50 and meta["vocab_size"] == 2
+    assert load_vectors(meta["id"], home=home).index_to_key == ["the", "cat"]  # the most frequent first
+    stop_server()
+    assert import_glove(50, limit=2, home=home, base_url=base)["id"] == meta["id"]  # no second import
+    assert import_glove(50, limit=None, home=home, base_url=base)["vocab_size"] == 3  # another limit: from the cache
+
+
+def test_an_uploaded_vectors_file_becomes_a_set_and_the_upload_is_not_kept(tmp_path):
+    from bigmodel_core.lab import import_uploaded_vectors
+
+    meta = import_uploaded_vectors("my vectors.txt", glove_text().encode(), home=tmp_path)
+    assert meta["title"] == "my vectors" and meta["source"] == "my_vectors.txt (glove)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors"]  # no leftover upload folder
+    with pytest.raises(DataError, match="is empty"):
+        import_uploaded_vectors("empty.txt", b"", home=tmp_path)
+    with pytest.raises(DataError):
+        import_uploaded_vectors("garbage.bin", bytes(range(256)) * 8, home=tmp_path)
+    assert len(list((tmp_path / "vectors").iterdir())) == 1  # the failed imports left nothing
+
+
+def test_the_word_map_adds_searched_words_and_suggests_for_unknown_ones(tmp_path, monkeypatch):
+    from bigmodel_core.config import DataConfig
+    from bigmodel_core.embeddings.sets import save_vector_set
+    from bigmodel_core.lab import embedding_map
+
+    monkeypatch.setenv("BIGMODEL_HOME", str(tmp_path))
+    words = [f"w{i}" for i in range(20)] + ["boring"]
+    save_vector_set(words, np.random.default_rng(0).standard_normal((21, 5)), {"id": "s"})
+    result = embedding_map("s", DataConfig(max_rows=200), n=5, dims=2, extra_words=("Boring", "borring", "w1"))
+    assert result["words"] == ["w0", "w1", "w2", "w3", "w4", "boring"]  # added though not among the 5 most frequent
+    assert result["found"] == ["boring", "w1"]
+    assert result["not_found"] == [{"word": "borring", "suggestions": ["boring"]}]
+    assert np.asarray(result["coords"]).shape == (6, 2)

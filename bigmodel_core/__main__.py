@@ -75,6 +75,8 @@ def _typed(cls, key: str, value: str) -> Any:
     if value.lower() in ("none", "null"):
         return None
     if isinstance(default, bool):
+        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"'{value}' is not a valid value for {key}.", "Give true or false.")
         return value.lower() in ("true", "1", "yes")
     for kind in (int, float):
         if isinstance(default, kind) or default is None:

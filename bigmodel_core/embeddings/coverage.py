@@ -84,7 +84,8 @@ def params_for_vectors(model_name: str, params: dict[str, Any], vector_size: int
     """The user's settings with the embedding width set to the vectors' width, unless the user chose one.
 
     A width the user set explicitly is kept, so a mismatch is reported (by `embedding_matrix`)
-    instead of silently overridden.
+    instead of silently overridden. A Transformer whose preset number of heads does not divide
+    the vectors' width gets the largest number of heads that does (unless the user chose it).
     """
     from ..errors import ModelError
     from ..models import model_entry
@@ -93,7 +94,13 @@ def params_for_vectors(model_name: str, params: dict[str, Any], vector_size: int
     if key is None or model_entry(model_name).task != "text":
         raise ModelError(f"The {model_name} model has no word embedding to start from word vectors.",
                          "Word vectors are for text models; choose one of them, or clear the vectors setting.")
-    return params if key in params else {**params, key: int(vector_size)}
+    if key in params:
+        return params
+    out = {**params, key: int(vector_size)}
+    heads = model_entry(model_name).defaults.get("heads")
+    if heads and "heads" not in params and vector_size % heads:  # e.g. 50-d GloVe and 4 heads: use 2
+        out["heads"] = max(h for h in range(1, heads + 1) if vector_size % h == 0)
+    return out
 
 
 def init_embedding(model: "torch.nn.Module", kv: "KeyedVectors", itos: Sequence[str], freeze: bool = False,

@@ -86,5 +86,6 @@ def transformer(vocab_size: int, num_classes: int, dim: int = 64, heads: int = 4
                 ff: int = 128, dropout: float = 0.1) -> nn.Module:
     if heads < 1 or dim % heads:
         raise ConfigError(f"The width dim={dim} cannot be split evenly into {heads} attention heads.",
-                          "Choose a number of heads that divides dim (for dim=64: 1, 2, 4, 8 or 16).")
+                          "Choose a number of heads that divides it: "
+                          + ", ".join(str(h) for h in range(1, min(dim, 16) + 1) if dim % h == 0) + ".")
     return TransformerClassifier(vocab_size, num_classes, dim, heads, layers, ff, dropout)

@@ -229,3 +229,12 @@ def test_explain_saliency_on_a_text_run_is_a_plain_error(in_cli_home, capsys):
     assert code == 2 and out == ""
     assert "'saliency' is not a method for text models" in err
     assert "lime, ig, attention" in err
+
+
+def test_a_mistyped_true_or_false_setting_is_refused(capsys):
+    from bigmodel_core.__main__ import main
+
+    code = main(["train", "--data", "builtin:synthetic_reviews", "--model", "lstm", "--set", "freeze_embeddings=ture",
+                 "--dry-run"])
+    assert code == 2
+    assert "'ture' is not a valid value for freeze_embeddings" in capsys.readouterr().err

@@ -207,3 +207,11 @@ def test_a_failed_start_from_vectors_saves_no_run(isolated_home):
     with pytest.raises(InputError):
         train_run(config(params={"embed_dim": 8, "hidden": 16}, name="mismatch"))
     assert not (isolated_home / "runs" / "mismatch").exists()
+
+
+def test_fifty_dimensional_vectors_fit_a_default_transformer_with_fewer_heads(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIGMODEL_HOME", str(tmp_path))
+    save_vector_set(["good", "bad", "film"], np.random.default_rng(0).standard_normal((3, 50)),
+                    {"id": "g50", "kind": "test", "source": "test"})
+    prep = prepare(RunConfig(DataConfig(max_rows=300), ModelConfig("transformer", embeddings="g50")))
+    assert prep.model_params["dim"] == 50 and prep.model_params["heads"] == 2  # 4 heads cannot split 50

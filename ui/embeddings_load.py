@@ -32,13 +32,14 @@ def render_load() -> None:
     from bigmodel_core.embeddings.vectors import import_glove, import_vectors
     from bigmodel_core.lab import import_uploaded_vectors
 
-    st.caption("GloVe text files (`word 0.1 0.2 …` per line), word2vec text files (with a `words dims` first line) "
-               "or word2vec binary files. They are read once and saved, so later loads are instant.")
+    st.caption("GloVe text files (`word 0.1 0.2 …` per line), word2vec text files (with a `words dims` first line), "
+               "word2vec binary files or gensim KeyedVectors (`.kv`) files. They are read once and saved, so later "
+               "loads are instant.")
     limit = st.selectbox("Keep", list(LIMITS), format_func=LIMITS.get, key="emb_load_limit",
                          help="Files list the most frequent words first; fewer words load and map faster.") or None
     up, local = st.columns(2)
     with up:
-        upload = st.file_uploader("Upload a vectors file", type=["txt", "vec", "bin"], key="emb_upload")
+        upload = st.file_uploader("Upload a vectors file", type=["txt", "vec", "bin", "kv"], key="emb_upload")
         if upload is not None and st.button("Load the uploaded file", key="emb_upload_go"):
             with guarded():
                 meta = import_uploaded_vectors(upload.name, upload.getvalue(), limit=limit,

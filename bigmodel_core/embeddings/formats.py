@@ -1,4 +1,5 @@
-"""Reading word-vector files: GloVe text (no header), word2vec text ("N D" header), word2vec binary.
+"""Reading word-vector files: GloVe text (no header), word2vec text ("N D" header), word2vec binary,
+and gensim's KeyedVectors files (read without unpickling code: see gensim_kv.py).
 
 Every problem a user's file can have becomes a DataError that names the file and, for text
 files, the line: a row with a different number of values, a value that is not a number, bytes
@@ -21,16 +22,16 @@ import numpy as np
 
 from ..errors import DataError
 
-FORMATS = ("glove", "word2vec", "word2vec-binary")
+FORMATS = ("glove", "word2vec", "word2vec-binary", "gensim")
 MAX_DIM = 10_000  # no real embedding is wider; a bigger header number means a damaged file
 SNIFF_BYTES = 1 << 16
 BLOCK_LINES = 4096
-FORMAT_HINT = "Use a GloVe .txt file, a word2vec .txt file or a word2vec binary .bin file."
+FORMAT_HINT = "Use a GloVe .txt file, a word2vec .txt or binary .bin file, or a gensim KeyedVectors .kv file."
 Progress = Callable[[int, int], None]
 
 
 def detect_format(path: Path) -> str:
-    """'glove', 'word2vec' or 'word2vec-binary', from the first bytes of the file."""
+    """'glove', 'word2vec', 'word2vec-binary' or 'gensim', from the first bytes of the file."""
     with open(path, "rb") as f:
         head = f.read(SNIFF_BYTES)
     name = path.name
@@ -39,6 +40,10 @@ def detect_format(path: Path) -> str:
     if head.startswith((b"\x1f\x8b", b"PK\x03\x04")):
         raise DataError(f"The file {name} is compressed (gzip or zip), not a vectors file.",
                         "Unpack it first and load the .txt or .bin file inside.")
+    from .gensim_kv import is_gensim_file
+
+    if is_gensim_file(head):
+        return "gensim"
     first, _, rest = head.partition(b"\n")
     header = _parse_header(first)
     if header is not None:
@@ -64,6 +69,10 @@ def read_vectors_file(path: Path, fmt: str = "auto", limit: Optional[int] = None
         raise DataError(f"The word limit must be at least 1, not {limit}.", "Leave it empty to read every word.")
     if fmt == "word2vec-binary":
         return _read_binary(path, limit)
+    if fmt == "gensim":
+        from .gensim_kv import read_gensim
+
+        return read_gensim(path, limit)
     return _read_text(path, fmt == "word2vec", limit, progress)
 
 

@@ -428,3 +428,52 @@ def test_the_word_map_adds_searched_words_and_suggests_for_unknown_ones(tmp_path
     assert result["found"] == ["boring", "w1"]
     assert result["not_found"] == [{"word": "borring", "suggestions": ["boring"]}]
     assert np.asarray(result["coords"]).shape == (6, 2)
+
+
+# --- gensim's own KeyedVectors files, read without running pickled code --------------------------
+def _gensim_kv(path, n: int = 4, dim: int = 5, **save_kwargs):
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(dim)
+    kv.add_vectors([f"w{i}" for i in range(n)], np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32))
+    kv.save(str(path), **save_kwargs)
+    return kv
+
+
+def test_a_gensim_keyedvectors_file_loads_with_its_words_and_vectors(tmp_path):
+    saved = _gensim_kv(tmp_path / "small.kv")
+    kv = load_vectors(tmp_path / "small.kv")
+    assert kv.bigmodel["format"] == "gensim" and kv.index_to_key == saved.index_to_key
+    assert np.array_equal(kv.vectors, saved.vectors)
+    big = _gensim_kv(tmp_path / "big.kv", n=50, sep_limit=100)  # the matrix goes to big.kv.vectors.npy
+    assert (tmp_path / "big.kv.vectors.npy").is_file()
+    assert np.array_equal(load_vectors(tmp_path / "big.kv", limit=10).vectors, big.vectors[:10])
+    (tmp_path / "big.kv.vectors.npy").unlink()
+    with pytest.raises(DataError, match="big.kv.vectors.npy, which is missing"):
+        load_vectors(tmp_path / "big.kv")
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo this must never run > pwned.txt",))
+
+
+def test_a_pickle_that_would_run_code_is_refused_without_running_it(tmp_path, monkeypatch):
+    import pickle
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evil.kv").write_bytes(pickle.dumps({"vectors": _RunsCode()}, protocol=4))
+    with pytest.raises(DataError, match="never allows"):
+        load_vectors(tmp_path / "evil.kv")
+    assert not (tmp_path / "pwned.txt").exists()
+
+
+def test_a_whole_word2vec_model_file_says_to_save_its_vectors(tmp_path):
+    from gensim.models import Word2Vec
+
+    Word2Vec([["a", "b", "c"]] * 20, vector_size=4, min_count=1, seed=0).save(str(tmp_path / "model.w2v"))
+    with pytest.raises(DataError, match="whole gensim Word2Vec model") as err:
+        load_vectors(tmp_path / "model.w2v")
+    assert "model.wv.save" in err.value.hint

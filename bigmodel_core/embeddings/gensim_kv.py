@@ -1,0 +1,117 @@
+"""Reading gensim's own KeyedVectors files (`kv.save("x.kv")`) without unpickling anything that runs code.
+
+gensim saves KeyedVectors as a pickle of the object (protocol 4), with numpy arrays either inside
+it or, when big, beside it as `x.kv.<attribute>.npy` (listed in the pickle's `__numpys`). A
+pickle can name any callable to run while it loads, so gensim's own `KeyedVectors.load` is not
+used. Instead the restricted unpickler of `data.numpy_pickle` (plain containers and numeric
+arrays, rebuilt with np.frombuffer) is given one more stand-in: the KeyedVectors class becomes
+an inert object that only records the attribute dict the pickle carries. The words
+(`index_to_key`) and the matrix (`vectors`) are taken from that dict and checked; any other
+global the file asks for (os.system, eval, a Word2Vec model, ...) is refused.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..data.numpy_pickle import (
+    PICKLE_GLOBALS,
+    NumpyOnlyUnpickler,
+    RefusedPickle,
+    _materialize,
+    _refused_pickle,
+)
+from ..errors import DataError
+
+PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+KV_CLASSES = {("gensim.models.keyedvectors", "KeyedVectors")}
+OLD_CLASSES = {"Word2VecKeyedVectors", "EuclideanKeyedVectors", "Vocab"}  # gensim 3.x
+HINT = "Save the vectors with gensim 4 as `model.wv.save('vectors.kv')`, or in word2vec format."
+
+
+class _Saved:
+    """Stand-in for a pickled KeyedVectors: keeps the attribute dict it is given, runs nothing."""
+
+    def __init__(self, *args: object) -> None:
+        self.state: object = None
+
+    def __setstate__(self, state: object) -> None:
+        self.state = state
+
+
+class _KVUnpickler(NumpyOnlyUnpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) in KV_CLASSES:
+            return _Saved
+        if name in OLD_CLASSES and module.startswith("gensim."):
+            raise _refused_pickle(f"old:{name}")
+        if module.startswith("gensim.models.") and name[:1].isupper():
+            raise _refused_pickle(f"model:{name}")
+        if (module, name) in PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        if module == "copyreg" and name == "_reconstructor":  # how protocol-2 pickles build plain objects
+            return _reconstructor
+        raise _refused_pickle(f"run {module}.{name}")
+
+
+def _reconstructor(cls: object, base: object, state: object) -> object:
+    if cls is not _Saved:
+        raise _refused_pickle("build an object that is not word vectors")
+    return _Saved()
+
+
+def is_gensim_file(head: bytes) -> bool:
+    """A pickle (gensim saves with protocol 4); what is inside is checked while reading."""
+    return head.startswith(PICKLE_MAGIC)
+
+
+def read_gensim(path: Path, limit: Optional[int] = None) -> tuple[list[str], np.ndarray]:
+    """(words, float32 matrix) of a gensim 4 KeyedVectors file, at most `limit` words."""
+    name = path.name
+    try:
+        root = _KVUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+        if not isinstance(root, _Saved) or not isinstance(root.state, dict):
+            raise DataError(f"{name} is a pickle, but not of gensim KeyedVectors.", HINT)
+        state: dict[str, Any] = {(k.decode() if isinstance(k, bytes) else k): v for k, v in root.state.items()}
+        words = _materialize(state.get("index_to_key"))
+        vectors = _materialize(state.get("vectors"))
+    except RefusedPickle as e:
+        if e.action.startswith("model:"):
+            raise DataError(f"{name} is a whole gensim {e.action[6:]} model, not its word vectors.",
+                            "Save just the vectors: `model.wv.save('vectors.kv')`, then load that file.") from None
+        if e.action.startswith("old:"):
+            raise DataError(f"{name} was saved by gensim 3 ({e.action[4:]}), whose files cannot be read safely here.",
+                            HINT) from None
+        raise DataError(f"The file {name} asks to {e.action} while being read, which BigModel Lab never allows, "
+                        "so it was not read.", HINT) from None
+    except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError, IndexError, KeyError,
+            RecursionError, MemoryError, UnicodeDecodeError) as e:
+        raise DataError(f"{name} is a damaged gensim file ({type(e).__name__}).", HINT) from None
+    if vectors is None and "vectors" in [_text(n) for n in (state.get("__numpys") or [])]:
+        vectors = _side_array(path, "vectors")
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise DataError(f"{name} holds no word list (index_to_key).", HINT)
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.shape[0] != len(words) or not len(words):
+        raise DataError(f"{name} holds no matrix of one vector per word.", HINT)
+    n = min(limit, len(words)) if limit else len(words)
+    matrix = np.asarray(vectors[:n], dtype=np.float32)
+    if not np.isfinite(matrix).all():
+        raise DataError(f"{name} holds a value that is not a finite number.", "The file is probably damaged.")
+    return list(words[:n]), matrix
+
+
+def _side_array(path: Path, attr: str) -> np.ndarray:
+    side = path.with_name(f"{path.name}.{attr}.npy")
+    try:
+        return np.load(side, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        raise DataError(f"The vectors of {path.name} are kept in {side.name}, which is missing or damaged.",
+                        "Put that file next to it (gensim saves big matrices beside the .kv file).") from None
+
+
+def _text(value: object) -> object:
+    return value.decode() if isinstance(value, bytes) else value

@@ -21,7 +21,8 @@ if state.data_task(data_cfg) != "text":
     st.info("Embeddings are learned from texts. Choose a text dataset on the Data page first.", icon="📝")
     st.stop()
 
-with st.expander("Train Word2Vec on the current texts", expanded=not list_vector_sets()):
+# Open when there are no vectors yet, and while this session's training runs or has just finished
+with st.expander("Train Word2Vec on the current texts", expanded=not list_vector_sets() or "emb_job" in st.session_state):
     c1, c2, c3 = st.columns(3)
     algo = c1.radio("Algorithm", ["skip-gram", "CBOW"], key="emb_algo", horizontal=True,
                     help="Skip-gram predicts the neighbours from a word; CBOW predicts a word from its neighbours.")

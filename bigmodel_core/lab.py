@@ -93,10 +93,9 @@ def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int
 
     user_params = model_cfg.params
     if model_cfg.embeddings and not image_size:  # the embedding takes the vectors' width
-        from .embeddings.coverage import params_for_vectors
-        from .embeddings.vectors import load_vectors
+        from .embeddings.coverage import params_for_vectors, vectors_dim
 
-        user_params = params_for_vectors(model_cfg.name, user_params, load_vectors(model_cfg.embeddings).vector_size)
+        user_params = params_for_vectors(model_cfg.name, user_params, vectors_dim(model_cfg.embeddings))
     params = resolve_params(model_cfg.name, user_params)
     entry = model_entry(model_cfg.name)
     if image_size:

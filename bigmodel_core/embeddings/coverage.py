@@ -121,3 +121,16 @@ def vectors_record(kv: "KeyedVectors", source: str, freeze: bool, coverage: dict
     tag = getattr(kv, "bigmodel", {}) or {}
     return {"vectors": source, "set_id": tag.get("id"), "source": tag.get("source", ""), "dim": int(kv.vector_size),
             "vocab_size": len(kv.index_to_key), "frozen": bool(freeze), "coverage": coverage}
+
+
+def vectors_dim(ref: str) -> int:
+    """The width of a saved set (from its meta.json, instant) or of a vectors file (read to find out)."""
+    from .sets import read_set_meta, resolve_set
+    from .vectors import load_vectors
+
+    folder = resolve_set(ref)
+    if folder is not None:
+        dim = read_set_meta(folder).get("dim")
+        if isinstance(dim, int) and dim > 0:
+            return dim
+    return int(load_vectors(ref).vector_size)

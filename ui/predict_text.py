@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bigmodel_core.lab import explain_text_views
-from ui import charts
+from bigmodel_core.runs.store import home_dir
+from ui import charts, state
 from ui.feedback import guarded
 from ui.highlight import attention_legend_html, highlight_html, legend_html
 
@@ -40,8 +40,8 @@ def render(model) -> None:
         seed = k2.number_input("Seed", 0, 10_000, 0, key="predict_seed", help="The same seed gives the same explanation.")
         classes = model.class_names
         label = k3.selectbox("Class to explain", classes, index=classes.index(result["prediction"]), key="predict_label")
-    with guarded(), st.spinner("Explaining…"):
-        views = explain_text_views(model, text, num_samples=samples, seed=int(seed), label=label)
+    with guarded():
+        views = state.text_views(model.run_id, str(home_dir()), text, int(samples), int(seed), label)
     lime, ig, att = views["lime"], views["ig"], views["attention"]
 
     cols = st.columns(3 if att is not None else 2)

@@ -142,3 +142,11 @@ def vector_sets() -> list[dict[str, Any]]:
     from bigmodel_core.embeddings.sets import list_vector_sets
 
     return list_vector_sets()
+
+
+@st.cache_data(max_entries=32, show_spinner="Explaining…")
+def text_views(run_id: str, home: str, text: str, samples: int, seed: int, label: str) -> dict[str, Any]:
+    """LIME, IG, attention and agreement for one sentence (cached: picking a head or layer is instant)."""
+    from bigmodel_core.lab import explain_text_views
+
+    return explain_text_views(predictor(run_id, home), text, num_samples=samples, seed=seed, label=label)

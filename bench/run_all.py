@@ -2,7 +2,7 @@
 
 Each script runs in a fresh Python process so that one benchmark's torch thread setting or loaded
 kernels do not leak into the next. `--quick` passes --quick to each (digits_cnn: --repeats 1), the
-shorter versions (~6 min in all on a 2-core machine); without it the full set takes ~30 min.
+shorter versions (~7 min in all on a 2-core machine); without it the full set takes ~37 min.
 
     python bench/run_all.py [--quick] [--only train_throughput,lime_speed] [--data DIR] [--out FILE.jsonl]
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 import _common  # first: puts the repository on sys.path for bigmodel_core
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("train_throughput", "sst2_accuracy", "lime_speed", "browser_overhead", "digits_cnn")
-NEEDS_DATA = {"train_throughput", "sst2_accuracy", "lime_speed"}
+BENCHES = ("train_throughput", "sst2_accuracy", "lime_speed", "browser_overhead", "digits_cnn", "sst2_word2vec")
+NEEDS_DATA = {"train_throughput", "sst2_accuracy", "lime_speed", "sst2_word2vec"}
 QUICK_ARGS = {"digits_cnn": ["--repeats", "1"]}  # digits_cnn (issue 3) has no --quick of its own
 
 

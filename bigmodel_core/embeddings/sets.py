@@ -88,7 +88,7 @@ def resolve_set(name: str | Path, home: Path | str | None = None) -> Optional[Pa
     if path.is_dir() and (path / META).is_file():
         return path
     if isinstance(name, str) and _SAFE_ID.fullmatch(name):
-        candidate = vectors_dir(home) / name
+        candidate = home_dir(home) / "vectors" / name  # a lookup creates no folder
         if (candidate / META).is_file():
             return candidate
     return None
@@ -123,8 +123,11 @@ def read_set_arrays(path: Path) -> tuple[list[str], np.ndarray, Optional[list[in
 
 def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
     """The meta of every saved set, newest first (damaged or half-written ones are skipped)."""
+    folder = home_dir(home) / "vectors"
+    if not folder.is_dir():
+        return []
     out = []
-    for path in vectors_dir(home).iterdir():
+    for path in folder.iterdir():
         if path.name.startswith(".") or not (path / META).is_file():
             continue
         try:

@@ -40,8 +40,11 @@ class Prepared:
     vectors: Optional[dict[str, Any]] = None  # the word vectors the embedding started from (text), with coverage
 
 
-def prepare(cfg: RunConfig, dataset: Any = None) -> Prepared:
-    """Load data, fit the pipeline on the training split only, batch, and build the model."""
+def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None) -> Prepared:
+    """Load data, fit the pipeline on the training split only, batch, and build the model.
+
+    `home` is the workspace the run's word vectors (cfg.model.embeddings) are looked up in.
+    """
     ds = dataset or load_dataset(cfg.data)
     pipeline, batches, info = (_prepare_image if ds.task == "image" else _prepare_text)(cfg, ds)
     data_info = {"task": ds.task, "num_classes": len(ds.class_names), "class_names": ds.class_names,
@@ -56,7 +59,7 @@ def prepare(cfg: RunConfig, dataset: Any = None) -> Prepared:
         from ..embeddings.coverage import params_for_vectors
         from ..embeddings.vectors import load_vectors
 
-        kv = load_vectors(cfg.model.embeddings)
+        kv = load_vectors(cfg.model.embeddings, home=home)
         user_params = params_for_vectors(cfg.model.name, user_params, kv.vector_size)
     params = resolve_params(cfg.model.name, user_params)
     torch.manual_seed(cfg.train.seed)
@@ -114,7 +117,7 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
     with the best weights so far and `stopped: true`.
     """
     t0 = time.perf_counter()
-    prep = prepare(cfg)
+    prep = prepare(cfg, home=home)
     if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
         raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
     history, best = History(), BestCheckpoint(cfg.train.monitor)

@@ -215,3 +215,15 @@ def test_fifty_dimensional_vectors_fit_a_default_transformer_with_fewer_heads(tm
                     {"id": "g50", "kind": "test", "source": "test"})
     prep = prepare(RunConfig(DataConfig(max_rows=300), ModelConfig("transformer", embeddings="g50")))
     assert prep.model_params["dim"] == 50 and prep.model_params["heads"] == 2  # 4 heads cannot split 50
+
+
+def test_a_run_in_a_given_workspace_finds_the_vectors_saved_there(tmp_path, monkeypatch):
+    monkeypatch.delenv("BIGMODEL_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./workspace here either
+    home = tmp_path / "elsewhere"
+    save_vector_set(["good", "bad", "film"], np.random.default_rng(0).standard_normal((3, 8)),
+                    {"id": "here", "kind": "test", "source": "test"}, home=home)
+    info = train_run(RunConfig(DataConfig(max_rows=200), ModelConfig("bag_of_embeddings", embeddings="here"),
+                               TrainConfig(dry_run=True)), home=home)
+    assert info["embeddings"]["set_id"] == "here" and info["model_params"]["embed_dim"] == 8
+    assert not (tmp_path / "workspace").exists()  # looking vectors up created no stray workspace

@@ -13,6 +13,7 @@ from ui.feedback import guarded
 from ui.highlight import attention_legend_html, highlight_html, legend_html
 
 MEAN_OF_HEADS = "mean of all heads"
+MAX_MAP_WORDS = 60  # a bigger word-by-word map is unreadable
 
 
 def render(model) -> None:
@@ -100,5 +101,9 @@ def _attention_maps(att) -> None:
     head = c2.selectbox("Head", heads, key="predict_att_head")
     grid = att.weights[layer - 1]
     matrix = grid.mean(0) if head == MEAN_OF_HEADS else grid[heads.index(head) - 1]
-    st.plotly_chart(charts.attention_heatmap(att.tokens, matrix, f"Layer {layer}, {head}"), width="stretch",
-                    key="predict_attention")
+    shown = min(len(att.tokens), MAX_MAP_WORDS)
+    st.plotly_chart(charts.attention_heatmap(att.tokens[:shown], matrix[:shown, :shown], f"Layer {layer}, {head}"),
+                    width="stretch", key="predict_attention")
+    if shown < len(att.tokens):
+        st.caption(f"The map shows the first {shown} of {len(att.tokens)} words (their rows then sum to a little "
+                   "less than 1: the rest went to later words).")

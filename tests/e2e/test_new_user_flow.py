@@ -102,8 +102,9 @@ def test_new_user_trains_a_model_and_explains_a_prediction(page: Page, app_serve
     box.press("Enter")
     wait_idle(page)
     verdict = page.get_by_role("heading", name=re.compile(r"^Prediction: "))
-    words = page.locator(".bm-highlight .bm-word")
+    words = page.locator(".bm-highlight:not(.bm-ig) .bm-word")  # LIME's highlight
     expect(words).to_have_count(8)  # not good at all , a boring film
+    expect(page.locator(".bm-ig .bm-word")).to_have_count(8)  # Integrated Gradients beside it
     weights = {w["text"]: float(w["weight"]) for w in words.evaluate_all(
         "els => els.map(e => ({text: e.textContent, weight: e.dataset.weight}))")}
     probs = page.locator(".js-plotly-plot").first.evaluate("d => ({y: d.data[0].y, x: d.data[0].x})")

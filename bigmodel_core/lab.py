@@ -174,11 +174,11 @@ def explain_text_views(predictor, text: str, num_samples: int = 1000, seed: int 
     """LIME, Integrated Gradients and (Transformer runs) attention for one text, and how far they agree."""
     from .explain.lime_text import explain_text
     from .explain.text_attributions import (
-        WHY_DIFFERENT,
         attention_text,
         has_attention,
         integrated_gradients_text,
         rank_agreement,
+        why_different,
     )
 
     lime = explain_text(predictor, text, num_samples=num_samples, seed=seed, label=label)
@@ -187,7 +187,8 @@ def explain_text_views(predictor, text: str, num_samples: int = 1000, seed: int 
     attention = attention_text(predictor, text) if has_attention(predictor) else None
     agreement = rank_agreement(lime.weights[lime.label], ig.weights[ig.label],
                                attention.rollout if attention is not None else None)
-    return {"lime": lime, "ig": ig, "attention": attention, "agreement": agreement, "why_different": WHY_DIFFERENT}
+    return {"lime": lime, "ig": ig, "attention": attention, "agreement": agreement,
+            "why_different": why_different(attention is not None)}
 
 
 def vectors_coverage(data_cfg: DataConfig, vectors: str) -> dict[str, Any]:

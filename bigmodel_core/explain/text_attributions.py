@@ -35,8 +35,14 @@ from .lime_text import Explanation
 TOLERANCE = 0.05  # the scores may miss the logit difference by 5% before more steps are taken
 MAX_STEPS = 1600
 WHY_DIFFERENT = ("They answer different questions: LIME watches what happens when words are removed, "
-                 "Integrated Gradients follows the gradient as word vectors grow from zero, and attention "
-                 "shows where the model looks, not whether that pushes toward the class.")
+                 "Integrated Gradients follows the gradient as word vectors grow from zero{attention}, so a "
+                 "word can matter to one and not to the other.")
+ATTENTION_CLAUSE = ", and attention shows where the model looks, not whether that pushes toward the class"
+
+
+def why_different(with_attention: bool) -> str:
+    """The one-line reason the methods may disagree, for the methods shown."""
+    return WHY_DIFFERENT.format(attention=ATTENTION_CLAUSE if with_attention else "")
 
 
 def _checked_tokens(predictor, text: str, label: Optional[str]) -> tuple[list[str], int, np.ndarray]:

@@ -18,8 +18,9 @@ from pathlib import Path
 import _common  # first: puts the repository on sys.path for bigmodel_core
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("train_throughput", "sst2_accuracy", "lime_speed", "browser_overhead", "digits_cnn", "sst2_word2vec")
-NEEDS_DATA = {"train_throughput", "sst2_accuracy", "lime_speed", "sst2_word2vec"}
+BENCHES = ("train_throughput", "sst2_accuracy", "lime_speed", "browser_overhead", "digits_cnn", "sst2_word2vec",
+           "embeddings_speed")
+NEEDS_DATA = {"train_throughput", "sst2_accuracy", "lime_speed", "sst2_word2vec", "embeddings_speed"}
 QUICK_ARGS = {"digits_cnn": ["--repeats", "1"]}  # digits_cnn (issue 3) has no --quick of its own
 
 

@@ -74,5 +74,5 @@ def per_epoch() -> None:
 live()
 if job.status != "queued":
     per_epoch()
-if job.finished:
+if not busy:  # the state read at the top: a job that ends during this run shows its result on the next one
     render_result(job)

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from .errors import BigModelError, ConfigError
+from .errors import BigModelError, ConfigError, did_you_mean
 
 
 def _print(args, payload: dict[str, Any], text: str) -> None:
@@ -223,6 +223,10 @@ def cmd_embed_train(args) -> None:
     from .embeddings.train import train_word2vec
 
     settings = _settings(args.set)
+    fields = set(DataConfig.__dataclass_fields__) - {"spec"}
+    for key in settings:
+        if key not in fields:
+            raise ConfigError(f"'{key}' is not a text setting.", did_you_mean(key, fields))
     data = from_dict(DataConfig, {"spec": args.data, **{k: _typed(DataConfig, k, v) for k, v in settings.items()}})
 
     def progress(ev: dict) -> None:

@@ -222,7 +222,8 @@ def import_uploaded_vectors(name: str, data: bytes, limit: Optional[int] = None,
         raise DataError(f"The file '{name}' is empty.", "Upload a GloVe .txt, word2vec .txt or word2vec .bin file.")
     folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=home_dir(home)))
     try:
-        path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "vectors.txt")
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).strip(".") or "vectors.txt"
+        path = folder / safe
         path.write_bytes(data)
         return import_vectors(path, title=Path(name).stem, limit=limit, progress=progress, home=home)
     finally:

@@ -10,7 +10,7 @@ from bigmodel_core.lab import model_overview
 from bigmodel_core.models import list_models, model_entry
 from ui import state
 from ui.feedback import guarded
-from ui.model_vectors import word_vectors_picker
+from ui.model_vectors import vector_fixed_settings, word_vectors_picker
 from ui.widgets import setting_inputs
 
 st.set_page_config(page_title="Model · BigModel Lab", page_icon="🧩", layout="wide")
@@ -29,8 +29,7 @@ vectors, freeze, fixed = None, False, {}
 if task == "text":
     vectors, freeze, coverage = word_vectors_picker(cfg, data_cfg)
     if coverage and embed_size_key(name):
-        fixed = {embed_size_key(name): (coverage["vectors"]["dim"], "Set by the chosen word vectors: the model's "
-                                                                    "word vectors must be as long as theirs.")}
+        fixed = vector_fixed_settings(name, coverage["vectors"]["dim"])
 st.subheader("Settings")
 st.caption("The settings start at a small *classroom* size that trains in seconds on a laptop.")
 params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}", fixed=fixed)

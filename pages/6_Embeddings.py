@@ -62,7 +62,9 @@ with st.expander("Train Word2Vec on the current texts", expanded=not list_vector
         elif job.result:
             st.success(f"Saved vectors **{job.result['id']}**: {job.result['vocab_size']:,} words × {job.result['dim']}.",
                        icon="✅")
-            st.session_state["emb_set"] = job.result["id"]
+            if st.session_state.get("emb_shown_job") != job.id:  # once: the new vectors become the chosen ones
+                st.session_state["emb_shown_job"] = job.id
+                st.session_state["emb_pick"] = job.result["id"]
 
 with st.expander("Load pretrained vectors (GloVe, word2vec)", expanded=False):
     render_load()
@@ -74,8 +76,9 @@ if not sets:
     st.info("No word vectors yet: train Word2Vec or load pretrained vectors above.", icon="🔤")
     st.stop()
 ids = [m["id"] for m in sets]
-wanted = st.session_state.get("emb_set")
-set_id = st.selectbox("Vectors", ids, index=ids.index(wanted) if wanted in ids else 0, key="emb_pick",
+if st.session_state.get("emb_pick") not in ids:  # first visit, or the chosen set was deleted: the newest
+    st.session_state["emb_pick"] = ids[0]
+set_id = st.selectbox("Vectors", ids, key="emb_pick",
                       format_func=lambda i: next(f"{i} · {m.get('vocab_size', 0):,} words × {m.get('dim')}" for m in sets if m["id"] == i))
 with guarded():
     kv = state.vectors(set_id)

@@ -22,7 +22,7 @@ def _progress_bar(label: str):
 
 
 def _done(meta: dict) -> None:
-    st.session_state["emb_set"] = meta["id"]
+    st.session_state["emb_pick"] = meta["id"]  # the page's Vectors picker shows the new set
     st.session_state["emb_loaded"] = meta["id"]
     st.rerun()
 

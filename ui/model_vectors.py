@@ -49,3 +49,16 @@ def word_vectors_picker(cfg: ModelConfig, data_cfg: DataConfig) -> tuple[Optiona
     if coverage["missing_examples"]:
         st.caption("Most frequent words without a vector: " + ", ".join(f"`{w}`" for w in coverage["missing_examples"][:12]))
     return pick, freeze, coverage
+
+
+def vector_fixed_settings(model_name: str, dim: int) -> dict[str, tuple[Any, str]]:
+    """Settings the vectors decide (shown greyed out): the embedding width, and a Transformer's heads."""
+    from bigmodel_core.embeddings.coverage import embed_size_key, params_for_vectors
+
+    key = embed_size_key(model_name)
+    auto = params_for_vectors(model_name, {}, dim)
+    fixed = {key: (auto[key], "Set by the chosen word vectors: the model's word vectors must be as long as theirs.")}
+    if "heads" in auto:
+        fixed["heads"] = (auto["heads"], f"The preset's number of heads cannot split {dim}-wide vectors evenly; "
+                                         f"{auto['heads']} is the most that can.")
+    return fixed

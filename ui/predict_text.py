@@ -40,7 +40,11 @@ def render(model) -> None:
                                    help="More samples: steadier LIME weights, slower.")
         seed = k2.number_input("Seed", 0, 10_000, 0, key="predict_seed", help="The same seed gives the same explanation.")
         classes = model.class_names
-        label = k3.selectbox("Class to explain", classes, index=classes.index(result["prediction"]), key="predict_label")
+        if st.session_state.get("predict_label_for") != (model.run_id, text) or \
+                st.session_state.get("predict_label") not in classes:  # a new sentence: explain its prediction
+            st.session_state["predict_label_for"] = (model.run_id, text)
+            st.session_state["predict_label"] = result["prediction"]
+        label = k3.selectbox("Class to explain", classes, key="predict_label")
     with guarded():
         views = state.text_views(model.run_id, str(home_dir()), text, int(samples), int(seed), label)
     lime, ig, att = views["lime"], views["ig"], views["attention"]

@@ -27,7 +27,8 @@ def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix
         value = current.get(name, default)
         col, key, label, help_ = cols[i % 3], f"{key_prefix}_{name}", name.replace("_", " "), HELP.get(name)
         if fixed and name in fixed:
-            col.text_input(label, str(fixed[name][0]), key=f"{key}_fixed", disabled=True, help=fixed[name][1])
+            col.text_input(label, str(fixed[name][0]), key=f"{key}_fixed_{fixed[name][0]}", disabled=True,
+                           help=fixed[name][1])  # the value in the key: a new value is a new widget
             continue
         if name in CHOICES:
             new = col.selectbox(label, CHOICES[name], index=CHOICES[name].index(value), key=key, help=help_)

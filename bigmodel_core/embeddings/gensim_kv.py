@@ -26,9 +26,10 @@ from ..data.numpy_pickle import (
     _refused_pickle,
 )
 from ..errors import DataError
+from .formats import MAX_DIM
 
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-KV_CLASSES = {("gensim.models.keyedvectors", "KeyedVectors")}
+KV_CLASSES = {("gensim.models.keyedvectors", "KeyedVectors")}  # what Word2Vec's and GloVe's model.wv save
 OLD_CLASSES = {"Word2VecKeyedVectors", "EuclideanKeyedVectors", "Vocab"}  # gensim 3.x
 HINT = "Save the vectors with gensim 4 as `model.wv.save('vectors.kv')`, or in word2vec format."
 
@@ -49,6 +50,8 @@ class _KVUnpickler(NumpyOnlyUnpickler):
             return _Saved
         if name in OLD_CLASSES and module.startswith("gensim."):
             raise _refused_pickle(f"old:{name}")
+        if name == "FastTextKeyedVectors":  # its vectors are rebuilt from character n-grams by gensim at load time
+            raise _refused_pickle("fasttext")
         if module.startswith("gensim.models.") and name[:1].isupper():
             raise _refused_pickle(f"model:{name}")
         if (module, name) in PICKLE_GLOBALS:
@@ -80,6 +83,11 @@ def read_gensim(path: Path, limit: Optional[int] = None) -> tuple[list[str], np.
         words = _materialize(state.get("index_to_key"))
         vectors = _materialize(state.get("vectors"))
     except RefusedPickle as e:
+        if e.action == "fasttext":
+            raise DataError(f"{name} holds FastText vectors, which gensim rebuilds from character n-grams while "
+                            "loading, so they cannot be read here without running its code.",
+                            "Save them in word2vec format: `model.wv.save_word2vec_format('vectors.txt')`, "
+                            "then load that file.") from None
         if e.action.startswith("model:"):
             raise DataError(f"{name} is a whole gensim {e.action[6:]} model, not its word vectors.",
                             "Save just the vectors: `model.wv.save('vectors.kv')`, then load that file.") from None
@@ -97,6 +105,9 @@ def read_gensim(path: Path, limit: Optional[int] = None) -> tuple[list[str], np.
         raise DataError(f"{name} holds no word list (index_to_key).", HINT)
     if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.shape[0] != len(words) or not len(words):
         raise DataError(f"{name} holds no matrix of one vector per word.", HINT)
+    if not 1 <= vectors.shape[1] <= MAX_DIM:
+        raise DataError(f"{name} holds vectors of {vectors.shape[1]} numbers, which is no word-vector width.",
+                        f"Word vectors have 1 to {MAX_DIM:,} numbers each; the file is probably damaged.")
     n = min(limit, len(words)) if limit else len(words)
     matrix = np.asarray(vectors[:n], dtype=np.float32)
     if not np.isfinite(matrix).all():
@@ -110,7 +121,8 @@ def _side_array(path: Path, attr: str) -> np.ndarray:
         return np.load(side, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         raise DataError(f"The vectors of {path.name} are kept in {side.name}, which is missing or damaged.",
-                        "Put that file next to it (gensim saves big matrices beside the .kv file).") from None
+                        "gensim saves big matrices beside the .kv file: put that file next to it and load the .kv "
+                        "by its path (an upload cannot bring the second file).") from None
 
 
 def _text(value: object) -> object:

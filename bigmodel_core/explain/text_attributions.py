@@ -83,7 +83,9 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
     tokens, target, probs = _checked_tokens(predictor, text, label)
     model = predictor.model
     ids, lengths = _ids(predictor, tokens)
-    layers = [model.embedding] + ([model.bigrams] if getattr(model, "bigrams", None) is not None else [])
+    # the bigram table is only used (and so only attributable) when there are two words or more
+    bigrams = getattr(model, "bigrams", None) if len(tokens) > 1 else None
+    layers = [model.embedding] + ([bigrams] if bigrams is not None else [])
     baseline = torch.zeros_like(ids)  # <pad> everywhere: its vector is all zeros
 
     def forward(x: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:

@@ -56,29 +56,36 @@ class TransformerClassifier(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(dim, heads, ff, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.fc = nn.Linear(dim, num_classes)
-        self.last_attention: list[torch.Tensor] = []  # per layer (batch, heads, seq, seq), when kept
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, keep_attention: bool = False) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self._classify(ids, keep_attention=False)[0]
+
+    def _classify(self, ids: torch.Tensor, keep_attention: bool) -> tuple[torch.Tensor, list]:
+        """(logits, attention per layer or Nones): nothing is kept on the model, so a model shared by
+        several app sessions can be asked for attention while others predict with it."""
         real = padding_mask(ids)  # (batch, seq)
         x = self.positions(self.embedding(ids) * self.scale)
         attentions = []
         for layer in self.layers:
             x, attn = layer(x, ~real, keep_attention)
             attentions.append(attn)
-        self.last_attention = attentions if keep_attention else []
         x = self.norm(x)
         mask = real.unsqueeze(-1).float()
         pooled = (x * mask).sum(1) / mask.sum(1).clamp(min=1)  # mean over real words
-        return self.fc(pooled)
+        return self.fc(pooled), attentions
 
     @torch.no_grad()
     def attention(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
-        """Attention of every layer and head: list of (batch, heads, seq, seq); rows sum to one."""
+        """Attention of every layer and head: list of (batch, heads, seq, seq); rows sum to one.
+
+        Dropout is not applied (attention as the model uses it to predict), whatever the mode.
+        """
         was_training = self.training
         self.eval()
-        self.forward(ids, lengths, keep_attention=True)
-        self.train(was_training)
-        return self.last_attention
+        try:
+            return self._classify(ids, keep_attention=True)[1]
+        finally:
+            self.train(was_training)
 
 
 @register_model("text", "Transformer", "Transformer encoder: every word attends to every other word.")

@@ -88,3 +88,15 @@ def test_searched_words_are_marked_on_the_map_and_unknown_ones_get_a_suggestion(
     [found] = [t for t in spec["data"] if t.get("name") == "searched words"]
     assert sorted(found["text"]) == ["boring", "movie"]
     assert any("'borring' is not in the vocabulary" in w.value and "boring" in w.value for w in at.warning)
+
+
+def test_a_second_loaded_set_becomes_the_chosen_one(embeddings_page, tmp_path):
+    at = embeddings_page
+    for name, dim in (("first.txt", 6), ("second.txt", 4)):
+        path = tmp_path / name
+        path.write_text("\n".join(_glove_lines(dim=dim)) + "\n", encoding="utf-8")
+        at.text_input(key="emb_path").set_value(str(path)).run()
+        at.button(key="emb_path_go").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        pick = at.selectbox(key="emb_pick")
+        assert f"15 words × {dim}" in pick.format_func(pick.value)  # the set just loaded is shown

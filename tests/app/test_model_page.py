@@ -94,7 +94,7 @@ def test_chosen_word_vectors_show_vocabulary_coverage_and_fix_the_width(open_pag
     found = int(float(coverage.value.rstrip("%")) / 100 * 10_000)
     assert 0 < found < 10_000  # some words have a vector, most do not
     assert any("without a vector" in t for t in texts(at.caption))
-    assert at.text_input(key="model_lstm_embed_dim_fixed").value == "8"  # the width follows the vectors
+    assert at.text_input(key="model_lstm_embed_dim_fixed_8").value == "8"  # the width follows the vectors
     layers = at.dataframe[0].value
     assert layers["output shape"].iloc[0].endswith("× 8")  # the embedding layer is 8 wide
     assert at.session_state["model_cfg"]["embeddings"] == vectors
@@ -112,3 +112,17 @@ def test_deleted_word_vectors_fall_back_to_random_with_a_warning(open_page, work
     assert not at.exception
     assert any("are gone" in w.value for w in at.warning)
     assert at.session_state["model_cfg"]["embeddings"] is None
+
+
+def test_switching_vector_sets_updates_the_fixed_width_and_a_transformer_gets_fitting_heads(open_page, workspace):
+    eight = _vector_set(workspace, ["good", "bad", "film"], dim=8, set_id="eight")
+    fifty = _vector_set(workspace, ["good", "bad", "film"], dim=50, set_id="fifty")
+    at = open_page("model", data_cfg=SMALL_DATA)
+    at.selectbox(key="model_vectors").set_value(eight).run()
+    assert at.text_input(key="model_lstm_embed_dim_fixed_8").value == "8"
+    at.selectbox(key="model_vectors").set_value(fifty).run()
+    assert at.text_input(key="model_lstm_embed_dim_fixed_50").value == "50"
+    at.selectbox(key="model_name").set_value("transformer").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="model_transformer_heads_fixed_2").value == "2"  # 4 heads cannot split 50
+    assert "cannot split 50-wide vectors" in at.text_input(key="model_transformer_heads_fixed_2").help

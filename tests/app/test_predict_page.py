@@ -185,3 +185,14 @@ def test_a_transformer_run_shows_attention_per_layer_and_head(open_page, workspa
     heat2 = charts(at)["predict_attention"]
     assert heat2["layout"]["title"]["text"] == "Layer 2, head 2"
     assert heat2["data"][0]["z"] != rows
+
+
+def test_the_class_to_explain_follows_a_new_sentence(predict_page):
+    at = predict_page
+    predicted = at.selectbox(key="predict_label").value
+    other = next(c for c in ("negative", "positive") if c != predicted)
+    at.selectbox(key="predict_label").set_value(other).run()  # the user asks about the other class
+    assert at.selectbox(key="predict_label").value == other
+    at.text_input(key="predict_text").set_value("a warm , moving and wonderful story").run()
+    [verdict] = [t for t in texts(at.markdown) if t.startswith("### Prediction:")]
+    assert at.selectbox(key="predict_label").value == verdict.split("**")[1]  # a new sentence: its own prediction

@@ -238,3 +238,11 @@ def test_a_mistyped_true_or_false_setting_is_refused(capsys):
                  "--dry-run"])
     assert code == 2
     assert "'ture' is not a valid value for freeze_embeddings" in capsys.readouterr().err
+
+
+def test_an_unknown_text_setting_for_word2vec_is_a_plain_error(capsys):
+    from bigmodel_core.__main__ import main
+
+    assert main(["embed", "train", "--data", "builtin:synthetic_reviews", "--set", "lowercas=false"]) == 2
+    err = capsys.readouterr().err
+    assert "'lowercas' is not a text setting" in err and "lowercase" in err and "Traceback" not in err

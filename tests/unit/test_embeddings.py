@@ -477,3 +477,22 @@ def test_a_whole_word2vec_model_file_says_to_save_its_vectors(tmp_path):
     with pytest.raises(DataError, match="whole gensim Word2Vec model") as err:
         load_vectors(tmp_path / "model.w2v")
     assert "model.wv.save" in err.value.hint
+
+
+def test_fasttext_vectors_are_refused_with_a_way_out(tmp_path):
+    from gensim.models import FastText
+
+    FastText([["a", "b", "c"]] * 20, vector_size=4, min_count=1, seed=0, bucket=100).wv.save(str(tmp_path / "ft.kv"))
+    with pytest.raises(DataError, match="FastText vectors") as err:
+        load_vectors(tmp_path / "ft.kv")
+    assert "save_word2vec_format" in err.value.hint
+
+
+def test_a_gensim_file_with_no_numbers_per_word_is_refused(tmp_path):
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(0)
+    kv.add_vectors(["a", "b"], np.zeros((2, 0), dtype=np.float32))
+    kv.save(str(tmp_path / "empty.kv"))
+    with pytest.raises(DataError, match="0 numbers"):
+        load_vectors(tmp_path / "empty.kv")

@@ -232,3 +232,23 @@ def test_comparisons_with_attention_use_the_size_of_the_weights():
 
 def test_a_single_method_has_nothing_to_agree_with():
     assert rank_agreement(lime=[1.0, 2.0, 3.0]) == []
+
+
+def test_a_one_word_sentence_is_explained_by_a_bigram_model(tmp_path):
+    data = zebra_csv(tmp_path / "zebra.csv")
+    info = train_run(RunConfig(DataConfig(spec=f"csv:{data}"), ModelConfig("fasttext_bigrams", {"embed_dim": 8}),
+                               TrainConfig(epochs=2, batch_size=16)), home=tmp_path)
+    predictor = load_bundle(info["id"], home=tmp_path)
+    one = integrated_gradients_text(predictor, "zebra")  # no bigram in a single word
+    assert one.tokens == ["zebra"] and len(one.weights[one.label]) == 1 and one.score < 0.05
+    two = integrated_gradients_text(predictor, "zebra film")
+    assert len(two.weights[two.label]) == 2
+
+
+def test_attention_of_a_shared_model_does_not_depend_on_other_predictions(zebra_runs):
+    predictor = predictor_for(zebra_runs, "transformer")
+    first = attention_text(predictor, ZEBRA_TEXT)
+    predictor.predict("the cast was loud")  # another session predicting with the same model in between
+    integrated_gradients_text(predictor, "a short story")
+    again = attention_text(predictor, ZEBRA_TEXT)
+    assert np.array_equal(first.weights, again.weights)

@@ -47,12 +47,7 @@ def why_different(with_attention: bool) -> str:
 
 def _checked_tokens(predictor, text: str, label: Optional[str]) -> tuple[list[str], int, np.ndarray]:
     """(tokens, target class index, probabilities) for `text`; plain errors for empty text or an unknown class."""
-    if not text or not text.strip():
-        raise InputError("The text to explain is empty.", "Type a sentence, for example 'not good at all, a boring film'.")
-    tokens = predictor.pipeline.tokens(text)
-    if not tokens:
-        raise InputError("Nothing is left of this text after cleaning (it held only markup, links or stop words).",
-                         "Type a sentence with ordinary words.")
+    tokens = predictor.tokens(text, "explain")
     names = list(predictor.class_names)
     if label is not None and label not in names:
         raise InputError(f"'{label}' is not one of this model's classes.", "Choose one of: " + ", ".join(names) + ".")

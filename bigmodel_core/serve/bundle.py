@@ -50,15 +50,20 @@ class Predictor:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_proba_ids(self.pipeline.encode(texts))
 
-    def predict(self, text: str) -> dict:
-        """Prediction for one text: label, probability per class, and its tokens marked known/unknown."""
+    def tokens(self, text: str, purpose: str = "classify") -> list[str]:
+        """The tokens of `text` as the model reads them; a plain InputError when there are none."""
         if not text or not text.strip():
-            raise InputError("The text to classify is empty.", "Type a sentence, for example 'a gripping, well acted film'.")
+            raise InputError(f"The text to {purpose} is empty.", "Type a sentence, for example 'a gripping, well acted film'.")
         toks = self.pipeline.tokens(text)
         if not toks:
             raise InputError("Nothing is left of this text after cleaning (it held only markup, links or stop words).",
                              "Type a sentence with ordinary words.")
-        probs = self.predict_proba([text])[0]
+        return toks
+
+    def predict(self, text: str) -> dict:
+        """Prediction for one text: label, probability per class, and its tokens marked known/unknown."""
+        toks = self.tokens(text)
+        probs = self.predict_proba_tokens([toks])[0]
         return {"prediction": self.class_names[int(probs.argmax())],
                 "probabilities": {c: float(p) for c, p in zip(self.class_names, probs)},
                 "tokens": [{"token": t, "known": self.pipeline.is_known(t)} for t in toks]}

@@ -39,11 +39,13 @@ def wait_for_plot(page: Page, title: str, condition: str, timeout_ms: int = SLOW
     return plot(page, title)
 
 
-def table_rows(page: Page, label: str) -> list[list[str]]:
-    """The rows of the dataframe drawn in the same column as the text box `label` (glide's accessible table)."""
+def table_rows(page: Page, label: str, count: int) -> list[list[str]]:
+    """The `count` rows of the dataframe drawn in the same column as the text box `label` (glide's accessible
+    table, which fills in a moment after the frame appears: waited for)."""
     column = page.get_by_test_id("stColumn").filter(has=page.get_by_label(label, exact=True))
     frame = column.get_by_test_id("stDataFrame")
     expect(frame).to_have_count(1)
+    expect(frame.locator("tbody tr")).to_have_count(count)
     return frame.locator("tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.textContent.trim()))")
 
@@ -90,7 +92,7 @@ def test_new_user_trains_word2vec_and_explores_the_vectors(page: Page, app_serve
 
     # Nearest neighbours of 'good': ten other words with their cosine similarity
     expect(page.get_by_label("Nearest neighbours of", exact=True)).to_have_value("good")
-    near = table_rows(page, "Nearest neighbours of")
+    near = table_rows(page, "Nearest neighbours of", 10)
     assert len(near) == 10, near
     assert all(w and w != "good" and -1.0 <= float(s) <= 1.0 for w, s in near), near
     sims = [float(s) for _, s in near]
@@ -98,7 +100,7 @@ def test_new_user_trains_word2vec_and_explores_the_vectors(page: Page, app_serve
 
     # Analogy: the default 'great - good + bad' has answers, none of them an input word
     expect(page.get_by_label("Analogy (a − b + c)", exact=True)).to_have_value("great - good + bad")
-    answers = table_rows(page, "Analogy (a − b + c)")
+    answers = table_rows(page, "Analogy (a − b + c)", 5)
     assert len(answers) == 5, answers
     assert all(w and w not in {"great", "good", "bad"} and -1.0 <= float(s) <= 1.0 for w, s in answers), answers
 

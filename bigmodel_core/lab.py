@@ -143,7 +143,7 @@ def embedding_map(set_id: str, data_cfg: DataConfig, n: int = 500, dims: int = 3
     the vocabulary and "not_found" gives each unknown one with close suggestions.
     """
     from .embeddings.projection import class_lean, project
-    from .embeddings.queries import suggestions
+    from .embeddings.queries import spelling, suggestions
     from .embeddings.vectors import load_vectors
 
     kv = load_vectors(set_id)
@@ -151,7 +151,7 @@ def embedding_map(set_id: str, data_cfg: DataConfig, n: int = 500, dims: int = 3
     words = list(kv.index_to_key[:n])
     found, not_found = [], []
     for w in dict.fromkeys(x.strip() for x in extra_words if x.strip()):
-        spelt = w if w in kv.key_to_index else w.lower() if w.lower() in kv.key_to_index else None
+        spelt = spelling(kv, w)
         if spelt is None:
             not_found.append({"word": w, "suggestions": suggestions(kv, w)})
             continue

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..data.text import PAD, PAD_ID, UNK
 from ..errors import InputError
+from .queries import spelling
 
 if TYPE_CHECKING:
     import torch
@@ -42,11 +43,9 @@ def embedding_matrix(kv: "KeyedVectors", itos: Sequence[str], dim: int,
     for i, word in enumerate(itos):
         if word in SPECIAL:
             continue
-        j = kv.key_to_index.get(word)
-        if j is None:
-            j = kv.key_to_index.get(word.lower())
-        if j is not None:
-            rows[i] = j
+        found = spelling(kv, word)
+        if found is not None:
+            rows[i] = kv.key_to_index[found]
     found = rows >= 0
     found_vectors = np.asarray(kv.vectors[rows[found]], dtype=np.float32)  # (found, dim)
     scale = float(found_vectors.std()) if found_vectors.size else _overall_std(kv)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ..errors import InputError
+from .queries import spelling
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -82,7 +83,7 @@ def _choose(kv: "KeyedVectors", words: Optional[Sequence[str]], n: int) -> tuple
         chosen, missing, seen = [], [], set()
         for w in words:
             w = w.strip()
-            found = w if w in kv.key_to_index else w.lower() if w.lower() in kv.key_to_index else None
+            found = spelling(kv, w)
             if found is None:
                 missing.append(w)
             elif found not in seen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..errors import InputError
 
@@ -37,15 +37,21 @@ def suggestions(kv: "KeyedVectors", word: str, n: int = 3) -> list[str]:
     return difflib.get_close_matches(word.lower(), pool, n=n, cutoff=0.6)
 
 
+def spelling(kv: "KeyedVectors", word: str) -> Optional[str]:
+    """The vocabulary's spelling of `word`: as written, else lower-cased; None when neither is there."""
+    if word in kv.key_to_index:
+        return word
+    return word.lower() if word.lower() in kv.key_to_index else None
+
+
 def resolve_word(kv: "KeyedVectors", word: str) -> str:
-    """The vocabulary's spelling of `word` (as typed, else lower-cased); InputError with suggestions."""
+    """The vocabulary's spelling of `word` (see `spelling`); InputError with suggestions."""
     word = (word or "").strip()
     if not word:
         raise InputError("No word was given.", "Type a word.")
-    if word in kv.key_to_index:
-        return word
-    if word.lower() in kv.key_to_index:
-        return word.lower()
+    found = spelling(kv, word)
+    if found is not None:
+        return found
     close = suggestions(kv, word)
     hint = ("Did you mean " + " or ".join(f"'{w}'" for w in close) + "?" if close
             else "Check the spelling, or try a more common word.")

@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-from apphelpers import texts
 
 GROUPS = {"good": ["great", "fine", "nice", "superb"], "bad": ["awful", "poor", "boring", "dull"],
           "film": ["movie", "story", "plot", "scene"]}
@@ -20,6 +19,13 @@ def _glove_lines(dim: int = 6, seed: int = 0) -> list[str]:
     return lines
 
 
+def _load_by_path(at, path, text: str):
+    """Write `text` to `path` and load it with the page's 'path of a file' box."""
+    path.write_text(text, encoding="utf-8")
+    at.text_input(key="emb_path").set_value(str(path)).run()
+    return at.button(key="emb_path_go").click().run()
+
+
 @pytest.fixture
 def embeddings_page(open_page):
     return open_page(None, data_cfg={"spec": "builtin:synthetic_reviews", "max_rows": 600}).switch_page(
@@ -28,10 +34,7 @@ def embeddings_page(open_page):
 
 def test_a_glove_file_loaded_by_path_becomes_the_chosen_vectors(embeddings_page, tmp_path):
     at = embeddings_page
-    path = tmp_path / "tiny.glove.txt"
-    path.write_text("\n".join(_glove_lines()) + "\n", encoding="utf-8")
-    at.text_input(key="emb_path").set_value(str(path)).run()
-    at.button(key="emb_path_go").click().run()
+    _load_by_path(at, tmp_path / "tiny.glove.txt", "\n".join(_glove_lines()) + "\n")
     assert not at.exception, [e.value for e in at.exception]
     assert any(s.value.startswith("Loaded vectors") for s in at.success)
     assert "15 words × 6" in at.selectbox(key="emb_pick").format_func(at.selectbox(key="emb_pick").value)
@@ -41,10 +44,7 @@ def test_a_glove_file_loaded_by_path_becomes_the_chosen_vectors(embeddings_page,
 
 def test_a_broken_vectors_file_is_a_plain_error_and_saves_nothing(embeddings_page, tmp_path, workspace):
     at = embeddings_page
-    path = tmp_path / "broken.txt"
-    path.write_text("good 0.1 0.2 0.3\nbad 0.1 0.2\n", encoding="utf-8")
-    at.text_input(key="emb_path").set_value(str(path)).run()
-    at.button(key="emb_path_go").click().run()
+    _load_by_path(at, tmp_path / "broken.txt", "good 0.1 0.2 0.3\nbad 0.1 0.2\n")
     assert not at.exception
     [error] = at.error
     assert error.value.startswith("Line 2 of broken.txt")
@@ -77,10 +77,7 @@ def test_an_already_downloaded_glove_loads_without_internet(embeddings_page, wor
 
 def test_searched_words_are_marked_on_the_map_and_unknown_ones_get_a_suggestion(embeddings_page, tmp_path):
     at = embeddings_page
-    path = tmp_path / "tiny.glove.txt"
-    path.write_text("\n".join(_glove_lines()) + "\n", encoding="utf-8")
-    at.text_input(key="emb_path").set_value(str(path)).run()
-    at.button(key="emb_path_go").click().run()
+    _load_by_path(at, tmp_path / "tiny.glove.txt", "\n".join(_glove_lines()) + "\n")
     at.slider(key="emb_n").set_value(50)
     at.text_input(key="emb_search").set_value("boring, movie, borring").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -93,10 +90,7 @@ def test_searched_words_are_marked_on_the_map_and_unknown_ones_get_a_suggestion(
 def test_a_second_loaded_set_becomes_the_chosen_one(embeddings_page, tmp_path):
     at = embeddings_page
     for name, dim in (("first.txt", 6), ("second.txt", 4)):
-        path = tmp_path / name
-        path.write_text("\n".join(_glove_lines(dim=dim)) + "\n", encoding="utf-8")
-        at.text_input(key="emb_path").set_value(str(path)).run()
-        at.button(key="emb_path_go").click().run()
+        _load_by_path(at, tmp_path / name, "\n".join(_glove_lines(dim=dim)) + "\n")
         assert not at.exception, [e.value for e in at.exception]
         pick = at.selectbox(key="emb_pick")
         assert f"15 words × {dim}" in pick.format_func(pick.value)  # the set just loaded is shown

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
 from .errors import BigModelError, ConfigError, did_you_mean
+from .signals import Terminated, sigterm_as_interrupt
 
 
 def _print(args, payload: dict[str, Any], text: str) -> None:
@@ -70,22 +72,10 @@ def cmd_train(args) -> None:
 
 
 def _typed(cls, key: str, value: str) -> Any:
-    """CLI strings to the type of the dataclass field's default."""
-    default = cls.__dataclass_fields__[key].default
-    if value.lower() in ("none", "null"):
-        return None
-    if isinstance(default, bool):
-        if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ConfigError(f"'{value}' is not a valid value for {key}.", "Give true or false.")
-        return value.lower() in ("true", "1", "yes")
-    for kind in (int, float):
-        if isinstance(default, kind) or default is None:
-            try:
-                return kind(value)
-            except ValueError:
-                if isinstance(default, kind):
-                    raise ConfigError(f"'{value}' is not a valid value for {key}.", f"Give a {kind.__name__}, like {default}.") from None
-    return value
+    """A CLI string to the checked type of the dataclass field (settings.parse_field: one routine for all)."""
+    from .settings import parse_field
+
+    return parse_field(cls, key, value)
 
 
 def cmd_eval(args) -> None:
@@ -372,12 +362,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.fn(args)
+        with sigterm_as_interrupt():
+            args.fn(args)
     except BigModelError as exc:
         print(f"Error: {exc.message}\nHint: {exc.hint}" if exc.hint else f"Error: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except Terminated as stop:
+        print(f"Stopped by {stop.signal_name}: nothing half-done was kept.", file=sys.stderr)
+        return 128 + stop.signal_number
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        print("Interrupted: nothing half-done was kept.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("Error: The computer ran out of memory, so the command stopped.\n"
+              "Hint: Try a smaller model, batch size or dataset (--set max_rows=...).", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: one plain line, the traceback only on request
+        if os.environ.get("BIGMODEL_DEBUG"):
+            raise
+        print(f"Error: Something unexpected went wrong ({type(exc).__name__}: {str(exc)[:200]}).\n"
+              "Hint: This is a bug in BigModel Lab; run again with BIGMODEL_DEBUG=1 to see the details "
+              "and report them.", file=sys.stderr)
         return 1
     return 0
 

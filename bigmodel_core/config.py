@@ -7,12 +7,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, TypeVar
 
 from .errors import ConfigError, did_you_mean
+from .settings import check_fields, setting
 
 T = TypeVar("T")
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build dataclass `cls` from `data`, rejecting unknown keys with a did-you-mean hint."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"The {cls.__name__} settings are {type(data).__name__}, not a table of names and values.",
+                          "Give the settings as a JSON object, like {\"lr\": 0.001}.")
     names = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in names:
@@ -33,64 +37,89 @@ def _dataclass_type(type_name: Any) -> Optional[type]:
     )
 
 
+# Hard limits a setting may take; a classroom machine (and a typo) should never get further.
+TOKENIZERS = ("treebank", "tweet", "regexp", "whitespace")  # all need no NLTK data
+STEMMERS = ("porter", "snowball")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+MONITORS = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
+
+
 @dataclass
 class DataConfig:
     """Which dataset, which columns, and how its text is turned into token ids."""
 
-    spec: str = "builtin:synthetic_reviews"  # builtin:NAME, download:NAME, csv:PATH, ...
-    text_column: Optional[str] = None  # None: detected from the file
-    label_column: Optional[str] = None  # None: detected from the file
-    tokenizer: str = "treebank"  # treebank | tweet | regexp | whitespace (all need no NLTK data)
-    lowercase: bool = True
-    strip_html: bool = True  # reviews scraped from the web often carry <br /> tags
-    strip_urls: bool = True
-    stemmer: Optional[str] = None  # None | porter | snowball
-    remove_stopwords: bool = False  # negations (not, no, never, n't) are always kept
-    min_freq: int = 1  # words seen fewer times in training become <unk>
-    max_vocab: int = 30000  # most frequent words kept; the rest become <unk>
-    max_len: int = 256  # longer texts are cut; keeps memory bounded on long reviews
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    max_rows: Optional[int] = None  # None: all rows; a number samples that many (quick classroom runs)
-    seed: int = 0  # fixes the train/val/test split
+    spec: str = setting("builtin:synthetic_reviews", kind=str)  # builtin:NAME, download:NAME, csv:PATH, ...
+    text_column: Optional[str] = setting(None, kind=str, optional=True)  # None: detected from the file
+    label_column: Optional[str] = setting(None, kind=str, optional=True)  # None: detected from the file
+    tokenizer: str = setting("treebank", kind=str, choices=TOKENIZERS)
+    lowercase: bool = setting(True, kind=bool)
+    strip_html: bool = setting(True, kind=bool)  # reviews scraped from the web often carry <br /> tags
+    strip_urls: bool = setting(True, kind=bool)
+    stemmer: Optional[str] = setting(None, kind=str, optional=True, choices=STEMMERS)
+    remove_stopwords: bool = setting(False, kind=bool)  # negations (not, no, never, n't) are always kept
+    min_freq: int = setting(1, kind=int, low=1, high=1_000_000)  # rarer training words become <unk>
+    max_vocab: int = setting(30000, kind=int, low=1, high=2_000_000)  # most frequent words kept
+    max_len: int = setting(256, kind=int, low=1, high=100_000)  # longer texts are cut: bounded memory
+    val_fraction: float = setting(0.1, kind=float, low=0.0, high=0.5)
+    test_fraction: float = setting(0.1, kind=float, low=0.0, high=0.5)
+    # None: all rows; a number samples that many (quick classroom runs)
+    max_rows: Optional[int] = setting(None, kind=int, low=2, high=100_000_000, optional=True)
+    seed: int = setting(0, kind=int, low=0, high=2**32 - 1)  # fixes the train/val/test split
     # --- images only ---
-    image_size: Optional[int] = None  # None: the dataset's own (square) size; else resized to this
-    channels: Optional[int] = None  # None: as stored; 1 = grey, 3 = colour
-    augment_shift: int = 0  # random shift by up to this many pixels while training
-    augment_flip: bool = False  # random left-right flip (not for digits: a flipped 7 is no 7)
-    augment_rotate: float = 0.0  # random rotation by up to this many degrees
+    # None: the dataset's own (square) size; else resized to this
+    image_size: Optional[int] = setting(None, kind=int, low=2, high=4096, optional=True)
+    channels: Optional[int] = setting(None, kind=int, low=1, high=3, optional=True)  # 1 = grey, 3 = colour
+    augment_shift: int = setting(0, kind=int, low=0, high=64)  # random shift by up to this many pixels
+    augment_flip: bool = setting(False, kind=bool)  # random left-right flip (not for digits: a flipped 7 is no 7)
+    augment_rotate: float = setting(0.0, kind=float, low=0.0, high=180.0)  # random rotation, degrees
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.channels == 2:
+            raise ConfigError("2 is not a valid number of channels.", "Give 1 (grey) or 3 (colour), or none (as stored).")
 
 
 @dataclass
 class ModelConfig:
     """A registered model name plus overrides of its preset's settings."""
 
-    name: str = "lstm"
-    params: dict[str, Any] = field(default_factory=dict)
+    name: str = setting("lstm", kind=str)
+    params: dict[str, Any] = field(default_factory=dict)  # checked against the preset by the registry
     # Text models only: start the word vectors from a saved vector set (its id) or a GloVe/word2vec
     # file instead of random numbers. The embedding size follows the vectors unless set in params.
-    embeddings: Optional[str] = None
-    freeze_embeddings: bool = False  # True: keep those vectors fixed; False: fine-tune them with the model
+    embeddings: Optional[str] = setting(None, kind=str, optional=True)
+    freeze_embeddings: bool = setting(False, kind=bool)  # True: keep those vectors fixed; False: fine-tune them
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if not isinstance(self.params, dict):
+            raise ConfigError("The model settings must be a table of names and values.", "Give them as key=value pairs.")
 
 
 @dataclass
 class TrainConfig:
     """How the Trainer optimises; defaults train the classroom presets in seconds."""
 
-    optimizer: str = "adam"  # sgd | adam | adamw
-    lr: float = 5e-3  # high for Adam, but the classroom presets are small and clipped: learns in seconds
-    momentum: float = 0.9  # SGD only
-    weight_decay: float = 0.0
-    batch_size: int = 64
-    epochs: int = 8  # the built-in reviews need ~8 epochs for an LSTM to master negation and contrast
-    grad_clip: Optional[float] = 1.0  # max gradient norm; RNNs explode without it
-    early_stopping_patience: Optional[int] = None  # epochs without improvement before stopping
-    monitor: str = "val_accuracy"  # metric for early stopping and the best checkpoint
-    bucket_by_length: bool = True  # batches of similar length: little compute goes to padding
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    num_threads: Optional[int] = None  # None: chosen from cores and running jobs
-    seed: int = 0
-    dry_run: bool = False  # two batches per epoch, one epoch: for tests and smoke checks
+    optimizer: str = setting("adam", kind=str, choices=OPTIMIZERS)
+    # high for Adam, but the classroom presets are small and clipped: learns in seconds
+    lr: float = setting(5e-3, kind=float, low=0.0, low_open=True, high=10.0)
+    momentum: float = setting(0.9, kind=float, low=0.0, high=0.999)  # SGD only
+    weight_decay: float = setting(0.0, kind=float, low=0.0, high=1.0)
+    batch_size: int = setting(64, kind=int, low=1, high=65536)
+    # the built-in reviews need ~8 epochs for an LSTM to master negation and contrast
+    epochs: int = setting(8, kind=int, low=1, high=1000)
+    grad_clip: Optional[float] = setting(1.0, kind=float, low=0.0, low_open=True, high=1e6, optional=True)
+    # epochs without improvement before stopping; None: never stop early
+    early_stopping_patience: Optional[int] = setting(None, kind=int, low=1, high=1000, optional=True)
+    monitor: str = setting("val_accuracy", kind=str, choices=MONITORS)  # for early stopping and the best checkpoint
+    bucket_by_length: bool = setting(True, kind=bool)  # batches of similar length: little compute goes to padding
+    device: str = setting("auto", kind=str)  # auto | cpu | cuda | cuda:N | mps
+    num_threads: Optional[int] = setting(None, kind=int, low=1, high=1024, optional=True)  # None: automatic
+    seed: int = setting(0, kind=int, low=0, high=2**32 - 1)
+    dry_run: bool = setting(False, kind=bool)  # two batches per epoch, one epoch: for tests and smoke checks
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -100,7 +129,17 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    name: Optional[str] = None  # None: generated from model name and time
+    name: Optional[str] = None  # None: generated from model name and time; checked by runs.workspace
+
+    def __post_init__(self) -> None:
+        for key, kind in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+            if not isinstance(getattr(self, key), kind):
+                raise ConfigError(f"The '{key}' part of the run settings is not valid.",
+                                  "Give it as a JSON object of settings.")
+        if self.name is not None:
+            from .runs.workspace import check_name
+
+            self.name = check_name(self.name, "run name")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

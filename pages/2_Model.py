@@ -32,7 +32,9 @@ if task == "text":
         fixed = vector_fixed_settings(name, coverage["vectors"]["dim"])
 st.subheader("Settings")
 st.caption("The settings start at a small *classroom* size that trains in seconds on a laptop.")
-params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}", fixed=fixed)
+with guarded():
+    params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}",
+                            fixed=fixed, specs={k: entry.setting(k) for k in entry.defaults})
 cfg = ModelConfig(name, params, embeddings=vectors, freeze_embeddings=freeze)
 with guarded():
     if task == "image":

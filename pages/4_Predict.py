@@ -1,14 +1,15 @@
 """Predict page: pick a saved run; type a sentence or draw an image; see the verdict and why."""
 import streamlit as st
 
-from bigmodel_core.runs.store import home_dir, list_runs
+from bigmodel_core.runs.store import home_dir
 from ui import predict_image, predict_text
 from ui.feedback import guarded
+from ui.run_list import run_label, saved_runs
 from ui.state import predictor
 
 st.set_page_config(page_title="Predict · BigModel Lab", page_icon="🔍", layout="wide")
 st.title("🔍 Predict & explain")
-runs = list_runs()
+runs = saved_runs()
 if not runs:
     st.info("There is no trained model yet. Train one on the Train page first.", icon="📈")
     st.page_link("pages/3_Train.py", label="Go to Train", icon="➡️")
@@ -19,9 +20,7 @@ wanted = st.session_state.get("predict_run")
 if wanted and wanted not in ids:
     st.warning(f"The run '{wanted}' is gone (it may have been deleted); showing the newest run instead.", icon="⚠️")
 run_id = st.selectbox("Model (saved run)", ids, index=ids.index(wanted) if wanted in ids else 0, key="predict_run_pick",
-                      format_func=lambda i: f"{i} · {by_id[i]['config']['model']['name']} · "
-                                            f"val acc {by_id[i]['metrics']['val_accuracy']:.1%}"
-                                            + (" · word vectors" if by_id[i].get("embeddings") else ""))
+                      format_func=lambda i: run_label(by_id[i]))
 with guarded():
     model = predictor(run_id, str(home_dir()))
 (predict_image if model.task == "image" else predict_text).render(model)

@@ -2,15 +2,16 @@
 import streamlit as st
 
 from bigmodel_core.explain.inside import EXPLAINERS, conv_filters, feature_maps, layer_flow
-from bigmodel_core.runs.store import home_dir, list_runs
+from bigmodel_core.runs.store import home_dir
 from ui import inside_view, state
 from ui.feedback import guarded
 from ui.data_image import enlarge
+from ui.run_list import saved_runs
 
 st.set_page_config(page_title="Inside the CNN · BigModel Lab", page_icon="🔬", layout="wide")
 st.title("🔬 Inside the CNN")
 st.caption("Follow one picture through the network, layer by layer (in the spirit of CNN Explainer).")
-runs = [r for r in list_runs() if r.get("task") == "image"]
+runs = saved_runs("image")
 if not runs:
     st.info("There is no trained image model yet. Pick images on the Data page, then train one.", icon="🖼️")
     st.page_link("pages/1_Data.py", label="Go to Data", icon="➡️")

@@ -5,6 +5,8 @@ from typing import Any
 
 import streamlit as st
 
+from bigmodel_core.settings import Setting
+
 CHOICES = {"cell": ["rnn", "lstm", "gru"]}
 HELP = {"embed_dim": "Length of each word's vector.", "hidden": "Size of the hidden state / hidden layer.",
         "layers": "How many layers are stacked.", "bidirectional": "Read the text both forwards and backwards.",
@@ -16,11 +18,14 @@ HELP = {"embed_dim": "Length of each word's vector.", "hidden": "Size of the hid
 
 
 def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix: str,
-                   fixed: dict[str, tuple[Any, str]] | None = None) -> dict[str, Any]:
+                   fixed: dict[str, tuple[Any, str]] | None = None,
+                   specs: dict[str, Setting] | None = None) -> dict[str, Any]:
     """Inputs for every setting; returns only the values that differ from the preset.
 
     `fixed` maps a setting to (value, why): shown greyed out with the reason, and not returned.
+    `specs` gives each setting's declared valid values (the model registry's): the inputs' bounds.
     """
+    specs = specs or {}
     out: dict[str, Any] = {}
     cols = st.columns(3)
     for i, (name, default) in enumerate(defaults.items()):
@@ -35,12 +40,16 @@ def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix
         elif isinstance(default, bool):
             new = col.checkbox(label, bool(value), key=key, help=help_)
         elif isinstance(default, int):
-            new = int(col.number_input(label, 0, 100_000, int(value), key=key, help=help_))
+            spec = specs.get(name, Setting(int, 0, 100_000))
+            low, high = int(spec.low), int(spec.high)
+            new = int(col.number_input(label, low, high, min(max(int(value), low), high), key=key, help=help_))
         elif isinstance(default, float):
-            new = float(col.number_input(label, 0.0, 0.9, float(value), 0.05, key=key, help=help_))
+            spec = specs.get(name, Setting(float, 0.0, 0.9))
+            low, high = float(spec.low), float(spec.high)
+            new = float(col.number_input(label, low, high, min(max(float(value), low), high), 0.05, key=key, help=help_))
         elif isinstance(default, (tuple, list)):
             text = col.text_input(label, ",".join(str(v) for v in value), key=key, help=help_)
-            new = [int(v) for v in text.split(",") if v.strip().isdigit()] or list(default)
+            new = specs.get(name, Setting(list, 1, 100_000)).parse(name, text)  # a bad list: a plain error
         else:
             new = col.text_input(label, str(value), key=key, help=help_)
         if new != default and not (isinstance(default, tuple) and list(default) == new):

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..config import DataConfig
+from ..config import STEMMERS, TOKENIZERS, DataConfig  # noqa: F401 (re-exported for the Data page)
 from ..errors import ConfigError, DataError, did_you_mean
 
 PAD, UNK = "<pad>", "<unk>"
@@ -29,8 +29,6 @@ _STOPWORDS = frozenset(
     "few more most other some such only own same up down out off under until while if because".split()
 ) - _NEGATIONS
 
-TOKENIZERS = ("treebank", "tweet", "regexp", "whitespace")
-STEMMERS = ("porter", "snowball")
 
 
 def _fast_treebank() -> Callable[[str], list[str]]:

@@ -15,7 +15,6 @@ which is what lets projections be cached by set id.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import time
@@ -26,6 +25,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..runs.store import home_dir, new_run_id
+from ..runs.workspace import AtomicFolder, sweep_once
 
 META, VOCAB, MATRIX, WORD2VEC_BIN = "meta.json", "vocab.json", "vectors.npy", "vectors.bin"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
@@ -35,6 +35,7 @@ def vectors_dir(home: Path | str | None = None) -> Path:
     """`BIGMODEL_HOME/vectors`, created when missing."""
     path = home_dir(home) / "vectors"
     path.mkdir(parents=True, exist_ok=True)
+    sweep_once(path)
     return path
 
 
@@ -64,10 +65,8 @@ def save_vector_set(
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise ValueError(f"matrix {matrix.shape} does not match {len(words)} words")
     meta = {**meta, "vocab_size": len(words), "dim": int(matrix.shape[1]), "created": time.time()}
-    final = vectors_dir(home) / meta["id"]
-    tmp = final.parent / f".tmp-{meta['id']}"
-    shutil.rmtree(tmp, ignore_errors=True)  # left over from a process that was killed
-    tmp.mkdir(parents=True)
+    folder = AtomicFolder(vectors_dir(home), meta["id"], "vector set")
+    tmp = folder.tmp
     try:
         np.save(tmp / MATRIX, np.ascontiguousarray(matrix), allow_pickle=False)
         vocab = {"words": list(words), "counts": [int(c) for c in counts] if counts is not None else None}
@@ -75,9 +74,9 @@ def save_vector_set(
         if extra is not None:
             extra(tmp)
         (tmp / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        os.replace(tmp, final)
+        final = folder.commit()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.discard()
         raise
     return {**meta, "path": str(final)}
 

@@ -164,8 +164,9 @@ def explain_image(predictor, image: np.ndarray, num_samples: int = 1000, seed: i
         ImageExplanation with per-region weights for every class and a heat map for `label`.
     """
     img = check_image(predictor, image)  # (S, S, C)
-    if num_samples < 2:
-        raise InputError("LIME needs at least 2 samples.", "Use a few hundred samples or more, e.g. 1000.")
+    from .lime_text import LIME_SAMPLES
+
+    num_samples = LIME_SAMPLES.check("samples", num_samples)
     channels = img.shape[2]
     rgb = np.repeat(img, 3, axis=2) if channels == 1 else img  # lime works on RGB images
 

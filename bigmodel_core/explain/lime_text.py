@@ -7,8 +7,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..settings import Setting
 
 KERNEL_WIDTH = 25.0  # LimeTextExplainer's default
+# Samples LIME may draw: fewer give noise, more cost memory and time for a barely steadier answer.
+LIME_SAMPLES = Setting(int, 10, 10_000)
 
 
 @dataclass
@@ -88,6 +91,7 @@ def explain_text(predictor, text: str, num_samples: int = 1000, seed: int = 0,
     """Explain a Predictor's prediction of `text`; `label` is a class name (default: predicted)."""
     if not text or not text.strip():
         raise InputError("The text to explain is empty.", "Type a sentence, for example 'not good at all, a boring film'.")
+    num_samples = LIME_SAMPLES.check("samples", num_samples)
     tokens = predictor.pipeline.tokens(text)
     names = predictor.class_names
     if label is not None and label not in names:

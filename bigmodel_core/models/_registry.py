@@ -2,13 +2,28 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import Any, Callable
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 from ..errors import ConfigError, ModelError, did_you_mean
+from ..settings import Setting, inferred
 
 # Arguments the engine fills from the data; the rest of a variant's signature is user-settable.
 DATA_ARGS = ("vocab_size", "num_classes", "in_channels", "image_size")
+
+# The valid values of the settings the variants share; a variant overrides one with `settings=`.
+# Bounds keep a typo (layers=10000) from building a model no classroom machine can hold.
+SETTINGS: dict[str, Setting] = {
+    "embed_dim": Setting(int, 1, 2048), "hidden": Setting(int, 1, 4096), "layers": Setting(int, 1, 16),
+    "bidirectional": Setting(bool), "dropout": Setting(float, 0.0, 0.9), "cell": Setting(str, choices=("rnn", "lstm", "gru")),
+    "widths": Setting(list, 1, 20, max_items=6), "filters": Setting(int, 1, 2048), "dim": Setting(int, 2, 2048),
+    "heads": Setting(int, 1, 64), "ff": Setting(int, 1, 16384), "bigram_buckets": Setting(int, 0, 5_000_000),
+    "block_channels": Setting(list, 1, 1024, max_items=6), "width": Setting(int, 1, 512), "stages": Setting(int, 1, 6),
+    "blocks_per_stage": Setting(int, 1, 8),
+}
+DEFAULT_MAX_PARAMETERS = 200_000_000  # a BERT-base (110 M) fits; override with BIGMODEL_MAX_PARAMS
+TRAIN_BYTES_PER_PARAMETER = 16  # fp32 weights + gradients + Adam's two moments
 
 
 @dataclass(frozen=True)
@@ -18,6 +33,11 @@ class ModelEntry:
     family: str
     description: str
     fn: Callable[..., Any]
+    overrides: dict[str, Setting] = field(default_factory=dict)
+
+    def setting(self, key: str) -> Setting:
+        """The valid values of setting `key` of this variant."""
+        return self.overrides.get(key) or SETTINGS.get(key) or inferred(self.defaults[key])
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -30,10 +50,14 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(task: str, family: str, description: str) -> Callable:
-    """Register a variant function `fn(vocab_size|..., num_classes, **settings) -> nn.Module`."""
+def register_model(task: str, family: str, description: str,
+                   settings: Optional[dict[str, Setting]] = None) -> Callable:
+    """Register a variant function `fn(vocab_size|..., num_classes, **settings) -> nn.Module`.
+
+    `settings` declares valid values for settings that differ from the shared SETTINGS table.
+    """
     def wrap(fn: Callable) -> Callable:
-        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, task, family, description, fn)
+        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, task, family, description, fn, dict(settings or {}))
         return fn
     return wrap
 
@@ -57,34 +81,67 @@ def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"'{key}' is not a setting of the {name} model.", did_you_mean(key, defaults))
     out = dict(defaults)
     for key, value in params.items():
-        out[key] = _coerce(value, defaults[key], key)
+        out[key] = entry.setting(key).parse(key, value)
     return out
 
 
-def _coerce(value: Any, default: Any, key: str) -> Any:
-    """Bring a CLI string ('3', 'true', '3,4,5') to the type of the preset's default."""
-    if not isinstance(value, str) or isinstance(default, str):
-        return list(value) if isinstance(default, tuple) and isinstance(value, (list, tuple)) else value
+def max_parameters() -> int:
+    """The largest model the engine builds: BIGMODEL_MAX_PARAMS, else DEFAULT_MAX_PARAMETERS."""
+    raw = os.environ.get("BIGMODEL_MAX_PARAMS", "")
     try:
-        if isinstance(default, bool):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, (tuple, list)):
-            return [int(v) for v in value.split(",") if v.strip()]
+        return max(1, int(float(raw))) if raw.strip() else DEFAULT_MAX_PARAMETERS
     except ValueError:
-        raise ConfigError(f"'{value}' is not a valid value for {key}.",
-                          f"Give a value like the default, {default!r}.") from None
-    return value
+        return DEFAULT_MAX_PARAMETERS
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory free for a new model (MemAvailable on Linux), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def count_parameters(name: str, data_info: dict[str, Any], **params: Any) -> int:
+    """Parameters model `name` would have, counted on torch's meta device: nothing is allocated."""
+    import torch
+
+    entry = model_entry(name)
+    needed = {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS}
+    with torch.device("meta"):
+        model = entry.fn(**needed, **params)
+    return sum(p.numel() for p in model.parameters())
+
+
+def check_size(name: str, data_info: dict[str, Any], params: dict[str, Any]) -> int:
+    """The parameter count, after refusing a model beyond the cap or the memory present (with the numbers)."""
+    n = count_parameters(name, data_info, **params)
+    need = n * TRAIN_BYTES_PER_PARAMETER
+    cap, free = max_parameters(), available_memory()
+    if n > cap:
+        raise ModelError(f"The {name} model with these settings would have {n:,} parameters (about {_size(need)} "
+                         f"to train), more than the limit of {cap:,}.",
+                         "Make it smaller (fewer layers, a smaller hidden size or vocabulary), or raise the limit "
+                         "with the BIGMODEL_MAX_PARAMS environment variable if this computer has the memory.")
+    if free is not None and need > free // 2:
+        raise ModelError(f"The {name} model with these settings needs about {_size(need)} of memory to train "
+                         f"({n:,} parameters), but only {_size(free)} is free here.",
+                         "Make it smaller (fewer layers or a smaller hidden size), or close other programs.")
+    return n
 
 
 def create_model(name: str, data_info: dict[str, Any], **params: Any):
     """Build model `name` for data described by `data_info` (vocab_size, num_classes, ...)."""
     entry = model_entry(name)
     settings = resolve_params(name, params)
+    check_size(name, data_info, settings)
     needed = {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS}
     return entry.fn(**needed, **settings)

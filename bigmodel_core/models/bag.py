@@ -4,8 +4,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..settings import Setting
 from ._registry import register_model
 from ._text import make_embedding, padding_mask
+
+HIDDEN_OR_NONE = Setting(int, 0, 4096)  # 0: no hidden layer, the averaged vector goes straight to the classes
 
 
 class BagOfEmbeddings(nn.Module):
@@ -36,13 +39,15 @@ class BagOfEmbeddings(nn.Module):
         return self.head(summed / count)
 
 
-@register_model("text", "Bag of embeddings", "Averages word vectors (fastText-style); fast, ignores word order.")
+@register_model("text", "Bag of embeddings", "Averages word vectors (fastText-style); fast, ignores word order.",
+                settings={"hidden": HIDDEN_OR_NONE})
 def bag_of_embeddings(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 64,
                       bigram_buckets: int = 0, dropout: float = 0.2) -> nn.Module:
     return BagOfEmbeddings(vocab_size, num_classes, embed_dim, hidden, bigram_buckets, dropout)
 
 
-@register_model("text", "Bag of embeddings", "fastText with hashed word bigrams: sees pairs like 'not good'.")
+@register_model("text", "Bag of embeddings", "fastText with hashed word bigrams: sees pairs like 'not good'.",
+                settings={"hidden": HIDDEN_OR_NONE})
 def fasttext_bigrams(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 0,
                      bigram_buckets: int = 50000, dropout: float = 0.2) -> nn.Module:
     return BagOfEmbeddings(vocab_size, num_classes, embed_dim, hidden, bigram_buckets, dropout)

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..settings import Setting
 from ._registry import register_model
 
 
@@ -98,7 +99,8 @@ class ResNet(nn.Module):
         return self.classifier(self.features(self.stem(x)))
 
 
-@register_model("image", "MLP", "Fully connected network on raw pixels: the baseline CNNs beat.")
+@register_model("image", "MLP", "Fully connected network on raw pixels: the baseline CNNs beat.",
+                settings={"hidden": Setting(list, 1, 4096, max_items=6)})
 def mlp(in_channels: int, image_size: int, num_classes: int, hidden: tuple = (128, 64), dropout: float = 0.2) -> nn.Module:
     return MLP(in_channels, image_size, num_classes, list(hidden), dropout)
 

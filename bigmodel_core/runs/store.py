@@ -7,11 +7,12 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from ..errors import RunError
+from .workspace import AtomicFolder, check_name, inside, sweep_once
 
-RUN_FILES = ("run.json", "history.jsonl", "vocab.json", "weights.safetensors")
+RUN_FILES = ("run.json", "history.jsonl", "vocab.json", "preprocess.json", "weights.safetensors", "misclassified.npz")
 
 
 def home_dir(home: Path | str | None = None) -> Path:
@@ -20,8 +21,11 @@ def home_dir(home: Path | str | None = None) -> Path:
 
 
 def runs_dir(home: Path | str | None = None) -> Path:
+    """`BIGMODEL_HOME/runs`, created when missing; stale temp folders are swept the first time."""
     path = home_dir(home) / "runs"
     path.mkdir(parents=True, exist_ok=True)
+    sweep_once(path)
+    sweep_once(path.parent)  # .upload-* folders of an import that was killed
     return path
 
 
@@ -29,22 +33,12 @@ def new_run_id(model_name: str) -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{model_name}-{uuid.uuid4().hex[:4]}"
 
 
-class RunWriter:
-    """Collects a run's files in a hidden temporary directory and renames it into place on commit.
-
-    If anything fails before `commit()`, `discard()` removes the temporary directory, so a
-    half-written run never shows up in the run list.
-    """
+class RunWriter(AtomicFolder):
+    """A run's files, collected in a hidden temporary folder and renamed into place on commit."""
 
     def __init__(self, run_id: str, home: Path | str | None = None) -> None:
+        super().__init__(runs_dir(home), run_id, "run")
         self.run_id = run_id
-        self.final = runs_dir(home) / run_id
-        self.tmp = self.final.parent / f".tmp-{run_id}"
-        if self.final.exists():
-            raise RunError(f"There is already a run called '{run_id}'.",
-                           "Choose another name, or delete the old run first.")
-        shutil.rmtree(self.tmp, ignore_errors=True)  # left over from a process that was killed
-        self.tmp.mkdir(parents=True)
 
     def write_json(self, name: str, data: Any) -> None:
         (self.tmp / name).write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -57,22 +51,14 @@ class RunWriter:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
 
-    def path(self, name: str) -> Path:
-        return self.tmp / name
-
-    def commit(self) -> Path:
-        os.replace(self.tmp, self.final)
-        return self.final
-
-    def discard(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
 
 def resolve_run(run: str | Path, home: Path | str | None = None) -> Path:
-    """A run id or path -> its directory; a plain error if it is gone."""
+    """A run id (or the path of a run folder) -> its directory; a plain error if it is gone."""
     path = Path(run)
-    if not (path.is_dir() and (path / "run.json").exists()):
-        path = runs_dir(home) / str(run)
+    if path.is_dir() and (path / "run.json").exists() and (isinstance(run, Path) or os.sep in str(run)):
+        return path
+    check_name(str(run), "run name")
+    path = inside(runs_dir(home), str(run))
     if not (path / "run.json").exists():
         raise RunError(f"The run '{run}' does not exist (it may have been deleted).",
                        "Pick another run from the list, or train a new one.")
@@ -80,38 +66,80 @@ def resolve_run(run: str | Path, home: Path | str | None = None) -> Path:
 
 
 def read_run(run: str | Path, home: Path | str | None = None) -> dict[str, Any]:
+    """run.json of a run, checked: a RunError naming what is wrong when it is damaged."""
     path = resolve_run(run, home)
     try:
         info = json.loads((path / "run.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        raise RunError(f"The run '{path.name}' is damaged: its run.json cannot be read.",
-                       "Delete this run and train it again.") from None
+    except (OSError, ValueError):  # ValueError: bad JSON and bytes that are not UTF-8 alike
+        raise damaged(path.name, "its run.json is not readable JSON") from None
+    problem = run_info_problem(info)
+    if problem:
+        raise damaged(path.name, problem)
     info["path"] = str(path)
     return info
+
+
+def damaged(name: str, why: str) -> RunError:
+    return RunError(f"The run '{name}' is damaged: {why}.",
+                    "Delete it, or restore its folder from a backup; the other runs are not affected.")
+
+
+def run_info_problem(info: Any) -> Optional[str]:
+    """What is wrong with a run.json's content, or None when every part the app reads is there."""
+    if not isinstance(info, dict):
+        return f"its run.json holds {type(info).__name__ if info is not None else 'null'} instead of the run's details"
+    for key, kind in (("id", str), ("config", dict), ("data_info", dict), ("model_params", dict)):
+        if not isinstance(info.get(key), kind):
+            return f"its run.json has no valid '{key}'"
+    model = info["config"].get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        return "its run.json does not say which model it is"
+    names = info["data_info"].get("class_names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return "its run.json does not list the classes"
+    if info.get("task", "text") not in ("text", "image"):
+        return "its run.json names an unknown kind of data"
+    if not isinstance(info.get("metrics", {}), dict):
+        return "its run.json has no valid 'metrics'"
+    return None
 
 
 def read_history(run: str | Path, home: Path | str | None = None) -> list[dict[str, Any]]:
     path = resolve_run(run, home) / "history.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except ValueError:
+        raise damaged(path.parent.name, "its history.jsonl is not readable") from None
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def scan_runs(home: Path | str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """(saved runs newest first, damaged runs as {"id", "message", "hint"}): one bad run never hides the rest."""
+    good, bad = [], []
+    for path in sorted(runs_dir(home).iterdir(), reverse=True):
+        if path.name.startswith(".") or not path.is_dir() or not (path / "run.json").exists():
+            continue
+        try:
+            good.append(read_run(path))
+        except RunError as exc:
+            bad.append({"id": path.name, "message": exc.message, "hint": exc.hint})
+    return good, bad
 
 
 def list_runs(home: Path | str | None = None) -> list[dict[str, Any]]:
-    """Saved runs, newest first (damaged ones are skipped)."""
-    out = []
-    for path in sorted(runs_dir(home).iterdir(), reverse=True):
-        if path.name.startswith(".") or not (path / "run.json").exists():
-            continue
-        try:
-            out.append(read_run(path))
-        except RunError:
-            continue
-    return out
+    """Saved runs, newest first (damaged ones are skipped: `scan_runs` reports them)."""
+    return scan_runs(home)[0]
 
 
 def delete_run(run: str | Path, home: Path | str | None = None) -> None:
-    shutil.rmtree(resolve_run(run, home))
+    """Remove a run's folder; only ever a folder directly inside this workspace's runs/."""
+    path = resolve_run(run, home).resolve()
+    if path.parent != runs_dir(home):
+        raise RunError(f"'{run}' is not a run of this workspace, so it was not deleted.",
+                       "Delete runs by their name as listed on the Predict page or by the CLI.")
+    shutil.rmtree(path)
 
 
 def read_misclassified_images(run: str | Path, home: Path | str | None = None):

@@ -142,7 +142,7 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
             pipeline = TextPipeline.from_json((path / "vocab.json").read_text(encoding="utf-8"))
         model = create_model(info["config"]["model"]["name"], info["data_info"], **info["model_params"])
         model.load_state_dict(load_file(str(path / "weights.safetensors")))
-    except (OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError, SafetensorError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError, SafetensorError) as exc:
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
                        "Its files may be incomplete; delete it and train it again.") from None
     dev = resolve_device(device)

@@ -36,8 +36,10 @@ class _Forward(Callback):
 
 def _child(cfg: dict, home: Optional[str], q, stop, running_jobs: int) -> None:
     from ..config import from_dict
+    from ..signals import handle_sigterm
     from .run import train_run
 
+    handle_sigterm()  # terminate() sends SIGTERM: unwind so that the run's temp folder is removed
     try:
         result = train_run(from_dict(RunConfig, cfg), [_Forward(q)], home=home, stop_event=stop,
                            running_jobs=running_jobs)

@@ -45,6 +45,7 @@ def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None)
 
     `home` is the workspace the run's word vectors (cfg.model.embeddings) are looked up in.
     """
+    resolve_params(cfg.model.name, cfg.model.params)  # a bad model setting is refused before the data is read
     ds = dataset or load_dataset(cfg.data)
     pipeline, batches, info = (_prepare_image if ds.task == "image" else _prepare_text)(cfg, ds)
     data_info = {"task": ds.task, "num_classes": len(ds.class_names), "class_names": ds.class_names,

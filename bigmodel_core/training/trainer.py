@@ -4,20 +4,37 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Iterable, Optional
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import OPTIMIZERS, TrainConfig
 from ..errors import ConfigError, TrainingError, did_you_mean
 from .devices import choose_threads, resolve_device
 from .events import Callback, StopTraining, TrainEvent
 from .metrics import predict_batches, to_device
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 _HIGHER_IS_BETTER = ("accuracy", "f1")
+EXPLODED = 100.0  # a loss this many times its start (or chance level) means training diverged
+
+
+@contextmanager
+def out_of_memory_as_error(device: torch.device, batch_size: int) -> Iterator[None]:
+    """A GPU or CPU out-of-memory inside a step becomes a plain TrainingError suggesting a smaller batch."""
+    try:
+        yield
+    except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "out of memory" not in str(exc):  # MPS says it in a RuntimeError
+            raise
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        where = "GPU" if device.type in ("cuda", "mps") else "computer"
+        raise TrainingError(f"The {where} ran out of memory while training on a batch of {batch_size}.",
+                            f"Use a smaller batch size (for example {max(1, batch_size // 2)}), a smaller model, "
+                            "or shorter texts (max_len), and train again.") from None
 
 
 def make_optimizer(cfg: TrainConfig, params, device: torch.device | None = None) -> torch.optim.Optimizer:
@@ -51,6 +68,7 @@ class Trainer:
         self.stop_reason: Optional[str] = None
         self.model: Optional[nn.Module] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
+        self._first_loss: Optional[float] = None
 
     def request_stop(self, reason: str = "stopped by the user") -> None:
         self.stop_reason = reason
@@ -105,17 +123,16 @@ class Trainer:
             if self._stop.is_set():
                 raise StopTraining(self.stop_reason or "stopped by the user")
             inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
-            logits = model(*inputs)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            with out_of_memory_as_error(self.device, y.size(0)):
+                logits = model(*inputs)
+                loss = F.cross_entropy(logits, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
             value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingError(f"The loss became {value} at step {step + 1}, so the model stopped learning.",
-                                    "Lower the learning rate, or turn on gradient clipping, and train again.")
+            self._check_loss(value, step + 1, logits.size(1))
             step += 1
             n = y.size(0)
             loss_sum += value * n
@@ -130,6 +147,18 @@ class Trainer:
                 "eta_s": since * (1 - done_frac) / max(done_frac, 1e-9)}))
         return step, {"train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
                       "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9), "_secs": time.perf_counter() - t0}
+
+    def _check_loss(self, value: float, step: int, classes: int) -> None:
+        """Refuse a loss that is not a number or has exploded far past where it started."""
+        if not math.isfinite(value):
+            raise TrainingError(f"The loss became {value} at step {step}, so the model stopped learning.",
+                                "Lower the learning rate, or turn on gradient clipping, and train again.")
+        if self._first_loss is None:
+            self._first_loss = value
+        if value > EXPLODED * max(self._first_loss, math.log(max(classes, 2))):
+            raise TrainingError(f"The loss exploded to {value:.3g} at step {step} (it started at {self._first_loss:.3g}), "
+                                "so the model is no longer learning.",
+                                "Lower the learning rate (for example by 10x), or turn on gradient clipping, and train again.")
 
     def _validate(self, val_batches) -> dict:
         if val_batches is None or val_batches.num_examples == 0:

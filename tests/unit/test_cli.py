@@ -219,7 +219,7 @@ def test_training_that_diverges_exits_with_code_1(capsys, tmp_path, review_texts
     data = tmp_path / "r.csv"
     pd.DataFrame({"text": texts, "label": labels}).to_csv(data, index=False)
     code, out, err = run_cli(capsys, "train", "--data", f"csv:{data}", "--model", "bag_of_embeddings",
-                             "--set", "optimizer=sgd", "--set", "lr=1000000", "--set", "grad_clip=none",
+                             "--set", "optimizer=sgd", "--set", "lr=10", "--set", "grad_clip=none", "--set", "batch_size=4",
                              "--epochs", "3")
     assert_plain_error(code, out, err, "learning rate", exit_code=1)
     assert list((Path(os.environ["BIGMODEL_HOME"]) / "runs").iterdir()) == []

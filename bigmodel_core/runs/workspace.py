@@ -1,0 +1,163 @@
+"""The workspace's guard rails: safe names, paths that stay inside it, and atomic folders that a crash cannot leave behind.
+
+Every id or name that comes from a user (CLI, a page, an imported file, later the REST API)
+passes `check_name` before it becomes part of a path, and every path built from one passes
+`inside` before anything is written or removed. Folders are written as `.tmp-<name>` beside
+their final place, stamped with the writing process (`.owner`), and renamed into place whole;
+`sweep` removes the ones whose process is gone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..errors import ConfigError, RunError
+
+NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")  # no separators, no leading dot, bounded
+TMP_PREFIX = ".tmp-"
+OWNER_FILE = ".owner"
+ORPHAN_AGE_S = 3600.0  # a temp folder with no owner stamp (older versions) is kept this long
+DEAD_OWNER_AGE_S = 5.0  # ... one whose owner died, this long (its last write may still be landing)
+_swept: set[tuple[str, int]] = set()
+
+
+def check_name(name: object, what: str = "name") -> str:
+    """`name` if it is a safe folder name (letters, digits, -, _, and . not first; at most 100); else ConfigError."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in (".", ".."):
+        shown = repr(name) if not isinstance(name, str) else f"'{name[:60]}'"
+        raise ConfigError(f"{shown} cannot be used as a {what}.",
+                          "Use up to 100 letters, digits, '-', '_' or '.', not starting with '.' "
+                          "(for example lstm-small_2).")
+    return name
+
+
+def inside(root: Path | str, *parts: str) -> Path:
+    """`root/parts...`, resolved; RunError if it would lie outside `root` (via .., a link or an absolute part)."""
+    base = Path(root).resolve()
+    path = base.joinpath(*parts).resolve()
+    if path != base and base not in path.parents:
+        raise RunError(f"'{'/'.join(parts)}' points outside the workspace ({base}).",
+                       "Use a plain name without '/', '\\\\' or '..'.")
+    return path
+
+
+def _owner_alive(owner: dict) -> bool:
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine's process on a shared disk: we cannot tell, so keep it
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = _process_start(pid)
+    return started is None or owner.get("started") in (None, started)  # a reused pid is another process
+
+
+def _process_start(pid: int) -> Optional[str]:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def stamp_owner(folder: Path) -> None:
+    """Record in `folder` which live process is writing it, so a sweep leaves it alone."""
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_start(os.getpid()),
+             "time": time.time()}
+    (folder / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+
+
+def is_held(folder: Path) -> bool:
+    """True while the process that stamped `folder` is still running."""
+    try:
+        owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(owner, dict) and _owner_alive(owner)
+
+
+def sweep(folder: Path, now: Optional[float] = None) -> list[str]:
+    """Remove the stale `.tmp-*` / `.upload-*` folders directly in `folder`; returns their names.
+
+    Stale means: not held by a live process, and old enough (DEAD_OWNER_AGE_S when its owner
+    is known to be dead, ORPHAN_AGE_S when it carries no owner stamp).
+    """
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        if not path.name.startswith((TMP_PREFIX, ".upload-")) or path.is_symlink() or not path.is_dir():
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        stamped = (path / OWNER_FILE).exists()
+        if is_held(path) or age < (DEAD_OWNER_AGE_S if stamped else ORPHAN_AGE_S):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+def sweep_once(folder: Path) -> None:
+    """`sweep(folder)` the first time this process opens it (at start), not on every listing."""
+    key = (str(folder), os.getpid())
+    if key not in _swept:
+        _swept.add(key)
+        sweep(folder)
+
+
+class AtomicFolder:
+    """A folder written in a hidden `.tmp-<name>` beside its final place and renamed into place whole.
+
+    If anything fails before `commit()`, `discard()` removes the temporary folder, so a
+    half-written folder never shows up in a listing; a process killed outright leaves one that
+    `sweep` removes at the next start.
+    """
+
+    def __init__(self, parent: Path, name: str, what: str = "run") -> None:
+        check_name(name, f"{what} name")
+        self.final = inside(parent, name)
+        self.tmp = inside(parent, TMP_PREFIX + name)
+        if self.final.exists():
+            raise RunError(f"There is already a {what} called '{name}'.",
+                           f"Choose another name, or delete the old {what} first.")
+        if self.tmp.exists():
+            if is_held(self.tmp):
+                raise RunError(f"A {what} called '{name}' is being saved right now by another process.",
+                               "Wait for it to finish, or choose another name.")
+            shutil.rmtree(self.tmp, ignore_errors=True)  # left over from a process that was killed
+        self.tmp.mkdir(parents=True)
+        stamp_owner(self.tmp)
+
+    def path(self, name: str) -> Path:
+        return self.tmp / name
+
+    def commit(self) -> Path:
+        (self.tmp / OWNER_FILE).unlink(missing_ok=True)
+        try:
+            os.replace(self.tmp, self.final)
+        except OSError:
+            self.discard()
+            raise RunError(f"'{self.final.name}' appeared while this was being saved.",
+                           "Choose another name and try again.") from None
+        return self.final
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)

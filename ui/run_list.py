@@ -1,0 +1,26 @@
+"""The saved runs a page offers, with one notice for any damaged run (the rest stay usable)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import streamlit as st
+
+from bigmodel_core.runs.store import scan_runs
+
+
+def saved_runs(task: Optional[str] = None) -> list[dict[str, Any]]:
+    """Runs newest first (only `task`'s when given); damaged ones are named once in a warning and skipped."""
+    runs, damaged = scan_runs()
+    if damaged:
+        names = ", ".join(f"'{d['id']}'" for d in damaged[:5]) + (f" and {len(damaged) - 5} more" if len(damaged) > 5 else "")
+        first = damaged[0]
+        st.warning(f"{len(damaged)} saved run{'s are' if len(damaged) > 1 else ' is'} damaged and left out: {names}. "
+                   f"{first['message'] if len(damaged) == 1 else ''} {first['hint']}".replace("  ", " "), icon="🩹")
+    return [r for r in runs if task is None or r.get("task", "text") == task]
+
+
+def run_label(info: dict[str, Any]) -> str:
+    """'id · model · val acc 93.1%' for a run picker."""
+    acc = info.get("metrics", {}).get("val_accuracy")
+    return (f"{info['id']} · {info['config']['model']['name']}" + (f" · val acc {acc:.1%}" if isinstance(acc, float) else "")
+            + (" · word vectors" if info.get("embeddings") else ""))

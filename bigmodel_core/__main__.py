@@ -135,8 +135,9 @@ def cmd_predict(args) -> None:
         unknown = [t["token"] for t in out["tokens"] if not t["known"]]
         probs = ", ".join(f"{k} {v:.3f}" for k, v in out["probabilities"].items())
         _print(args, {"event": "predict", "text": text, "prediction": out["prediction"],
-                      "probabilities": out["probabilities"], "unknown_words": unknown},
-               f"{out['prediction']}  ({probs})" + (f"  unknown words: {', '.join(unknown)}" if unknown else ""))
+                      "probabilities": out["probabilities"], "unknown_words": unknown, "warning": out["warning"]},
+               f"{out['prediction']}  ({probs})" + (f"  unknown words: {', '.join(unknown)}" if unknown else "")
+               + (f"\n  Note: {out['warning']}" if out["warning"] else ""))
 
 
 TEXT_METHODS = ("lime", "ig", "attention")

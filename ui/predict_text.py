@@ -26,7 +26,9 @@ def render(model) -> None:
     c1.markdown(f"### Prediction: **{result['prediction']}**")
     c1.plotly_chart(charts.probabilities(result["probabilities"]), width="stretch", key="predict_probs")
     unknown = [t["token"] for t in result["tokens"] if not t["known"]]
-    if unknown:
+    if result.get("warning"):
+        c1.warning(result["warning"], icon="❓")
+    elif unknown:
         c1.caption("Words the model never saw in training (it reads them as *unknown*): " + ", ".join(f"`{u}`" for u in unknown))
 
     with c2:

@@ -115,6 +115,20 @@ def sweep(folder: Path, now: Optional[float] = None) -> list[str]:
     return removed
 
 
+def remove_owned_by(folder: Path, pid: int) -> list[str]:
+    """Remove the temp folders in `folder` stamped by process `pid` (which the caller knows has ended)."""
+    removed = []
+    for path in folder.glob(TMP_PREFIX + "*"):
+        try:
+            owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(owner, dict) and owner.get("pid") == pid and owner.get("host") == socket.gethostname():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
 def sweep_once(folder: Path) -> None:
     """`sweep(folder)` the first time this process opens it (at start), not on every listing."""
     key = (str(folder), os.getpid())

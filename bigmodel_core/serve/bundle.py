@@ -17,6 +17,10 @@ from ..training.devices import choose_threads, resolve_device
 from ..training.metrics import to_device
 
 
+ALL_UNKNOWN = ("The model has never seen any of these words, so this prediction says nothing about the text: "
+               "it is the model's guess for a sentence of unknown words. Try words from its training data.")
+
+
 class Predictor:
     """A trained text model with its pipeline: `predict_proba(texts) -> (n, classes)` probabilities."""
 
@@ -64,9 +68,11 @@ class Predictor:
         """Prediction for one text: label, probability per class, and its tokens marked known/unknown."""
         toks = self.tokens(text)
         probs = self.predict_proba_tokens([toks])[0]
+        known = [self.pipeline.is_known(t) for t in toks]
         return {"prediction": self.class_names[int(probs.argmax())],
                 "probabilities": {c: float(p) for c, p in zip(self.class_names, probs)},
-                "tokens": [{"token": t, "known": self.pipeline.is_known(t)} for t in toks]}
+                "tokens": [{"token": t, "known": k} for t, k in zip(toks, known)],
+                "warning": None if any(known) else ALL_UNKNOWN}
 
 
 def _same_length_groups(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:

@@ -87,3 +87,9 @@ def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str
         proc.join(timeout=10)
         if proc.is_alive():
             proc.terminate()
+            proc.join(timeout=10)
+        if not proc.is_alive() and proc.pid is not None:  # killed (OOM killer, kill -9): drop its half-saved run now
+            from ..runs.store import runs_dir
+            from ..runs.workspace import remove_owned_by
+
+            remove_owned_by(runs_dir(home), proc.pid)

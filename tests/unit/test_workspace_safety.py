@@ -231,3 +231,23 @@ def test_errors_are_bigmodel_errors_with_a_hint():
     with pytest.raises(BigModelError) as err:
         workspace.check_name("../x")
     assert err.value.message.endswith(".") and err.value.hint
+
+
+def test_kill_9_of_the_apps_training_child_fails_the_job_and_removes_its_half_run(reviews_csv, small_run_config,
+                                                                                 isolated_home):
+    import multiprocessing
+
+    from bigmodel_core.errors import TrainingError
+    from bigmodel_core.training.events import Callback
+    from bigmodel_core.training.process_runner import run_in_process
+
+    class KillChild(Callback):
+        def on_batch_end(self, trainer, event):
+            for child in multiprocessing.active_children():
+                if child.name == "bigmodel-train":
+                    os.kill(child.pid, signal.SIGKILL)
+
+    cfg = small_run_config(f"csv:{reviews_csv(400)}", model="lstm", epochs=20, batch_size=4, name="child-run")
+    with pytest.raises(TrainingError, match="ended without a result"):
+        run_in_process(cfg, [KillChild()], home=isolated_home)
+    assert tree(isolated_home / "runs") == []

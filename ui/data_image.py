@@ -8,6 +8,7 @@ import streamlit as st
 
 from bigmodel_core.config import DataConfig
 from bigmodel_core.data.image_corpora import IMAGE_CORPORA, download_images, image_corpus_info
+from bigmodel_core.data.images import check_image_upload
 from bigmodel_core.lab import save_upload
 from ui import charts
 from ui.downloads import download_if_needed
@@ -43,7 +44,7 @@ def choose_source(cfg: DataConfig) -> DataConfig:
         if upload is None:
             return cfg
         with guarded():
-            path = save_upload(upload.name, upload.getvalue())
+            path = save_upload(upload.name, upload.getvalue(), check=check_image_upload)  # a bad file is not kept
         return replace(cfg, spec=f"{'npz' if path.suffix.lower() == '.npz' else 'folder'}:{path}")
     names = list(IMAGE_CORPORA)
     name = st.selectbox("Image set", names, index=names.index(cfg.spec[9:]) if cfg.spec[9:] in names else 0,

@@ -36,7 +36,8 @@ def choose_source(cfg: DataConfig) -> DataConfig:
             st.info("Upload a file to continue. Each row needs a text (a sentence or review) and its label.", icon="⬆️")
             st.stop()
         with guarded():
-            path = save_upload(upload.name, upload.getvalue()) if upload is not None else cfg.spec[4:]
+            # a new upload is kept only if it reads as a table (read twice then, once per rerun after)
+            path = save_upload(upload.name, upload.getvalue(), check=inspect_table) if upload is not None else cfg.spec[4:]
             table = inspect_table(path)
         st.caption(f"{table['rows']:,} rows. We guessed the columns below; change them if they are wrong.")
         st.dataframe(pd.DataFrame(table["summary"]), hide_index=True, width="stretch")

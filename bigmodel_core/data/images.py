@@ -92,20 +92,50 @@ def load_image_dataset(cfg: DataConfig) -> ImageDataset:
     Raises:
         DataError: a bad SPEC, file or setting; DownloadError for a failed download.
     """
-    _check_shape_settings(cfg.image_size, cfg.channels)
-    source, _, target = cfg.spec.partition(":")
-    if source == "folder":
-        images, raw, description = _read_folder(target, cfg)
-    else:
-        images, raw, description = _read_arrays(source, target)
-        keep = _sample(len(images), cfg.max_rows, cfg.seed)
-        images, raw = images[keep], [raw[i] for i in keep]
-        _check_memory(len(images), cfg.image_size or max(images.shape[1:3]), cfg.channels or 3)
-        images = convert_images(images, cfg.image_size, cfg.channels)
+    images, raw, description = read_labelled_images(cfg)
     labels, classes = encode_labels(pd.Series(raw))
     ds = ImageDataset(images, labels, classes, cfg.spec, description)
     ds.split = split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     return ds
+
+
+def read_labelled_images(cfg: DataConfig) -> tuple[np.ndarray, list, str]:
+    """(uint8 images (N, H, W, C) at cfg's size and channels, raw labels, description), unsplit and unchecked.
+
+    What training and evaluation share: evaluation then maps the labels onto the run's classes.
+    """
+    _check_shape_settings(cfg.image_size, cfg.channels)
+    source, _, target = cfg.spec.partition(":")
+    if source == "folder":
+        return _read_folder(target, cfg)
+    images, raw, description = _read_arrays(source, target)
+    keep = _sample(len(images), cfg.max_rows, cfg.seed)
+    images, raw = images[keep], [raw[i] for i in keep]
+    _check_memory(len(images), cfg.image_size or max(images.shape[1:3]), cfg.channels or 3)
+    return convert_images(images, cfg.image_size, cfg.channels), raw, description
+
+
+def check_image_upload(path: Path | str) -> None:
+    """Refuse an uploaded .npz or .zip that cannot become an image dataset, decoding no image.
+
+    Raises:
+        DataError: what `read_npz` / `open_image_files` refuse, arrays that are not a stack of
+            pictures, or a zip whose images are all in one class folder.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        images, _ = read_npz(path)
+        as_nhwc(images[:1], path.name)  # shape and pixel type; all pixels are checked when loaded
+        return
+    with open_image_files(path) as files:
+        _check_classes(files)
+
+
+def _check_classes(files: ImageFiles) -> None:
+    if len(set(files.labels)) < 2:
+        raise DataError(f"All images of {files.source} are in one class folder ('{files.labels[0]}'), "
+                        "so there is nothing to tell apart.",
+                        "Add a folder of images of at least one other class next to it.")
 
 
 def _read_arrays(source: str, target: str) -> tuple[np.ndarray, list, str]:
@@ -136,10 +166,7 @@ def _read_folder(target: str, cfg: DataConfig) -> tuple[np.ndarray, list[str], s
     with open_image_files(target) as files:
         keep = _sample(len(files), cfg.max_rows, cfg.seed)
         labels = [files.labels[i] for i in keep]
-        if len(set(files.labels)) < 2:
-            raise DataError(f"All images of {files.source} are in one class folder ('{files.labels[0]}'), "
-                            "so there is nothing to tell apart.",
-                            "Add a folder of images of at least one other class next to it.")
+        _check_classes(files)
         encode_labels(pd.Series(labels))  # other label problems fail here, before any decoding
         size, channels = cfg.image_size, cfg.channels
         if size is None or channels is None:

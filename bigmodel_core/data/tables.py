@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,13 +12,21 @@ from ..errors import DataError
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files would stall a classroom server; sample them first
 MAX_CLASSES = 100  # more distinct labels than this is almost surely not a category column
+MAX_COLUMNS = 1000  # a table of texts and labels has a handful; thousands are a wrong delimiter and stall pandas
 _LABEL_NAMES = ("label", "labels", "sentiment", "class", "target", "y", "category", "polarity", "rating")
 _TEXT_NAMES = ("text", "sentence", "review", "content", "body", "comment", "tweet", "document", "message")
 FORMATS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+DELIMITERS = {",": "commas (,)", ";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+JSONL_HINT = ('Each line must be one JSON object like {"text": "a fine film", "label": "positive"}; '
+              "fix or remove that line and upload the file again.")
 
 
 def read_table(path: Path | str) -> pd.DataFrame:
-    """Read a CSV/TSV/JSONL file into a DataFrame, with a plain error for every way it can fail."""
+    """Read a CSV/TSV/JSONL file into a DataFrame, with a plain error for every way it can fail.
+
+    The delimiter is read from the content when the extension's one plainly does not fit
+    (Excel in much of Europe saves "CSV" files with ';').
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"The file '{path}' does not exist.", "Check the path, or upload the file again.")
@@ -37,28 +46,128 @@ def read_table(path: Path | str) -> pd.DataFrame:
         raise DataError(f"The file '{path.name}' is not UTF-8 text (bad byte at position {exc.start}).",
                         "Save it again as UTF-8 (in Excel: Save As → 'CSV UTF-8') and upload it again.") from None
     kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        kind = "jsonl" if text.lstrip().startswith("{") else _sniff_delimiter(text)
-    try:
-        if kind == "jsonl":
-            df = pd.read_json(io.StringIO(text), lines=True)
-        else:
-            df = pd.read_csv(io.StringIO(text), sep=kind, dtype=str, keep_default_na=True,
-                             quoting=csv.QUOTE_MINIMAL, on_bad_lines="error")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"The file '{path.name}' could not be read as a {'JSON lines' if kind == 'jsonl' else 'table'}: {str(exc).splitlines()[0]}",
-                        "Check that every row has the same number of columns and the first row is a header.") from None
+    if kind is None and text.lstrip().startswith("{"):
+        kind = "jsonl"
+    df = _read_json_lines(text, path.name) if kind == "jsonl" else _read_delimited(text, path.name, kind)
     if df.empty or len(df.columns) == 0:
         raise DataError(f"The file '{path.name}' has no rows of data.", "Add rows below the header row.")
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _unique_names([str(c).strip() for c in df.columns])
     return df
 
 
-def _sniff_delimiter(text: str) -> str:
+def _read_delimited(text: str, name: str, declared: str | None) -> pd.DataFrame:
+    sep, width = _choose_delimiter(text, declared)
+    if width > MAX_COLUMNS:
+        raise _too_many_columns(name, width)
     try:
-        return csv.Sniffer().sniff(text[:8192], delimiters=",\t;|").delimiter
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=True,
+                           quoting=csv.QUOTE_MINIMAL, on_bad_lines="error")
+    except (ValueError, pd.errors.ParserError, csv.Error) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = reason.removeprefix("Error tokenizing data. ").removeprefix("C error: ")
+        how = DELIMITERS[sep]
+        raise DataError(f"The file '{name}' could not be read as a table with columns separated by {how}: {reason}.",
+                        f"Give every row as many {how} as the header row, put double quotes around any text that "
+                        "holds one, or save the file again as 'CSV UTF-8' with commas.") from None
+
+
+def _choose_delimiter(text: str, declared: str | None) -> tuple[str, int]:
+    """(delimiter, header columns): the extension's one, unless it leaves the header as one column
+    and another delimiter (sniffed, else the one giving most columns) splits it."""
+    sample = text[:65536].lstrip("\r\n")
+    widths = {d: _header_width(sample, d) for d in DELIMITERS}
+    if declared in widths and widths[declared] > 1:
+        return declared, widths[declared]
+    sniffed = _sniff_delimiter(sample[:8192])
+    if sniffed in widths and widths[sniffed] > 1:
+        return sniffed, widths[sniffed]
+    widest = max(DELIMITERS, key=widths.__getitem__)  # ties: the first of DELIMITERS
+    if widths[widest] > 1:
+        return widest, widths[widest]
+    sep = declared if declared in widths else ","  # one column, whatever the delimiter
+    return sep, widths[sep]
+
+
+def _header_width(sample: str, sep: str) -> int:
+    """How many columns the first row has when split at `sep` (quotes respected)."""
+    try:
+        return len(next(csv.reader(io.StringIO(sample), delimiter=sep), []))
     except csv.Error:
-        return ","
+        return 0
+
+
+def _sniff_delimiter(sample: str) -> str | None:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return None
+
+
+def _read_json_lines(text: str, name: str) -> pd.DataFrame:
+    """One JSON object per line; a whole file that is one JSON list of objects is read too."""
+    if text.lstrip().startswith("["):
+        try:
+            whole = json.loads(text)
+        except (ValueError, RecursionError):
+            whole = None
+        if isinstance(whole, list) and whole and all(isinstance(r, dict) for r in whole):
+            return _records_frame(whole, name)
+    records = []
+    # split at "\n" only: splitlines() would also cut at U+2028, which JSON allows inside strings
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"Line {number} of '{name}' is not valid JSON ({exc.msg} at column {exc.colno}).",
+                            JSONL_HINT) from None
+        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, or deep nesting
+            raise DataError(f"Line {number} of '{name}' could not be read as JSON ({type(exc).__name__}).",
+                            JSONL_HINT) from None
+        if not isinstance(record, dict):
+            snippet = line.strip()[:40]
+            raise DataError(f"Line {number} of '{name}' is {_json_kind(record)} ({snippet}), not a JSON object "
+                            "with named fields.", JSONL_HINT)
+        records.append(record)
+    return _records_frame(records, name)
+
+
+def _too_many_columns(name: str, count: int) -> DataError:
+    return DataError(f"The file '{name}' has {count:,} or more columns, more than the {MAX_COLUMNS:,} a table "
+                    "of texts and labels could need.",
+                    "Check that its first row is a header of column names, or keep only the text and label columns.")
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool) or value is None:
+        return "true, false or null"
+    return "a text" if isinstance(value, str) else "a number"
+
+
+def _records_frame(records: list[dict], name: str) -> pd.DataFrame:
+    """Rows from JSON objects; nested lists/objects are kept as their JSON text (a cell holds one value)."""
+    count = len(set().union(*records))
+    if count > MAX_COLUMNS:
+        raise _too_many_columns(name, count)
+    return pd.DataFrame([{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()}
+                         for r in records])
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names made unique (' a' and 'a' are one name once stripped): later ones get '.1', '.2'."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, i = name, 0
+        while new in seen:
+            i += 1
+            new = f"{name}.{i}"
+        seen.add(new)
+        out.append(new)
+    return out
 
 
 def detect_columns(df: pd.DataFrame) -> tuple[str, str]:

@@ -144,3 +144,47 @@ def test_file_with_a_single_class_is_a_plain_error_with_a_hint(open_page, tmp_pa
     assert texts(at.info) == ["Use data with at least two classes, or choose another label column."]
     assert all(e.label != "Technical details" for e in at.expander)
     assert not at.metric
+
+
+def kept_uploads(workspace) -> list:
+    uploads = workspace / "uploads"
+    return sorted(p.name for p in uploads.rglob("*") if p.is_file()) if uploads.exists() else []
+
+
+def test_uploaded_semicolon_csv_is_kept_and_read_with_its_delimiter(open_page, workspace):
+    at = open_page("data", data_cfg=SMALL_DATA)
+    at.radio(key="data_source").set_value("csv").run()
+    rows = "".join(f"{'un bon film, vraiment' if i % 2 else 'un film nul, hélas'} {i};{'pos' if i % 2 else 'neg'}\n"
+                   for i in range(40))
+    at.file_uploader(key="data_upload").set_value(("avis.csv", ("texte;label\n" + rows).encode(), "text/csv")).run()
+    assert not at.exception and not at.error
+    assert any("40 rows" in t for t in texts(at.caption))
+    assert (at.selectbox(key="data_text_col").value, at.selectbox(key="data_label_col").value) == ("texte", "label")
+    assert kept_uploads(workspace) == ["avis.csv"]
+
+
+def test_rejected_upload_leaves_no_file(open_page, workspace):
+    at = open_page("data", data_cfg=SMALL_DATA)
+    at.radio(key="data_source").set_value("csv").run()
+    broken = b'{"text": "a fine film", "label": 1}\n{"text": "a dull one", "label": 0}\n{"text": "a", \n'
+    at.file_uploader(key="data_upload").set_value(("reviews.jsonl", broken, "application/json")).run()
+    assert not at.exception
+    assert [e for e in texts(at.error) if e.startswith("Line 3 of 'reviews.jsonl' is not valid JSON")]
+    assert any(t.startswith("Each line must be one JSON object") for t in texts(at.info))
+    assert kept_uploads(workspace) == []
+
+
+def test_rejected_image_upload_leaves_no_file(open_page, workspace):
+    import io
+    import zipfile
+
+    at = open_page("data", data_cfg=SMALL_DATA)
+    at.radio(key="data_kind").set_value("image").run()
+    at.radio(key="data_image_source").set_value("upload").run()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("only/readme.txt", "no images here")
+    at.file_uploader(key="data_image_upload").set_value(("pets.zip", buffer.getvalue(), "application/zip")).run()
+    assert not at.exception
+    assert any("no images inside class folders" in t for t in texts(at.error))
+    assert kept_uploads(workspace) == []

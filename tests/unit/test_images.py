@@ -14,7 +14,7 @@ from bigmodel_core.config import DataConfig
 from bigmodel_core.data import image_archives
 from bigmodel_core.data.images import (IMAGE_BUILTINS, ImageDataset, convert_images, is_image_spec,
                                        load_image_dataset, to_model_image)
-from bigmodel_core.errors import DataError
+from bigmodel_core.errors import BigModelError, DataError
 
 
 def load(spec: str, **kw) -> ImageDataset:
@@ -163,6 +163,7 @@ def test_npz_channels_first_is_understood(tmp_path):
     ({"pixels": np.zeros((5, 4, 4)), "labels": np.zeros(5)}, "no arrays called 'images'"),
     ({"images": np.zeros((4, 4)), "labels": np.zeros(4)}, "not a stack of pictures"),
     ({"images": -np.ones((4, 4, 4)), "labels": np.zeros(4)}, "negative"),
+    ({"images": np.zeros((4, 4, 4)), "labels": np.zeros(4, complex)}, "not numbers or names"),
 ])
 def test_npz_problems_give_plain_errors(tmp_path, arrays, match):
     np.savez(tmp_path / "e.npz", **arrays)
@@ -185,6 +186,72 @@ def test_npz_missing_or_not_npz(tmp_path):
     (tmp_path / "g.npz").write_text("hello")
     with pytest.raises(DataError, match="not an .npz"):
         load(f"npz:{tmp_path / 'g.npz'}")
+
+
+def npy(shape, descr="|u1", data=b"", header: bytes | None = None) -> bytes:
+    """A .npy member written by hand, so its header can say what it likes."""
+    buffer = io.BytesIO()
+    if header is None:
+        np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    else:
+        buffer.write(np.lib.format.magic(1, 0) + struct.pack("<H", len(header)) + header)
+    return buffer.getvalue() + data
+
+
+def test_npz_with_huge_declared_shape_is_refused_before_allocating(tmp_path, monkeypatch):
+    noise = np.random.default_rng(0).bytes(1_600_000)  # 1.6 MB that does not compress
+    path = write_zip(tmp_path / "huge.npz", {"images.npy": npy((200000, 4096, 4096), data=noise),
+                                             "labels.npy": npy((200000,), "<i8", data=noise)})
+
+    def no_loading(*a, **k):
+        raise AssertionError("an array whose header is refused must not be read")
+
+    monkeypatch.setattr(np.lib.format, "read_array", no_loading)
+    with pytest.raises(DataError) as caught:
+        image_archives.read_npz(path)
+    assert "'images'" in caught.value.message and "(200000, 4096, 4096) of uint8" in caught.value.message
+    assert "3,200,000 MB" in caught.value.message and "500 MB limit" in caught.value.message and caught.value.hint
+
+
+@pytest.mark.parametrize("images,match", [
+    (npy((4, 3, 3), "|O", b"\x80\x04junk"), "stores Python objects"),
+    (npy((4, 3, 3), header=b"{'descr': oops"), "not a readable numpy array"),
+    (npy((4, 3, 3), header=b"{'descr': '|u1', 'fortran_order': False, 'shape': (4, 3, 3)}\n"), "holds only 0 bytes"),
+    (npy((4, 3, 3), data=bytes(5)), "holds only 5 bytes"),
+    (npy((4, -3, 3), data=bytes(36)), "damaged"),
+    (b"PNG, not an array at all", "not a readable numpy array"),
+])
+def test_npz_with_damaged_or_unsafe_header_is_a_plain_error(tmp_path, images, match):
+    path = write_zip(tmp_path / "bad.npz", {"images.npy": images, "labels.npy": npy((4,), "<i8", data=bytes(32))})
+    with pytest.raises(DataError, match=match) as caught:
+        image_archives.read_npz(path)
+    assert "'images' in 'bad.npz'" in caught.value.message and caught.value.hint
+
+
+def test_compressed_npz_with_sorted_labels_is_not_taken_for_a_zip_bomb(tmp_path):
+    labels = np.repeat(np.arange(2), 100_000)  # 1.6 MB of int64 that deflates 600x
+    np.savez_compressed(tmp_path / "sorted.npz", images=np.zeros((200_000, 1, 1), np.uint8), labels=labels)
+    images, read = image_archives.read_npz(tmp_path / "sorted.npz")
+    assert images.shape == (200_000, 1, 1) and np.array_equal(read, labels)
+
+
+@pytest.mark.parametrize("name,make", [
+    ("objects.npz", lambda p: np.savez(p, images=np.zeros((4, 3, 3)), labels=np.array([{}] * 4, dtype=object))),
+    ("flat.npz", lambda p: np.savez(p, images=np.zeros(4), labels=np.zeros(4))),
+    ("one.zip", lambda p: write_zip(p, {f"only/{i}.png": png(grey(8, i)) for i in range(3)})),
+    ("text.zip", lambda p: p.write_text("not a zip")),
+])
+def test_rejected_image_upload_leaves_no_file(tmp_path, name, make):
+    from bigmodel_core.data.images import check_image_upload
+    from bigmodel_core.lab import save_upload
+
+    make(tmp_path / name)
+    with pytest.raises(DataError):
+        save_upload(name, (tmp_path / name).read_bytes(), home=tmp_path / "home", check=check_image_upload)
+    assert not any((tmp_path / "home" / "uploads").rglob("*"))
+    good = write_zip(tmp_path / "pets.zip", two_class_pngs())
+    kept = save_upload("pets.zip", good.read_bytes(), home=tmp_path / "home", check=check_image_upload)
+    assert kept.read_bytes() == good.read_bytes()
 
 
 # --- folders and zips --------------------------------------------------------------------------
@@ -390,7 +457,7 @@ def test_to_model_image_from_float_array_and_bad_settings():
     assert out.shape == (6, 6, 3) and (out == 255).all()
     with pytest.raises(DataError, match="channels"):
         to_model_image(np.ones((6, 6)), 6, 2)
-    with pytest.raises(DataError, match="image size"):
+    with pytest.raises(BigModelError, match="image.size"):  # DataConfig itself may refuse it (ConfigError)
         load("builtin:digits", image_size=0)
 
 

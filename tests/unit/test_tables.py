@@ -172,3 +172,106 @@ def test_same_column_for_text_and_label_is_refused(tmp_path):
     with pytest.raises(DataError) as err:
         load_dataset(DataConfig(spec=f"csv:{path}#text=review,label=review"))
     assert err.value.hint
+
+
+# --- delimiters and JSON lines (hardening) ------------------------------------------------------
+
+
+def test_semicolon_csv_is_read_with_its_delimiter(tmp_path):
+    path = tmp_path / "x.csv"  # European Excel: ';' between columns, ',' inside the texts
+    path.write_text("text;label\n" + "".join(f"{t}, vraiment;{l}\n" for t, l in rows()), encoding="utf-8")
+    df = tables.read_table(path)
+    assert list(df.columns) == ["text", "label"] and df["text"][0].endswith(", vraiment")
+    ds = load_dataset(DataConfig(spec=f"csv:{path}"))
+    assert ds.class_names == ["negative", "neutral", "positive"] and len(ds.texts) == 60
+
+
+@pytest.mark.parametrize("name,sep", [("tabs.csv", "\t"), ("bars.csv", "|"), ("commas.tsv", ","), ("semi.txt", ";")])
+def test_delimiter_is_read_from_the_content_when_the_extension_does_not_fit(tmp_path, name, sep):
+    path = tmp_path / name
+    path.write_text(f"text{sep}label\n" + "".join(f"{t}{sep}{l}\n" for t, l in rows()), encoding="utf-8")
+    assert list(tables.read_table(path).columns) == ["text", "label"]
+
+
+def test_comma_csv_with_semicolons_in_its_texts_keeps_the_comma(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("text,label\n" + "".join(f"{t}; {t};{l},{l}\n" for t, l in rows()), encoding="utf-8")
+    df = tables.read_table(path)
+    assert list(df.columns) == ["text", "label"] and ";" in df["text"][0]
+
+
+def test_table_that_cannot_be_split_names_the_delimiter_tried(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("text;label\n" + "".join(f"{t};{l}\n" for t, l in rows(10)) + "a;b;c;d\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        tables.read_table(path)
+    assert "semicolons (;)" in err.value.message and "line 12" in err.value.message
+    assert "semicolons (;)" in err.value.hint and "double quotes" in err.value.hint
+
+
+def test_broken_jsonl_line_is_named(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"text": "a fine film", "label": 1}\n\n{"text": "a", \n{"text": "b", "label": 0}\n')
+    with pytest.raises(DataError) as err:
+        tables.read_table(path)
+    assert err.value.message.startswith("Line 3 of 'broken.jsonl' is not valid JSON")
+    assert err.value.hint.startswith("Each line must be one JSON object") and '{"text":' in err.value.hint
+    assert "columns" not in err.value.hint  # not the CSV hint
+
+
+@pytest.mark.parametrize("line,kind", [("[1, 2]", "a list"), ("3", "a number"), ('"just text"', "a text"),
+                                       ("null", "true, false or null")])
+def test_jsonl_line_that_is_not_an_object_is_refused(tmp_path, line, kind):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "a fine film", "label": 1}\n' + line + "\n")
+    with pytest.raises(DataError) as err:
+        tables.read_table(path)
+    assert err.value.message.startswith(f"Line 2 of 'rows.jsonl' is {kind}") and "not a JSON object" in err.value.message
+    assert '{"text":' in err.value.hint
+
+
+def test_json_file_of_one_list_of_objects_is_read(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([{"text": t, "label": l, "meta": {"id": i}} for i, (t, l) in enumerate(rows())], indent=2))
+    df = tables.read_table(path)
+    assert tables.detect_columns(df) == ("text", "label")
+    assert json.loads(df["meta"][3]) == {"id": 3}  # nested values are kept as JSON text, one value per cell
+
+
+# --- uploads: a rejected file is not kept -------------------------------------------------------
+
+
+def uploaded_files(home) -> list:
+    return sorted(p for p in (home / "uploads").rglob("*")) if (home / "uploads").exists() else []
+
+
+def test_rejected_upload_leaves_no_file(tmp_path):
+    from bigmodel_core import lab
+
+    with pytest.raises(DataError, match="Line 2"):
+        lab.save_upload("broken.jsonl", b'{"text": "fine", "label": 1}\n{"text": oops\n', home=tmp_path,
+                        check=lab.inspect_table)
+    assert uploaded_files(tmp_path) == []
+
+
+def test_upload_that_passes_its_check_is_kept(tmp_path):
+    from bigmodel_core import lab
+
+    data = ("text;label\n" + "".join(f"{t};{l}\n" for t, l in rows())).encode()
+    path = lab.save_upload("x.csv", data, home=tmp_path, check=lab.inspect_table)
+    assert path.read_bytes() == data and uploaded_files(tmp_path) == [path.parent, path]
+    assert lab.inspect_table(path)["columns"] == ["text", "label"]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", ".csv", ".hidden.csv", "../../evil.csv", "..\\..\\evil.csv",
+                                  "/etc/passwd", "C:\\Users\\me\\x.csv", "ré sumé (1).csv", "a" * 300 + ".csv",
+                                  "b." + "c" * 300, "x\x00.csv"])
+def test_kept_upload_name_is_safe_and_bounded(tmp_path, name):
+    from bigmodel_core import lab
+
+    path = lab.save_upload(name, b"text,label\n", home=tmp_path)
+    assert path.parent.parent == tmp_path.resolve() / "uploads" and path.is_file()
+    assert path.name and not path.name.startswith(".") and len(path.name) <= 100
+    assert set(path.name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    if name.endswith(".csv"):
+        assert path.name.endswith(".csv")

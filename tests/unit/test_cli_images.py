@@ -122,6 +122,28 @@ def test_training_an_mlp_on_an_npz_file_learns_its_classes(capsys, tmp_path):
     assert last["metrics"]["val_accuracy"] >= 0.9  # which half is bright is easy to learn
     info = json.loads((Path(last["path"]) / "run.json").read_text())
     assert info["task"] == "image" and info["data_info"]["class_names"] == ["left", "right"]
+    # another file of the same kind, at another size: eval brings it to the model's 10x10 pictures
+    other = rng.integers(0, 60, (40, 20, 20), dtype=np.uint8)
+    other_labels = np.array(["left", "right"] * 20)
+    other[other_labels == "left", :, :10] += 180
+    other[other_labels == "right", :, 10:] += 180
+    np.savez(tmp_path / "other.npz", images=other, labels=other_labels)
+    code, out, err = run_cli(capsys, "eval", "--run", "halves-mlp", "--data", f"npz:{tmp_path / 'other.npz'}", "--json")
+    assert code == 0, err
+    (row,) = json_lines(out)
+    assert row["event"] == "eval" and row["metrics"]["rows"] == 40 and row["metrics"]["accuracy"] >= 0.9
+
+
+def test_eval_of_an_image_run_on_the_builtin_digits_reads_them_all(in_image_home, capsys):
+    code, out, err = run_cli(capsys, "eval", "--run", "digits-convnet", "--data", "builtin:digits", "--json")
+    assert code == 0, err
+    (row,) = json_lines(out)
+    assert row["metrics"]["rows"] == 1797 and row["metrics"]["accuracy"] > 0.8
+
+
+def test_eval_of_an_image_run_on_texts_is_a_plain_error(in_image_home, capsys):
+    code, out, err = run_cli(capsys, "eval", "--run", "digits-convnet", "--data", "builtin:synthetic_reviews")
+    assert code == 2 and "reads images" in err and "Traceback" not in err
 
 
 # --- predict ------------------------------------------------------------------------------------

@@ -80,20 +80,27 @@ def test_any_bytes_as_a_table_are_read_or_refused_plainly(tmp_path, suffix, data
     answers_or_refuses(read_table_and_columns, path)
 
 
+ARCHIVES = {"npz": lambda: (read_npz, VALID_NPZ), "zip": lambda: (read_every_image, VALID_ZIPS)}
+
+
+@pytest.mark.parametrize("kind", ARCHIVES)
 @FUZZ
 @given(data=st.binary(max_size=600))
-def test_any_bytes_as_an_npz_are_refused_plainly(tmp_path, data):
-    path = tmp_path / "upload.npz"
+def test_any_bytes_as_an_archive_are_refused_plainly(tmp_path, kind, data):
+    reader, _ = ARCHIVES[kind]()
+    path = tmp_path / f"upload.{kind}"
     path.write_bytes(data)
-    answers_or_refuses(read_npz, path)
+    answers_or_refuses(reader, path)
 
 
+@pytest.mark.parametrize("kind", ARCHIVES)
 @FUZZ
-@given(which=st.sampled_from([0, 1]), changes=MUTATIONS, cut=st.none() | st.integers(1, 2000))
-def test_damaged_npz_files_are_read_or_refused_plainly(tmp_path, which, changes, cut):
-    path = tmp_path / "upload.npz"
-    path.write_bytes(mutate(VALID_NPZ[which], changes, cut))
-    answers_or_refuses(read_npz, path)
+@given(which=st.sampled_from([0, 1]), changes=MUTATIONS, cut=st.none() | st.integers(1, 4000))
+def test_damaged_archives_are_read_or_refused_plainly(tmp_path, kind, which, changes, cut):
+    reader, valid = ARCHIVES[kind]()
+    path = tmp_path / f"upload.{kind}"
+    path.write_bytes(mutate(valid[which], changes, cut))
+    answers_or_refuses(reader, path)
 
 
 HEADER_TEXT = st.one_of(
@@ -118,20 +125,6 @@ def test_any_npy_header_is_read_or_refused_plainly(tmp_path, header, body):
     answers_or_refuses(read_npz, path)
 
 
-@FUZZ
-@given(data=st.binary(max_size=600))
-def test_any_bytes_as_an_image_zip_are_refused_plainly(tmp_path, data):
-    path = tmp_path / "upload.zip"
-    path.write_bytes(data)
-    answers_or_refuses(read_every_image, path)
-
-
-@FUZZ
-@given(which=st.sampled_from([0, 1]), changes=MUTATIONS, cut=st.none() | st.integers(1, 4000))
-def test_damaged_image_zips_are_read_or_refused_plainly(tmp_path, which, changes, cut):
-    path = tmp_path / "upload.zip"
-    path.write_bytes(mutate(VALID_ZIPS[which], changes, cut))
-    answers_or_refuses(read_every_image, path)
 
 
 # --- what the fuzzing found, kept as plain examples ---------------------------------------------

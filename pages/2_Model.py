@@ -1,20 +1,22 @@
 """Model page: choose an architecture and its size; see its layers, parameters and cost."""
 from dataclasses import asdict
 
-import pandas as pd
 import streamlit as st
-
-from bigmodel_core.config import ModelConfig
-from bigmodel_core.embeddings.coverage import embed_size_key
-from bigmodel_core.lab import model_overview
-from bigmodel_core.models import list_models, model_entry
-from ui import state
-from ui.feedback import guarded
-from ui.model_vectors import vector_fixed_settings, word_vectors_picker
-from ui.widgets import setting_inputs
 
 st.set_page_config(page_title="Model · BigModel Lab", page_icon="🧩", layout="wide")
 st.title("🧩 Model")
+with st.spinner("Loading the model builder…"):  # the first visit imports torch: show that something happens
+    import pandas as pd
+
+    from bigmodel_core.config import ModelConfig
+    from bigmodel_core.embeddings.coverage import embed_size_key
+    from bigmodel_core.lab import model_overview
+    from bigmodel_core.models import list_models, model_entry
+    from ui import state
+    from ui.feedback import guarded
+    from ui.model_vectors import vector_fixed_settings, word_vectors_picker
+    from ui.widgets import setting_inputs
+
 data_cfg = state.data_cfg()
 with guarded():
     data = state.data_overview(asdict(data_cfg))
@@ -36,7 +38,7 @@ with guarded():
     params = setting_inputs(entry.defaults, cfg.params if cfg.name == name else {}, key_prefix=f"model_{name}",
                             fixed=fixed, specs={k: entry.setting(k) for k in entry.defaults})
 cfg = ModelConfig(name, params, embeddings=vectors, freeze_embeddings=freeze)
-with guarded():
+with guarded(), st.spinner("Building the model and measuring its layers…"):
     if task == "image":
         info = model_overview(data_cfg, cfg, num_classes=len(data["classes"]), image_size=data["image_size"],
                               in_channels=data["in_channels"])

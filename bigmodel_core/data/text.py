@@ -35,8 +35,8 @@ def _fast_treebank() -> Callable[[str], list[str]]:
     """NLTK's Treebank tokenizer with its own fixed patterns compiled by the stdlib `re`.
 
     NLTK 3.10 runs every regex through a timed `regex` wrapper (a guard against hostile
-    *patterns*); Treebank's ~30 patterns are NLTK's own constants, and the wrapper made
-    tokenizing SST-2 twice as slow. Same patterns, same algorithm, same tokens (tested).
+    *patterns*); Treebank's ~30 patterns are NLTK's own constants, so the wrapper only costs time
+    (BENCHMARKS.md section 8). Same patterns, same algorithm, same tokens (tested).
     """
     from nltk import redos
     from nltk.tokenize import TreebankWordTokenizer

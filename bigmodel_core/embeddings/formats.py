@@ -6,8 +6,8 @@ files, the line: a row with a different number of values, a value that is not a 
 that are not UTF-8, an empty file, binary garbage, a header promising more words than there are.
 
 Text files are parsed here, a block of lines at a time (numpy parses the numbers of 4,096 lines
-in one call): 3x faster than gensim's text reader (100,000 words x 100: 3.3 s against 10 s on one
-core), and it can say which line is wrong.
+in one call): faster than gensim's text reader (BENCHMARKS.md section 8), and it can say which
+line is wrong.
 Binary files are read by gensim's `load_word2vec_format(binary=True)` (no pickle), after
 checking the header so that a damaged one cannot make it allocate a huge matrix.
 Both keep the first of duplicate words, as gensim does. Everything read is held in memory:

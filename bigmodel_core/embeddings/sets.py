@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -134,14 +133,6 @@ def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
         except DataError:
             continue
     return sorted(out, key=lambda m: (m.get("created") or 0, m.get("id") or ""), reverse=True)
-
-
-def delete_vector_set(name: str | Path, home: Path | str | None = None) -> None:
-    """Remove a saved set (and its cached projections)."""
-    path = resolve_set(name, home)
-    if path is None:
-        raise no_such_set(str(name), home)
-    shutil.rmtree(path)
 
 
 def no_such_set(name: str, home: Path | str | None = None) -> DataError:

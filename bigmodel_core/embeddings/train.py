@@ -18,8 +18,7 @@ Stop before the first epoch finished raises TrainingCancelled and saves nothing.
 With `workers=1` the same seed gives the same vectors (gensim's rule for reproducibility), and
 the loss is exact; with more workers gensim's shared loss counter loses updates between threads
 (2 workers reported about half the loss of 1 on the same data), so compare losses only between
-runs with the same number of workers. Measured on the built-in reviews (6,000 texts, 149,182
-words, 2 cores, dim 100): skip-gram 440k words/s with 1 worker, 710k with 2; CBOW 1.4M with 1.
+runs with the same number of workers. Speeds are in BENCHMARKS.md section 7.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from ..data.text import UNK_ID, TextPipeline
 from ..errors import InputError, RunError
 from ..models import create_model
 from ..runs.store import read_run, resolve_run
-from ..training.devices import choose_threads, resolve_device
+from ..training.devices import choose_threads, resolve_device, torch_threads
 from ..training.metrics import to_device
 
 
@@ -38,15 +38,20 @@ class Predictor:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         batches = TextBatches([e if len(e) else np.array([UNK_ID]) for e in encoded], None, batch_size, bucket=True)
         out = np.zeros((len(encoded), len(self.class_names)), dtype=np.float32)
-        for idx in _same_length_groups(batches.lengths, batch_size):
-            lens = batches.lengths[idx]
-            if lens.min() == lens.max():  # one length: stack, no padding to fill in
-                ids, lengths = torch.from_numpy(np.stack([batches.encoded[i] for i in idx])), torch.from_numpy(lens)
-            else:
-                (ids, lengths), _ = batches.collate(idx)
-            logits = self.model(*to_device((ids, lengths), self.device))
-            out[idx] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        with torch_threads(choose_threads()):
+            for idx in _same_length_groups(batches.lengths, batch_size):
+                self._predict_group(batches, idx, out)
         return out
+
+    def _predict_group(self, batches: TextBatches, idx: np.ndarray, out: np.ndarray) -> None:
+        """Fill `out[idx]` with the probabilities of the texts `idx` of `batches`."""
+        lens = batches.lengths[idx]
+        if lens.min() == lens.max():  # one length: stack, no padding to fill in
+            ids, lengths = torch.from_numpy(np.stack([batches.encoded[i] for i in idx])), torch.from_numpy(lens)
+        else:
+            (ids, lengths), _ = batches.collate(idx)
+        logits = self.model(*to_device((ids, lengths), self.device))
+        out[idx] = torch.softmax(logits.float(), dim=1).cpu().numpy()
 
     def predict_proba_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         return self.predict_proba_ids([np.asarray(self.pipeline.encode_tokens(t), dtype=np.int64) for t in token_lists])
@@ -79,7 +84,7 @@ def _same_length_groups(lengths: np.ndarray, batch_size: int) -> list[np.ndarray
     """Batches of texts of exactly equal length: no padding, so recurrent models skip packing.
 
     LIME's thousands of variants of one sentence have only a handful of lengths, so this
-    costs few extra batches and made its forward pass ~1.7x faster.
+    costs few extra batches and spares the packing (speed-up in BENCHMARKS.md section 8).
     """
     order = np.argsort(lengths, kind="stable")
     groups = np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1)
@@ -116,8 +121,9 @@ class ImagePredictor:
         if not len(images):
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         x = self.to_input(images)
-        out = [torch.softmax(self.model(x[i:i + batch_size].to(self.device)).float(), 1).cpu().numpy()
-               for i in range(0, len(x), batch_size)]
+        with torch_threads(choose_threads()):
+            out = [torch.softmax(self.model(x[i:i + batch_size].to(self.device)).float(), 1).cpu().numpy()
+                   for i in range(0, len(x), batch_size)]
         return np.concatenate(out)
 
     def predict(self, image: np.ndarray, top: int = 3) -> dict:
@@ -152,6 +158,4 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
                        "Its files may be incomplete; delete it and train it again.") from None
     dev = resolve_device(device)
-    if dev.type == "cpu":  # a fresh process would use every core; on a busy laptop one thread is faster
-        torch.set_num_threads(choose_threads())
     return (ImagePredictor if task == "image" else Predictor)(model.to(dev), pipeline, info, dev)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
@@ -61,11 +63,28 @@ def choose_threads(running_jobs: int = 1, requested: int | None = None) -> int:
     """Threads for one CPU training job.
 
     On small machines the Streamlit server and the browser share the cores with training, and
-    measured here one thread trained a small model 2.6x faster than two on 2 cores. So: leave one
-    core free when there are few, and split the rest between jobs that run at once.
+    torch's spinning worker threads then fight them (one thread beat two on 2 cores: BENCHMARKS.md
+    section 8). So: leave one core free when there are few, and split the rest between jobs.
     """
     if requested:
         return max(1, int(requested))
     cores = available_cores()
     spare = cores - 1 if cores <= 4 else cores - 2
     return max(1, spare // max(1, running_jobs))
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Use `n` intra-op CPU threads inside the block, then restore the count that was set before.
+
+    torch's thread count is process-wide: choosing it in one scoped place keeps loading a model
+    for prediction from changing the speed of a training run in the same process.
+    """
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

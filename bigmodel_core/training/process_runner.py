@@ -1,7 +1,7 @@
 """Run `train_run` in a child process: the web server's threads then never share a GIL with training.
 
-Measured here: training in a thread of the Streamlit server, with the Train page open, ran at
-~0.65-0.78 of its headless speed, mostly because the once-a-second redraw held the GIL. In a
+Training in a thread of the Streamlit server ran well below its headless speed while the Train
+page redrew once a second (the redraw holds the GIL; figures in BENCHMARKS.md section 8). In a
 spawned process the trainer has the interpreter to itself. Events come back over a queue and are
 handed to the same callbacks, so callers cannot tell the difference (same signature as train_run).
 """

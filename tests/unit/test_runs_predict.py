@@ -241,3 +241,15 @@ def test_evaluate_missing_run_is_a_run_error(tmp_path):
     path = write_reviews(tmp_path / "other.csv")
     with pytest.raises(RunError):
         evaluate_run("no-such-run", f"csv:{path}")
+
+
+def test_loading_and_using_a_predictor_leaves_the_process_thread_count_alone(trained_run):
+    import torch
+
+    torch.set_num_threads(3)
+    try:
+        predictor = load_bundle(trained_run["path"])
+        predictor.predict_proba(SENTENCES)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(1)

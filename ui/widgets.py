@@ -14,7 +14,10 @@ HELP = {"embed_dim": "Length of each word's vector.", "hidden": "Size of the hid
         "widths": "Filter widths in words, comma-separated (3,4,5 looks at 3-, 4- and 5-word phrases).",
         "filters": "Filters per width.", "heads": "Attention heads per layer.", "dim": "Vector size inside the Transformer.",
         "ff": "Size of the feed-forward layer in each block.", "bigram_buckets": "Hash buckets for word pairs (0 = off).",
-        "cell": "rnn is the plain recurrent cell; lstm and gru have gates that remember longer."}
+        "cell": "rnn is the plain recurrent cell; lstm and gru have gates that remember longer.",
+        "block_channels": "Filters of each conv → batch-norm → ReLU → pool block, comma-separated (32,64: two blocks).",
+        "width": "Filters of the first stage; each later stage doubles them.", "stages": "How many ResNet stages.",
+        "blocks_per_stage": "Residual blocks in each stage."}
 
 
 def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix: str,
@@ -30,7 +33,8 @@ def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix
     cols = st.columns(3)
     for i, (name, default) in enumerate(defaults.items()):
         value = current.get(name, default)
-        col, key, label, help_ = cols[i % 3], f"{key_prefix}_{name}", name.replace("_", " "), HELP.get(name)
+        col, key, label = cols[i % 3], f"{key_prefix}_{name}", name.replace("_", " ")
+        help_ = HELP.get(name) or (specs[name].help if name in specs else None) or None
         if fixed and name in fixed:
             col.text_input(label, str(fixed[name][0]), key=f"{key}_fixed_{fixed[name][0]}", disabled=True,
                            help=fixed[name][1])  # the value in the key: a new value is a new widget

@@ -34,6 +34,7 @@ class ModelEntry:
     description: str
     fn: Callable[..., Any]
     overrides: dict[str, Setting] = field(default_factory=dict)
+    legacy: dict[str, Any] = field(default_factory=dict)  # what a setting was before it existed (old runs)
 
     def setting(self, key: str) -> Setting:
         """The valid values of setting `key` of this variant."""
@@ -50,14 +51,17 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(task: str, family: str, description: str,
-                   settings: Optional[dict[str, Setting]] = None) -> Callable:
+def register_model(task: str, family: str, description: str, settings: Optional[dict[str, Setting]] = None,
+                   legacy: Optional[dict[str, Any]] = None) -> Callable:
     """Register a variant function `fn(vocab_size|..., num_classes, **settings) -> nn.Module`.
 
-    `settings` declares valid values for settings that differ from the shared SETTINGS table.
+    `settings` declares valid values for settings that differ from the shared SETTINGS table;
+    `legacy` gives the value a setting added later had in effect before it existed, so that a run
+    saved then (whose record lacks it) is rebuilt as it was trained.
     """
     def wrap(fn: Callable) -> Callable:
-        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, task, family, description, fn, dict(settings or {}))
+        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, task, family, description, fn, dict(settings or {}),
+                                            dict(legacy or {}))
         return fn
     return wrap
 
@@ -83,6 +87,12 @@ def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         out[key] = entry.setting(key).parse(key, value)
     return out
+
+
+def saved_params(name: str, recorded: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's model settings, with the legacy value of every setting its record predates."""
+    entry = model_entry(name)
+    return {**{k: v for k, v in entry.legacy.items() if k not in recorded}, **recorded}
 
 
 def max_parameters() -> int:

@@ -44,8 +44,26 @@ class LeNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+# Auto depth adds blocks until the map before the head is at most HEAD_SIDE wide, so that every
+# feature the head averages has seen the whole picture: two blocks see 10x10 pixels, all of an
+# 8x8 digit but only a corner of a 28x28 one. Added blocks keep the last width, so the parameter
+# count grows by one block per doubling of the image side.
+HEAD_SIDE = 2
+
+
+def fitted_channels(channels: list[int], image_size: int) -> list[int]:
+    """`channels`, plus blocks of the last width until an `image_size` picture is pooled to HEAD_SIDE or less."""
+    out, side = list(channels), image_size
+    for _ in out:
+        side = side // 2 if side >= 2 else side
+    while side > HEAD_SIDE:
+        out.append(out[-1])
+        side //= 2
+    return out
+
+
 class ConvNet(nn.Module):
-    """Blocks of conv -> batch-norm -> ReLU -> pool; the user picks how many and how wide."""
+    """Blocks of conv -> batch-norm -> ReLU -> pool, then global average pooling and one linear layer."""
 
     def __init__(self, in_channels: int, image_size: int, num_classes: int, channels: list[int], dropout: float) -> None:
         super().__init__()
@@ -56,7 +74,7 @@ class ConvNet(nn.Module):
             blocks.append(nn.Sequential(nn.Conv2d(width, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
                                         nn.MaxPool2d(2) if pool else nn.Identity()))
             side, width = side // 2 if pool else side, c
-        self.features = nn.Sequential(*blocks)
+        self.features = nn.Sequential(*blocks)  # (batch, width, side, side)
         self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
                                         nn.Linear(width, num_classes))
 
@@ -113,12 +131,17 @@ def lenet(in_channels: int, image_size: int, num_classes: int, dropout: float = 
     return LeNet(in_channels, image_size, num_classes, dropout)
 
 
-@register_model("image", "ConvNet", "Your own CNN: choose how many conv → batch-norm → ReLU → pool blocks and their widths.")
+@register_model("image", "ConvNet", "Your own CNN: conv → batch-norm → ReLU → pool blocks of the widths you choose; "
+                "auto depth adds blocks for bigger pictures until they are shrunk to 2×2.",
+                settings={"auto_depth": Setting(bool, help="Add blocks of the last width until the picture is "
+                                                            "pooled down to 2x2, so the net sees all of it.")},
+                legacy={"auto_depth": False})  # runs saved before auto depth existed were built without it
 def convnet(in_channels: int, image_size: int, num_classes: int, block_channels: tuple = (32, 64),
-            dropout: float = 0.2) -> nn.Module:
+            dropout: float = 0.2, auto_depth: bool = True) -> nn.Module:
     if not block_channels:
         raise ConfigError("The ConvNet needs at least one block.", "Give block channels like 16,32.")
-    return ConvNet(in_channels, image_size, num_classes, list(block_channels), dropout)
+    channels = fitted_channels(list(block_channels), image_size) if auto_depth else list(block_channels)
+    return ConvNet(in_channels, image_size, num_classes, channels, dropout)
 
 
 @register_model("image", "ResNet", "A small ResNet: blocks with shortcut connections, so deeper nets still train.")

@@ -12,6 +12,7 @@ from ..data.batching import TextBatches
 from ..data.text import UNK_ID, TextPipeline
 from ..errors import InputError, RunError
 from ..models import create_model
+from ..models._registry import saved_params
 from ..runs.store import read_run, resolve_run
 from ..training.devices import choose_threads, resolve_device, torch_threads
 from ..training.metrics import to_device
@@ -152,7 +153,8 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
             pipeline = ImagePreprocess(**json.loads((path / "preprocess.json").read_text(encoding="utf-8")))
         else:
             pipeline = TextPipeline.from_json((path / "vocab.json").read_text(encoding="utf-8"))
-        model = create_model(info["config"]["model"]["name"], info["data_info"], **info["model_params"])
+        name = info["config"]["model"]["name"]
+        model = create_model(name, info["data_info"], **saved_params(name, info["model_params"]))
         model.load_state_dict(load_file(str(path / "weights.safetensors")))
     except (OSError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError, SafetensorError) as exc:
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",

@@ -33,12 +33,14 @@ def cmd_datasets(args) -> None:
 
 
 def cmd_models(args) -> None:
-    from .models import list_models, model_entry
+    from .models import default_model, list_models, model_entry
 
     for name in list_models(args.task):
         e = model_entry(name)
+        chosen = default_model(e.task) == name
         _print(args, {"name": name, "task": e.task, "family": e.family, "description": e.description,
-                      "defaults": e.defaults}, f"{name:20} {e.task:6} {e.description}")
+                      "defaults": e.defaults, "default": chosen},
+               f"{name:20} {e.task:6} {'(default) ' if chosen else ''}{e.description}")
 
 
 def cmd_train(args) -> None:
@@ -56,9 +58,10 @@ def cmd_train(args) -> None:
         train["dry_run"] = True
     vectors = settings.pop("embeddings", None)
     freeze = _typed(ModelConfig, "freeze_embeddings", settings.pop("freeze_embeddings", "false"))
-    cfg = RunConfig(from_dict(DataConfig, {"spec": args.data, **data}),
-                    ModelConfig(args.model, settings, embeddings=vectors or None, freeze_embeddings=freeze),
-                    from_dict(TrainConfig, train), name=args.name)
+    data_cfg = from_dict(DataConfig, {"spec": args.data, **data})
+    model = ModelConfig(args.model or _default_model_for(data_cfg.spec), settings, embeddings=vectors or None,
+                        freeze_embeddings=freeze)
+    cfg = RunConfig(data_cfg, model, from_dict(TrainConfig, train), name=args.name)
     info = train_run(cfg, [Printer(json_lines=args.json)])
     m = info["metrics"]
     emb = info.get("embeddings")
@@ -69,6 +72,14 @@ def cmd_train(args) -> None:
                f"{cov['found']:,} of {cov['total']:,} words ({cov['fraction']:.1%}) got a vector")
     _print(args, {"event": "fit_end", "run": info["id"], "path": info["path"], "stopped": info["stopped"], "metrics": m},
            f"Saved run {info['id']}: val accuracy {m['val_accuracy']:.3f}, test accuracy {m['test_accuracy']:.3f}")
+
+
+def _default_model_for(spec: str) -> str:
+    """The model the app picks for this kind of data (`models --json` marks it "default": true)."""
+    from .data.images import is_image_spec
+    from .models import default_model
+
+    return default_model("image" if is_image_spec(spec) else "text")
 
 
 def _typed(cls, key: str, value: str) -> Any:
@@ -328,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_models)
     s = sub.add_parser("train", help="train a model and save the run")
     s.add_argument("--data", required=True, help="builtin:NAME, download:NAME, csv:PATH[#text=COL,label=COL]")
-    s.add_argument("--model", required=True)
+    s.add_argument("--model", help="a model name (see `models`); default: the one the app picks for this data")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model, data or training setting")
     s.add_argument("--epochs", type=int)
     s.add_argument("--device")

@@ -1,5 +1,6 @@
 """Model registry and the registered families (importing this registers them)."""
-from ._registry import create_model, list_models, model_entry, register_model, resolve_params  # noqa: F401
+from ._registry import (  # noqa: F401
+    create_model, default_model, list_models, model_entry, register_model, resolve_params)
 from . import bag, cnn, rnn, textcnn, transformer  # noqa: F401  (importing registers the models)
 
 from .summary import summarize  # noqa: F401

@@ -49,6 +49,14 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
+DEFAULT_MODELS = {"text": "lstm", "image": "convnet"}  # what the app and the CLI pick for each kind of data
+
+
+def default_model(task: str) -> str:
+    """The model chosen for data of kind `task` when the user picks none (the app's default too)."""
+    if task not in DEFAULT_MODELS:
+        raise ModelError(f"There is no kind of data called '{task}'.", did_you_mean(task, DEFAULT_MODELS))
+    return DEFAULT_MODELS[task]
 
 
 def register_model(task: str, family: str, description: str, settings: Optional[dict[str, Setting]] = None,

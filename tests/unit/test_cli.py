@@ -232,3 +232,18 @@ def test_errors_from_a_real_process_go_to_stderr_with_exit_code_2(cli_home):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: The run 'gone' does not exist") and "Hint: " in proc.stderr
+
+
+def test_models_json_marks_the_model_the_app_picks_for_each_kind_of_data(capsys):
+    code, out, _ = run_cli(capsys, "models", "--json")
+    assert code == 0
+    defaults = {row["task"]: row["name"] for row in json_lines(out) if row["default"]}
+    assert defaults == {"text": "lstm", "image": "convnet"}
+
+
+@pytest.mark.parametrize("spec, model", [("builtin:synthetic_reviews", "lstm"), ("builtin:digits", "convnet")])
+def test_train_without_a_model_uses_the_default_for_that_kind_of_data(capsys, isolated_home, spec, model):
+    code, out, err = run_cli(capsys, "train", "--data", spec, "--dry-run", "--json", "--set", "max_rows=200")
+    assert code == 0, err
+    info = json.loads((Path(json_lines(out)[-1]["path"]) / "run.json").read_text())
+    assert info["config"]["model"]["name"] == model

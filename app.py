@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui import state
-from ui.feedback import guarded
+from ui.feedback import show_error
 
 
 def main() -> None:
@@ -23,11 +23,13 @@ def main() -> None:
             st.page_link(page, label=label, icon=icon)
             st.caption(text)
     st.subheader("One-click demo")
-    st.write("Trains a small LSTM on the built-in reviews (about half a minute on a laptop) and opens the Train page.")
-    if st.button("▶ Run the demo", type="primary", key="home_demo"):
-        with guarded():
-            state.start_demo()
-        st.switch_page("pages/3_Train.py")
+    st.write("Trains a small LSTM on the built-in reviews (about ten seconds on a laptop) and opens the Train page. "
+             "If others in the room start it too, you all watch the same run.")
+    if st.button("▶ Run the demo", type="primary", key="home_demo", on_click=state.start_demo):
+        if (error := state.start_error()) is not None:
+            show_error(error)
+        else:
+            st.switch_page("pages/3_Train.py")
     st.caption("Everything runs on your own machine and works offline.")
 
 

@@ -43,10 +43,14 @@ def set_train_cfg(cfg: TrainConfig) -> None:
 
 @st.cache_resource
 def job_manager():
-    """One JobManager per server process: all browsers share it, so jobs queue instead of clashing."""
+    """One JobManager per server process: all browsers share it, so jobs queue instead of clashing.
+
+    How many train at once is chosen from the cores and memory (or BIGMODEL_MAX_JOBS); each job
+    trains in a child process, so the pages' redraws never slow training.
+    """
     from bigmodel_core.training.jobs import JobManager
 
-    return JobManager(max_running=1, processes=True)  # a child process: the page's redraws never slow training
+    return JobManager(processes=True)
 
 
 @st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
@@ -64,26 +68,65 @@ def predictor(run_id: str, home: str):
 
 
 def session_id() -> str:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    """This browser session's viewer id, kept in its session state.
 
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx else "local"
+    Streamlit's own session id would do in a browser, but every AppTest shares one, and the
+    JobManager tells viewers of a shared job apart by this id.
+    """
+    import uuid
+
+    return st.session_state.setdefault("viewer_id", uuid.uuid4().hex)
 
 
 def start_training() -> None:
-    """Submit the session's data/model/training choices as a job; remembers the job id."""
+    """Button callback: submit the session's data/model/training choices as a job; remembers its id.
+
+    Run it as the button's on_click, so that the queue follows the order of the clicks rather than
+    the order in which the sessions' scripts reach the button. An identical unnamed config that is
+    already queued or running is joined instead of trained again. A user mistake is kept for the
+    page to show (start_error), since a callback cannot draw where the page wants it.
+    """
     from bigmodel_core.config import RunConfig
 
-    cfg = RunConfig(data=data_cfg(), model=model_cfg(), train=train_cfg())
-    job = job_manager().submit(cfg, owner=session_id())
+    st.session_state.pop("train_left_shared", None)
+    try:
+        cfg = RunConfig(data=data_cfg(), model=model_cfg(), train=train_cfg())
+        job = job_manager().submit(cfg, owner=session_id())
+    except Exception as exc:  # noqa: BLE001 - shown on the page by start_error()
+        st.session_state["train_start_error"] = exc
+        return
     st.session_state["train_job"] = job.id
 
 
 def start_demo() -> None:
-    set_data_cfg(DataConfig())
-    set_model_cfg(ModelConfig(DEFAULT_MODEL))
-    set_train_cfg(TrainConfig())
+    """Button callback: choose the demo preset (bigmodel_core.training.jobs.demo_config) and train it."""
+    from bigmodel_core.training.jobs import demo_config
+
+    cfg = demo_config()
+    set_data_cfg(cfg.data)
+    set_model_cfg(cfg.model)
+    set_train_cfg(cfg.train)
     start_training()
+
+
+def start_error():
+    """The error the last start_training callback met, once (None if it went well)."""
+    return st.session_state.pop("train_start_error", None)
+
+
+def stop_training() -> None:
+    """Button callback: stop this session's job, or, if others watch it too, stop watching it."""
+    job = current_job()
+    if job is None:
+        return
+    if not job_manager().stop(job.id, owner=session_id()):
+        st.session_state.pop("train_job", None)
+        st.session_state["train_left_shared"] = True
+
+
+def left_shared_job() -> bool:
+    """True once after this session stopped watching a job that others go on watching."""
+    return bool(st.session_state.pop("train_left_shared", False))
 
 
 def current_job():

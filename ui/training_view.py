@@ -13,8 +13,16 @@ def _fmt_secs(s: float) -> str:
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 
+def shared_sentence(viewers: int) -> str:
+    """One plain sentence for a job that several sessions started with the same settings."""
+    return (f"{viewers} people started this same training; you are "
+            f"{'both' if viewers == 2 else 'all'} watching one run.")
+
+
 def render_progress(job) -> None:
     """Everything the job has reported so far; called about once a second while it runs."""
+    if job.shared:
+        st.info(shared_sentence(len(job.viewers)), icon="👥")
     log = list(job.log)  # a snapshot: the worker keeps appending
     batches = [e for e in log if e.get("kind") == "batch_end"]
     epochs = [{"epoch": e["epoch"], **e["metrics"]} for e in log if e.get("kind") == "epoch_end"]

@@ -1,25 +1,97 @@
 """Background training jobs: a process-wide JobManager runs runs in worker threads and queues extras.
 
 The worker never touches a UI. It appends JSON-able events to the job's log; pages read it.
+Jobs start strictly in the order they were submitted (first come, first served), and a submit of
+a configuration identical to one already queued or running joins that job instead of training it
+again: a classroom pressing "Run the demo" at once trains one run and everyone watches it.
 torch is imported at the top here on purpose: a first torch import inside a worker thread raced
 with plotly's numpy import in Streamlit's script thread.
 """
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 import torch  # noqa: F401  (see module docstring)
 
-from ..config import RunConfig
+from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ..errors import BigModelError, TrainingCancelled
 from .callbacks import LogCallback
 
+MAX_JOBS_ENV = "BIGMODEL_MAX_JOBS"
+JOB_MEMORY_MB = 1024  # one spawned training child (torch, a classroom model, its data), with room to spare
+SERVER_MEMORY_MB = 1024  # kept free for the web server and the browsers' sessions
+KEEP_FINISHED = 200  # finished jobs remembered for their viewers; older ones are forgotten (runs stay on disk)
+
 _ids = itertools.count(1)
+
+
+def demo_config() -> RunConfig:
+    """The one-click demo: a one-way LSTM on the built-in reviews, small enough for a classroom.
+
+    A whole class may press "Run the demo" at once; identical submits share one run, but whoever
+    comes after it finished trains a fresh one, so it must be short. One direction reads the
+    reviews' negations and contrasts about as well as two here, at less of the cost. BENCHMARKS.md
+    (section 10) has its time and accuracy against the earlier demo (bidirectional, 8 epochs, lr 5e-3).
+    """
+    return RunConfig(DataConfig(), ModelConfig("lstm", {"bidirectional": False}),
+                     TrainConfig(epochs=5, batch_size=32, lr=1e-2))
+
+
+def choose_max_running(cores: Optional[int] = None, memory_mb: Optional[float] = None,
+                       env: Optional[dict] = None) -> int:
+    """How many jobs train at once: from the cores and the free memory, or BIGMODEL_MAX_JOBS.
+
+    Each job gets at least one core of its own (devices.choose_threads splits the spare cores
+    between running jobs), and the web server keeps one core on machines of up to four, two on
+    bigger ones: a server starved of CPU freezes every page, and two jobs sharing one core finish
+    no sooner in total than one after the other. Each job is a child process that needs about
+    JOB_MEMORY_MB, so free memory (MemAvailable, less SERVER_MEMORY_MB) caps the count too.
+    A job on a GPU still drives its batches from a CPU core, so the same count holds there.
+    BIGMODEL_MAX_JOBS (a whole number >= 1) overrides all this; anything else is ignored with a
+    warning, so a typo in a server's environment cannot take the app down.
+    """
+    env = os.environ if env is None else env
+    raw = env.get(MAX_JOBS_ENV, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value >= 1:
+            return value
+        warnings.warn(f"{MAX_JOBS_ENV}={raw!r} is not a whole number of at least 1; choosing from the cores and "
+                      "memory instead.", RuntimeWarning, stacklevel=2)
+    if cores is None:
+        from .devices import available_cores
+
+        cores = available_cores()
+    by_cores = cores - 1 if cores <= 4 else cores - 2
+    if memory_mb is None:
+        memory_mb = available_memory_mb()
+    by_memory = by_cores if memory_mb is None else int((memory_mb - SERVER_MEMORY_MB) // JOB_MEMORY_MB)
+    return max(1, min(by_cores, by_memory))
+
+
+def available_memory_mb() -> Optional[float]:
+    """Memory the system can give without swapping (MemAvailable), in MiB; None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 @dataclass
@@ -29,41 +101,63 @@ class Job:
     id: str
     config: RunConfig
     owner: str = ""  # browser session that started it
+    seq: int = 0  # submission number: the queue is ordered by it (first come, first served)
+    viewers: set[str] = field(default_factory=set)  # sessions watching it: the owner and any that joined
     status: str = "queued"  # queued | running | done | stopped | failed
     log: list[dict] = field(default_factory=list)  # every event so far; viewers keep their own offset
     stop_event: threading.Event = field(default_factory=threading.Event)
     result: Optional[dict] = None
     error: Optional[dict] = None  # {"message", "hint", "traceback"?}
     created: float = field(default_factory=time.time)
+    started: Optional[float] = None  # time.time() when it began to train
 
     @property
     def finished(self) -> bool:
         return self.status in ("done", "stopped", "failed")
 
+    @property
+    def shared(self) -> bool:
+        return len(self.viewers) > 1
+
 
 class JobManager:
-    """Runs at most `max_running` jobs at once; the rest wait in order (a classroom on one server)."""
+    """Runs at most `max_running` jobs at once; the rest wait in submission order (a classroom on one server)."""
 
-    def __init__(self, max_running: int = 1, home: Optional[str] = None,
+    def __init__(self, max_running: Optional[int] = None, home: Optional[str] = None,
                  runner: Optional[Callable[..., dict]] = None, processes: bool = False) -> None:
-        """`processes=True` trains each job in a child process (the app does: see process_runner)."""
+        """`max_running=None` chooses it (choose_max_running); `processes=True` trains each job in a
+        child process (the app does: see process_runner)."""
         from .process_runner import run_in_process
         from .run import train_run
 
-        self.max_running = max_running
+        self.max_running = choose_max_running() if max_running is None else max_running
         self.home = home
         self._runner = runner or (run_in_process if processes else train_run)
         self._lock = threading.Lock()
+        self._seq = itertools.count(1)
         self._jobs: dict[str, Job] = {}
-        self._waiting: list[str] = []
+        self._waiting: list[str] = []  # job ids in submission order
+        self.start_order: list[str] = []  # job ids in the order they began to train
 
     def submit(self, cfg: RunConfig, owner: str = "") -> Job:
-        job = Job(f"job-{next(_ids)}", cfg, owner)
+        """Queue `cfg`, or join an identical unnamed job that is queued or running (returned as is)."""
         with self._lock:
-            self._jobs[job.id] = job
-            self._waiting.append(job.id)
+            job = self._identical(cfg)
+            if job is None:
+                job = Job(f"job-{next(_ids)}", cfg, owner, seq=next(self._seq))
+                self._jobs[job.id] = job
+                self._waiting.append(job.id)  # seq is taken under the same lock: the list stays in order
+            job.viewers.add(owner)
         self._start_waiting()
         return job
+
+    def _identical(self, cfg: RunConfig) -> Optional[Job]:
+        """An unfinished, unstopped job with the same unnamed config (a named run is its user's own)."""
+        if cfg.name is not None:
+            return None
+        wanted = asdict(cfg)
+        return next((j for j in self._jobs.values() if not j.finished and not j.stop_event.is_set()
+                     and j.config.name is None and asdict(j.config) == wanted), None)
 
     def get(self, job_id: Optional[str]) -> Optional[Job]:
         return self._jobs.get(job_id) if job_id else None
@@ -77,24 +171,33 @@ class JobManager:
         with self._lock:
             return [j for j in self._jobs.values() if j.status == "running"]
 
-    def stop(self, job_id: str) -> None:
-        """Stop at the next batch boundary; a queued job is simply cancelled."""
+    def stop(self, job_id: str, owner: Optional[str] = None) -> bool:
+        """Stop at the next batch boundary; a queued job is simply cancelled.
+
+        With `owner`, a job others are still watching is not stopped: that viewer is detached and
+        False is returned. True means the job itself stops (or had already finished).
+        """
         job = self._jobs.get(job_id)
         if job is None or job.finished:
-            return
+            return True
         with self._lock:
+            if owner is not None and job.viewers - {owner}:
+                job.viewers.discard(owner)
+                return False
             if job_id in self._waiting:
                 self._waiting.remove(job_id)
                 job.status = "stopped"
                 job.log.append({"kind": "job_end", "status": "stopped"})
-                return
+                return True
         job.stop_event.set()
+        return True
 
     def _start_waiting(self) -> None:
         with self._lock:
             while self._waiting and sum(j.status == "running" for j in self._jobs.values()) < self.max_running:
                 job = self._jobs[self._waiting.pop(0)]
-                job.status = "running"
+                job.status, job.started = "running", time.time()
+                self.start_order.append(job.id)
                 threading.Thread(target=self._work, args=(job,), name=job.id, daemon=True).start()
 
     def _work(self, job: Job) -> None:
@@ -114,4 +217,14 @@ class JobManager:
             job.status = "failed"
         finally:
             job.log.append({"kind": "job_end", "status": job.status})
+            self._forget_old()
             self._start_waiting()
+
+    def _forget_old(self) -> None:
+        """Keep memory bounded on a long-running server: drop the oldest finished jobs past KEEP_FINISHED."""
+        with self._lock:
+            done = [j for j in self._jobs.values() if j.finished]
+            for j in sorted(done, key=lambda j: j.seq)[:max(0, len(done) - KEEP_FINISHED)]:
+                del self._jobs[j.id]
+            keep = set(self._jobs)
+            self.start_order = [i for i in self.start_order if i in keep]

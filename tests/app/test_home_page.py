@@ -1,6 +1,9 @@
 """Home page: a newcomer sees what the app is, the four steps of the guided path, and a demo button."""
+from dataclasses import asdict
+
 from apphelpers import progress_text, texts
 
+from bigmodel_core.training.jobs import demo_config
 from ui import state
 
 
@@ -22,22 +25,38 @@ def test_home_offers_a_one_click_demo(open_page):
     assert demo.label == "▶ Run the demo" and not demo.disabled
 
 
-def test_demo_button_starts_training_and_opens_the_train_page(open_page, monkeypatch):
-    # The demo trains the full built-in set (many seconds here); only its start matters to this test,
-    # so the JobManager gets a stand-in runner that idles until it is stopped.
-    def idle_until_stopped(cfg, callbacks, home=None, stop_event=None, running_jobs=1):
-        stop_event.wait(30)
-        return {"stopped": True}
+def idle_until_stopped(cfg, callbacks, home=None, stop_event=None, running_jobs=1):
+    """Stands in for training the demo (seconds of CPU): only its start and its viewers matter here."""
+    stop_event.wait(60)
+    return {"stopped": True}
 
-    monkeypatch.setattr("bigmodel_core.training.run.train_run", idle_until_stopped)
+
+def test_demo_button_starts_training_and_opens_the_train_page(open_page, monkeypatch):
+    monkeypatch.setattr(state.job_manager(), "_runner", idle_until_stopped)
     at = open_page()
     at.button(key="home_demo").click().run()
     assert not at.exception
     assert texts(at.title) == ["📈 Train"]
     job = state.job_manager().get(at.session_state["train_job"])
     assert job is not None and job.status in ("queued", "running")
-    # the demo trains the classroom defaults: the LSTM on the whole built-in set
+    # the demo trains its one named preset: an LSTM on the whole built-in set
+    assert asdict(job.config) == asdict(demo_config())
     assert job.config.model.name == "lstm" and job.config.data.spec == "builtin:synthetic_reviews"
     assert at.button(key="train_start").disabled and not at.button(key="train_stop").disabled
     assert progress_text(at) is not None  # the live view is there at once, not the "Press Train" hint
     assert not any("Press **Train**" in t for t in texts(at.info))
+
+
+def test_a_class_pressing_run_the_demo_watches_one_run_and_is_told_so(open_page, monkeypatch):
+    monkeypatch.setattr(state.job_manager(), "_runner", idle_until_stopped)
+    sessions = [open_page() for _ in range(3)]
+    for at in sessions:
+        at.button(key="home_demo").click().run()
+        assert not at.exception and texts(at.title) == ["📈 Train"]
+    jobs = {at.session_state["train_job"] for at in sessions}
+    assert len(jobs) == 1  # one run for the whole class
+    job = state.job_manager().get(jobs.pop())
+    assert len(job.viewers) == 3
+    for at in sessions:
+        at.run()
+        assert "3 people started this same training; you are all watching one run." in texts(at.info)

@@ -175,3 +175,57 @@ def test_a_second_learner_waits_in_line_and_can_cancel(open_page, poll):
     assert texts(second.info)[-1] == "This job was cancelled before it started."
     assert waiting.status == "stopped" and running.status == "running"
     assert not second.button(key="train_start").disabled
+
+
+def test_a_job_whose_loss_explodes_ends_failed_with_the_reason_on_the_page(open_page, poll, workspace):
+    at = open_page("train", data_cfg=SMALL_DATA, model_cfg={"name": "bag_of_embeddings"},
+                   train_cfg={"epochs": 3, "batch_size": 32, "lr": 1.0, "grad_clip": None})
+    at.button(key="train_start").click().run()
+    poll(at, finished, timeout=90)
+    assert job_of(at).status == "failed"
+    [error] = texts(at.error)
+    assert error.startswith("The loss exploded") and "so the model is no longer learning" in error
+    assert any(t.startswith("Lower the learning rate") for t in texts(at.info))
+    assert list_runs(workspace) == []
+    assert not at.button(key="train_start").disabled
+
+
+def test_a_training_process_that_dies_ends_failed_with_the_reason_on_the_page(train_page, poll):
+    import multiprocessing as mp
+
+    at = train_page
+    job = _start_long_job(at, poll)
+    [child] = [p for p in mp.active_children() if p.name == "bigmodel-train"]
+    child.kill()  # as the out-of-memory killer would
+    poll(at, finished, timeout=60)
+    assert job.status == "failed"
+    assert texts(at.error) == ["The training process ended without a result (it may have run out of memory)."]
+    assert "Try a smaller model or batch size, and train again." in texts(at.info)
+    assert not at.button(key="train_start").disabled
+
+
+def test_two_learners_with_the_same_settings_watch_one_run_and_one_can_leave_it(open_page, poll):
+    first = open_page("train", data_cfg=SMALL_DATA, model_cfg=SMALL_MODEL, train_cfg=SMALL_TRAIN)
+    job = _start_long_job(first, poll)
+    second = open_page("train", data_cfg=SMALL_DATA, model_cfg=SMALL_MODEL, train_cfg=SMALL_TRAIN)
+    second.number_input(key="train_epochs").set_value(200).run()
+    second.button(key="train_start").click().run()
+    assert job_of(second) is job
+    assert job.viewers == {first.session_state["viewer_id"], second.session_state["viewer_id"]}
+    sentence = "2 people started this same training; you are both watching one run."
+    assert sentence in texts(second.info)
+    first.run()
+    assert sentence in texts(first.info)
+
+    second.button(key="train_stop").click().run()  # the second learner leaves; the run goes on for the first
+    assert "train_job" not in second.session_state
+    assert "You stopped watching; the run goes on for the others who started it." in texts(second.info)
+    assert any("Press **Train**" in t for t in texts(second.info))
+    assert not second.button(key="train_start").disabled
+    assert job.status == "running" and not job.stop_event.is_set()
+    first.run()
+    assert sentence not in texts(first.info) and first.button(key="train_start").disabled
+
+    first.button(key="train_stop").click().run()  # the last viewer really stops it
+    poll(first, finished, timeout=30)
+    assert job.status == "stopped"

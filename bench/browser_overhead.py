@@ -3,8 +3,8 @@
 Browser trial: `streamlit run app.py` (free port, its own temporary BIGMODEL_HOME, cwd = repo root),
 headless Chromium via Playwright opens the home page and clicks "▶ Run the demo", which trains the
 default LSTM on the built-in synthetic reviews and opens the Train page, whose live chart polls every
-second until the run is saved. Headless trial: the same RunConfig (DataConfig(), ModelConfig("lstm"),
-TrainConfig(), as ui.state.start_demo builds it) trained by train_run in a separate Python process.
+second until the run is saved. Headless trial: the same RunConfig (bigmodel_core.training.jobs.demo_config(),
+which ui.state.start_demo submits) trained by train_run in a separate Python process.
 Both let the engine choose the thread count. Each trial reads run.json (metrics.samples_per_s, the
 last epoch) and history.jsonl (every epoch). Trials alternate headless, browser, headless, browser, ...
 and the summary gives medians and their ratio (target >= 0.95).
@@ -41,24 +41,19 @@ TARGET = 0.95
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 HEADLESS_SCRIPT = """
-from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from bigmodel_core.training.jobs import demo_config
 from bigmodel_core.training.run import train_run
-from ui.state import DEFAULT_MODEL  # the demo's model, without importing streamlit pages
-info = train_run(RunConfig(data=DataConfig(), model=ModelConfig(DEFAULT_MODEL), train=TrainConfig()))
+info = train_run(demo_config())
 print(info["path"])
 """
-# ui.state imports streamlit; the demo config is repeated here so the headless side never loads it
-HEADLESS_SCRIPT = HEADLESS_SCRIPT.replace("from ui.state import DEFAULT_MODEL  # the demo's model, without importing streamlit pages\n",
-                                          "DEFAULT_MODEL = 'lstm'  # ui.state.DEFAULT_MODEL\n")
 RENDER_SIM_SCRIPT = """
 import time
 import plotly.graph_objects as go
 import plotly.io as pio
-from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.training.jobs import JobManager
+from bigmodel_core.training.jobs import JobManager, demo_config
 from ui import charts
 
-job = JobManager(max_running=1).submit(RunConfig(data=DataConfig(), model=ModelConfig('lstm'), train=TrainConfig()))
+job = JobManager(max_running=1).submit(demo_config())
 busy = 0.0
 renders = 0
 while not job.finished:

@@ -41,6 +41,7 @@ def _dataclass_type(type_name: Any) -> Optional[type]:
 TOKENIZERS = ("treebank", "tweet", "regexp", "whitespace")  # all need no NLTK data
 STEMMERS = ("porter", "snowball")
 OPTIMIZERS = ("sgd", "adam", "adamw")
+DEFAULT_MODELS = {"text": "lstm", "image": "convnet"}  # what the app and the CLI pick for each kind of data
 MONITORS = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
 
 

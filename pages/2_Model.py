@@ -9,9 +9,8 @@ with st.spinner("Loading the model builder…"):  # the first visit imports torc
     import pandas as pd
 
     from bigmodel_core.config import ModelConfig
-    from bigmodel_core.embeddings.coverage import embed_size_key
-    from bigmodel_core.lab import model_overview
-    from bigmodel_core.models import list_models, model_entry
+    from bigmodel_core.embeddings import embed_size_key
+    from bigmodel_core.models import list_models, model_entry, model_overview
     from ui import state
     from ui.feedback import guarded
     from ui.model_vectors import vector_fixed_settings, word_vectors_picker

@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from bigmodel_core.config import TrainConfig
-from bigmodel_core.training.devices import list_devices
+from bigmodel_core.training import list_devices
 from ui import state
 from ui.feedback import show_error
 from ui.training_view import render_epochs, render_progress, render_result

@@ -1,7 +1,7 @@
 """Predict page: pick a saved run; type a sentence or draw an image; see the verdict and why."""
 import streamlit as st
 
-from bigmodel_core.runs.store import home_dir
+from bigmodel_core.runs import home_dir
 from ui import predict_image, predict_text
 from ui.feedback import guarded
 from ui.run_list import run_label, saved_runs

@@ -1,11 +1,11 @@
 """Inside the CNN: for a trained image model and one picture, the filters and feature maps of every layer."""
 import streamlit as st
 
-from bigmodel_core.explain.inside import EXPLAINERS, conv_filters, feature_maps, layer_flow
-from bigmodel_core.runs.store import home_dir
+from bigmodel_core.explain import EXPLAINERS, conv_filters, feature_maps, layer_flow
+from bigmodel_core.runs import home_dir
 from ui import inside_view, state
-from ui.feedback import guarded
 from ui.data_image import enlarge
+from ui.feedback import guarded
 from ui.run_list import saved_runs
 
 st.set_page_config(page_title="Inside the CNN · BigModel Lab", page_icon="🔬", layout="wide")

@@ -5,8 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from bigmodel_core.config import ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.embeddings.queries import analogy, neighbours, parse_analogy
-from bigmodel_core.embeddings.sets import list_vector_sets
+from bigmodel_core.embeddings import (
+    analogy,
+    list_vector_sets,
+    neighbours,
+    parse_analogy,
+)
 from ui import state
 from ui.embeddings_load import render_load
 from ui.embeddings_view import loss_per_epoch, word_map

@@ -7,9 +7,13 @@ import numpy as np
 import streamlit as st
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data.image_corpora import IMAGE_CORPORA, download_images, image_corpus_info
-from bigmodel_core.data.images import check_image_upload
-from bigmodel_core.lab import save_upload
+from bigmodel_core.data import (
+    IMAGE_CORPORA,
+    check_image_upload,
+    download_images,
+    image_corpus_info,
+    save_upload,
+)
 from ui import charts
 from ui.downloads import download_if_needed
 from ui.feedback import guarded

@@ -6,14 +6,17 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.config import DataConfig
-from bigmodel_core.data.corpora import CORPORA, corpus_info, download_corpus
-from bigmodel_core.data.text import STEMMERS, TOKENIZERS
-from bigmodel_core.lab import inspect_table, save_upload
+from bigmodel_core.config import STEMMERS, TOKENIZERS, DataConfig
+from bigmodel_core.data import (
+    CORPORA,
+    corpus_info,
+    download_corpus,
+    inspect_table,
+    save_upload,
+)
 from ui import charts
 from ui.downloads import download_if_needed
 from ui.feedback import guarded
-
 
 SOURCES = {"builtin": "Built-in movie reviews (offline)", "csv": "Upload my own file", "download": "Download a real corpus"}
 

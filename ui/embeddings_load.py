@@ -5,7 +5,7 @@ from typing import Optional
 
 import streamlit as st
 
-from bigmodel_core.embeddings.glove import GLOVE, glove_info
+from bigmodel_core.embeddings import GLOVE, glove_info
 from ui.feedback import guarded
 
 LIMITS = {20_000: "20,000 most frequent words", 100_000: "100,000 most frequent words", 0: "all words"}
@@ -29,8 +29,11 @@ def _done(meta: dict) -> None:
 
 def render_load() -> None:
     """The 'Load pretrained vectors' controls; a loaded set becomes the page's chosen vectors."""
-    from bigmodel_core.embeddings.vectors import import_glove, import_vectors
-    from bigmodel_core.lab import import_uploaded_vectors
+    from bigmodel_core.embeddings import (
+        import_glove,
+        import_uploaded_vectors,
+        import_vectors,
+    )
 
     st.caption("GloVe text files (`word 0.1 0.2 …` per line), word2vec text files (with a `words dims` first line), "
                "word2vec binary files or gensim KeyedVectors (`.kv`) files. They are read once and saved, so later "

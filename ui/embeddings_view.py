@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import BLUE, GREEN, ORANGE, RED, _LAYOUT
+from ui.charts import _LAYOUT, BLUE, GREEN, ORANGE, RED
 
 
 def word_map(result: dict, highlight: str = "", neighbours: list[str] = (), marked: list[str] = ()) -> go.Figure:

@@ -53,7 +53,7 @@ def word_vectors_picker(cfg: ModelConfig, data_cfg: DataConfig) -> tuple[Optiona
 
 def vector_fixed_settings(model_name: str, dim: int) -> dict[str, tuple[Any, str]]:
     """Settings the vectors decide (shown greyed out): the embedding width, and a Transformer's heads."""
-    from bigmodel_core.embeddings.coverage import embed_size_key, params_for_vectors
+    from bigmodel_core.embeddings import embed_size_key, params_for_vectors
 
     key = embed_size_key(model_name)
     auto = params_for_vectors(model_name, {}, dim)

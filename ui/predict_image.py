@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from bigmodel_core.data.drawing import prepare_drawing, prepare_upload
+from bigmodel_core.data import prepare_drawing, prepare_upload
 from bigmodel_core.errors import InputError
-from bigmodel_core.lab import explain_image_views
+from bigmodel_core.explain import explain_image_views
 from ui import charts, state
 from ui.data_image import enlarge
 from ui.feedback import guarded
@@ -15,7 +15,9 @@ SOURCES = {"draw": "✏️ Draw", "upload": "⬆️ Upload a picture", "test": "
 
 
 def _draw(size: int, channels: int):
-    from streamlit_drawable_canvas import st_canvas  # registers a component on import: only inside a page run
+    from streamlit_drawable_canvas import (
+        st_canvas,  # registers a component on import: only inside a page run
+    )
 
     st.caption("Draw with the mouse (or a finger) — big and in the middle works best.")
     canvas = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,

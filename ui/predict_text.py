@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bigmodel_core.runs.store import home_dir
+from bigmodel_core.runs import home_dir
 from ui import charts, state
 from ui.feedback import guarded
 from ui.highlight import attention_legend_html, highlight_html, legend_html
@@ -80,7 +80,7 @@ def render(model) -> None:
 
 
 def _has_attention(model) -> bool:
-    from bigmodel_core.explain.text_attributions import has_attention
+    from bigmodel_core.explain import has_attention
 
     return has_attention(model)
 

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 import streamlit as st
 
-from bigmodel_core.runs.store import scan_runs
+from bigmodel_core.runs import scan_runs
 
 
 def saved_runs(task: Optional[str] = None) -> list[dict[str, Any]]:

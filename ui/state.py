@@ -6,10 +6,15 @@ from typing import Any
 
 import streamlit as st
 
-from bigmodel_core.config import DataConfig, ModelConfig, TrainConfig, from_dict
+from bigmodel_core.config import (
+    DEFAULT_MODELS,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    from_dict,
+)
 
-DEFAULT_MODEL = "lstm"
-DEFAULT_MODELS = {"text": "lstm", "image": "convnet"}
+DEFAULT_MODEL = DEFAULT_MODELS["text"]
 
 
 def data_cfg() -> DataConfig:
@@ -48,21 +53,21 @@ def job_manager():
     How many train at once is chosen from the cores and memory (or BIGMODEL_MAX_JOBS); each job
     trains in a child process, so the pages' redraws never slow training.
     """
-    from bigmodel_core.training.jobs import JobManager
+    from bigmodel_core.training import JobManager
 
     return JobManager(processes=True)
 
 
 @st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
 def data_overview(cfg: dict[str, Any]) -> dict[str, Any]:
-    from bigmodel_core.lab import data_overview as overview
+    from bigmodel_core.data import data_overview as overview
 
     return overview(from_dict(DataConfig, cfg))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def predictor(run_id: str, home: str):
-    from bigmodel_core.serve.bundle import load_bundle
+    from bigmodel_core.serve import load_bundle
 
     return load_bundle(run_id, home=home)
 
@@ -100,7 +105,7 @@ def start_training() -> None:
 
 def start_demo() -> None:
     """Button callback: choose the demo preset (bigmodel_core.training.jobs.demo_config) and train it."""
-    from bigmodel_core.training.jobs import demo_config
+    from bigmodel_core.training import demo_config
 
     cfg = demo_config()
     set_data_cfg(cfg.data)
@@ -135,7 +140,7 @@ def current_job():
 
 def data_task(cfg: DataConfig) -> str:
     """'image' or 'text': what kind of data the session's dataset holds."""
-    from bigmodel_core.data.images import is_image_spec
+    from bigmodel_core.data import is_image_spec
 
     return "image" if is_image_spec(cfg.spec) else "text"
 
@@ -143,15 +148,15 @@ def data_task(cfg: DataConfig) -> str:
 @st.cache_resource
 def embedding_jobs():
     """Word2Vec jobs: the same JobManager, running the Word2Vec trainer (gensim's C loops free the GIL)."""
-    from bigmodel_core.embeddings.train import word2vec_job
-    from bigmodel_core.training.jobs import JobManager
+    from bigmodel_core.embeddings import word2vec_job
+    from bigmodel_core.training import JobManager
 
     return JobManager(max_running=1, runner=word2vec_job)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the vectors…")
 def vectors(set_id: str):
-    from bigmodel_core.embeddings.vectors import load_vectors
+    from bigmodel_core.embeddings import load_vectors
 
     return load_vectors(set_id)
 
@@ -159,7 +164,7 @@ def vectors(set_id: str):
 @st.cache_data(max_entries=16, show_spinner=False)
 def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, method: str,
                   extra_words: tuple[str, ...] = ()) -> dict[str, Any]:
-    from bigmodel_core.lab import embedding_map
+    from bigmodel_core.embeddings import embedding_map
 
     return embedding_map(set_id, from_dict(DataConfig, data_cfg), n=n, dims=dims, method=method,
                          extra_words=extra_words)
@@ -168,21 +173,21 @@ def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, meth
 @st.cache_data(max_entries=4, show_spinner="Loading test images…")
 def test_images(run_id: str, _info: dict):
     """An image run's own test images (keyed by run id; the run's info is not hashed)."""
-    from bigmodel_core.lab import test_images as load
+    from bigmodel_core.data import test_images as load
 
     return load(_info)
 
 
 @st.cache_data(max_entries=8, show_spinner="Checking which words have a vector…")
 def vectors_coverage(data_cfg: dict[str, Any], vectors: str) -> dict[str, Any]:
-    from bigmodel_core.lab import vectors_coverage as coverage
+    from bigmodel_core.embeddings import vectors_coverage as coverage
 
     return coverage(from_dict(DataConfig, data_cfg), vectors)
 
 
 def vector_sets() -> list[dict[str, Any]]:
     """The saved word-vector sets, newest first (read from disk on every call: sets come and go)."""
-    from bigmodel_core.embeddings.sets import list_vector_sets
+    from bigmodel_core.embeddings import list_vector_sets
 
     return list_vector_sets()
 
@@ -190,6 +195,6 @@ def vector_sets() -> list[dict[str, Any]]:
 @st.cache_data(max_entries=32, show_spinner="Explaining…")
 def text_views(run_id: str, home: str, text: str, samples: int, seed: int, label: str) -> dict[str, Any]:
     """LIME, IG, attention and agreement for one sentence (cached: picking a head or layer is instant)."""
-    from bigmodel_core.lab import explain_text_views
+    from bigmodel_core.explain import explain_text_views
 
     return explain_text_views(predictor(run_id, home), text, num_samples=samples, seed=seed, label=label)

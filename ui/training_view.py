@@ -99,7 +99,7 @@ def render_result(job) -> None:
 
 def _image_mistakes(info: dict) -> None:
     """Thumbnails of the mistaken validation images behind one cell of the confusion matrix."""
-    from bigmodel_core.runs.store import read_misclassified_images
+    from bigmodel_core.runs import read_misclassified_images
     from ui.data_image import enlarge
 
     rows = info["misclassified"]

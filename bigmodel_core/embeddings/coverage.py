@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from ..data.text import PAD, PAD_ID, UNK
-from ..errors import InputError
+from ..errors import DataError, InputError
 from .queries import spelling
 
 if TYPE_CHECKING:
     import torch
+
+    from ..config import DataConfig
     from gensim.models import KeyedVectors
 
 MISSING_EXAMPLES = 20
@@ -133,3 +135,24 @@ def vectors_dim(ref: str) -> int:
         if isinstance(dim, int) and dim > 0:
             return dim
     return int(load_vectors(ref).vector_size)
+
+
+def vectors_coverage(data_cfg: "DataConfig", vectors: str) -> dict[str, Any]:
+    """How much of the dataset's vocabulary (as a model would build it) a vector set covers.
+
+    The vocabulary is fitted on the training split with the data settings, exactly as training
+    does, so the numbers are the ones the run will record.
+    """
+    from .vectors import load_vectors, vectors_info
+
+    from ..data.dataset import load_dataset
+    from ..data.text import TextPipeline
+
+    ds = load_dataset(data_cfg)
+    if ds.task != "text":
+        raise DataError("Word vectors are for text, but the chosen dataset holds images.",
+                        "Choose a text dataset on the Data page to start a model from word vectors.")
+    pipeline = TextPipeline(data_cfg).fit(ds.part("train")[0])
+    kv = load_vectors(vectors)
+    _, coverage = embedding_matrix(kv, pipeline.itos, kv.vector_size)
+    return {**coverage, "vectors": vectors_info(kv)}

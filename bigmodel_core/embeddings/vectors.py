@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from ..errors import DataError, did_you_mean
+from ..runs.store import home_dir
 from .formats import FORMATS, Progress, detect_format, read_vectors_file
 from .glove import GLOVE, download_glove, glove_info  # noqa: F401  (re-exported for the UI)
 from .sets import (
@@ -136,3 +137,22 @@ def vectors_info(kv: "KeyedVectors") -> dict[str, Any]:
     """Vocabulary size, dimensions and where the vectors came from, for the page header."""
     return {"vocab_size": len(kv.index_to_key), "dim": int(kv.vector_size),
             **getattr(kv, "bigmodel", {"id": None, "dir": None, "source": "", "format": "", "mmap": False})}
+
+
+def import_uploaded_vectors(name: str, data: bytes, limit: Optional[int] = None, progress=None,
+                            home: str | Path | None = None) -> dict[str, Any]:
+    """Save an uploaded GloVe / word2vec file as a vector set (the upload itself is not kept)."""
+    import shutil
+    import tempfile
+
+    from ..data.uploads import upload_name
+
+    if not data:
+        raise DataError(f"The file '{name}' is empty.", "Upload a GloVe .txt, word2vec .txt or word2vec .bin file.")
+    folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=home_dir(home)))
+    try:
+        path = folder / upload_name(name)
+        path.write_bytes(data)
+        return import_vectors(path, title=Path(name).stem, limit=limit, progress=progress, home=home)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from ..config import DEFAULT_MODELS
 from ..errors import ConfigError, ModelError, did_you_mean
 from ..settings import Setting, inferred
 
@@ -49,7 +50,6 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
-DEFAULT_MODELS = {"text": "lstm", "image": "convnet"}  # what the app and the CLI pick for each kind of data
 
 
 def default_model(task: str) -> str:

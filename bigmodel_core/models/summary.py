@@ -1,12 +1,15 @@
-"""Model summary for the Model page: layer table, parameters, weight memory and FLOPs."""
+"""Model summary for the Model page: layer table, parameters, weight memory and FLOPs (`model_overview`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
+
+from ..config import DataConfig, ModelConfig
+from ..errors import ModelError
 
 _RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
 _WHOLE = _RECURRENT + (nn.MultiheadAttention,)  # listed as one layer, not by their parts
@@ -76,3 +79,37 @@ def summarize(model: nn.Module, example: tuple[torch.Tensor, ...]) -> dict[str, 
             "weight_bytes": sum(p.numel() * p.element_size() for p in params)
             + sum(b.numel() * b.element_size() for b in model.buffers()),
             "flops_per_example": int(flops)}
+
+
+def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int = 0, num_classes: int = 2,
+                   example_len: int = 20, *, image_size: Optional[int] = None,
+                   in_channels: Optional[int] = None) -> dict[str, Any]:
+    """Layer table, parameters, weight memory and FLOPs per example for the chosen model.
+
+    Text models are described on one text of `example_len` words; image models on one image
+    of `image_size` x `image_size` x `in_channels`.
+    """
+    import torch
+
+    from ._registry import create_model, model_entry, resolve_params
+
+    user_params = model_cfg.params
+    if model_cfg.embeddings and not image_size:  # the embedding takes the vectors' width
+        from ..embeddings.coverage import params_for_vectors, vectors_dim
+
+        user_params = params_for_vectors(model_cfg.name, user_params, vectors_dim(model_cfg.embeddings))
+    params = resolve_params(model_cfg.name, user_params)
+    entry = model_entry(model_cfg.name)
+    if image_size:
+        info = {"in_channels": in_channels or 1, "image_size": image_size, "num_classes": num_classes}
+        example: tuple = (torch.zeros(1, info["in_channels"], image_size, image_size),)
+    else:
+        info = {"vocab_size": vocab_size, "num_classes": num_classes}
+        example = (torch.randint(2, max(vocab_size, 3), (1, example_len)), torch.tensor([example_len]))
+    if entry.task != ("image" if image_size else "text"):
+        raise ModelError(f"The {model_cfg.name} model is for {entry.task}s, but the chosen dataset is not.",
+                         "Choose a model from the list for this kind of data.")
+    model = create_model(model_cfg.name, info, **params)
+    summary = summarize(model, example)
+    return {**summary, "name": model_cfg.name, "family": entry.family, "description": entry.description,
+            "params": params, "example_len": example_len, "image_size": image_size, "in_channels": in_channels}

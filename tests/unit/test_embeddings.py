@@ -403,7 +403,7 @@ def test_glove_import_downloads_once_and_reuses_the_saved_set(glove_server, tmp_
 
 
 def test_an_uploaded_vectors_file_becomes_a_set_and_the_upload_is_not_kept(tmp_path):
-    from bigmodel_core.lab import import_uploaded_vectors
+    from bigmodel_core.embeddings import import_uploaded_vectors
 
     meta = import_uploaded_vectors("my vectors.txt", glove_text().encode(), home=tmp_path)
     assert meta["title"] == "my vectors" and meta["source"] == "my_vectors.txt (glove)"
@@ -418,7 +418,7 @@ def test_an_uploaded_vectors_file_becomes_a_set_and_the_upload_is_not_kept(tmp_p
 def test_the_word_map_adds_searched_words_and_suggests_for_unknown_ones(tmp_path, monkeypatch):
     from bigmodel_core.config import DataConfig
     from bigmodel_core.embeddings.sets import save_vector_set
-    from bigmodel_core.lab import embedding_map
+    from bigmodel_core.embeddings import embedding_map
 
     monkeypatch.setenv("BIGMODEL_HOME", str(tmp_path))
     words = [f"w{i}" for i in range(20)] + ["boring"]

@@ -77,7 +77,9 @@ def test_convnet_width_is_set_by_the_user():
 
 # --- the default image model at every image size the app accepts ---------------------------------
 
-DEFAULT_IMAGE_MODEL = "convnet"  # ui/state.py DEFAULT_MODELS["image"]
+from bigmodel_core.models import default_model  # noqa: E402
+
+DEFAULT_IMAGE_MODEL = default_model("image")  # what the app and the CLI pick for pictures
 MAX_SIDE = 4096  # data/image_archives.py: the largest image side the app decodes
 ACCEPTED_SHAPES = [(1, 2), (1, 8), (1, 28), (3, 32), (1, 64), (3, 96), (3, 224)]
 

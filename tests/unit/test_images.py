@@ -243,7 +243,7 @@ def test_compressed_npz_with_sorted_labels_is_not_taken_for_a_zip_bomb(tmp_path)
 ])
 def test_rejected_image_upload_leaves_no_file(tmp_path, name, make):
     from bigmodel_core.data.images import check_image_upload
-    from bigmodel_core.lab import save_upload
+    from bigmodel_core.data import save_upload
 
     make(tmp_path / name)
     with pytest.raises(DataError):

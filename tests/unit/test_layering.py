@@ -67,3 +67,43 @@ def test_importing_the_whole_engine_loads_no_streamlit():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+SHARED_MODULES = {"config", "errors", "settings"}  # the vocabulary every layer shares
+DOMAINS = {"data", "models", "explain", "embeddings", "runs", "serve", "training"}
+
+
+def engine_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module after 'bigmodel_core.', imported names) of every `from bigmodel_core... import` in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("bigmodel_core"):
+            out.append((node.module.removeprefix("bigmodel_core").lstrip("."), [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("bigmodel_core."):
+                    out.append((alias.name.removeprefix("bigmodel_core."), []))
+    return out
+
+
+@pytest.mark.parametrize("path", [*UI_FILES, ROOT / "app.py"], ids=rel)
+def test_pages_and_ui_use_only_each_domains_public_names(path):
+    import importlib
+
+    for module, names in engine_imports(path):
+        if module in SHARED_MODULES:
+            continue
+        assert module in DOMAINS, f"{rel(path)} imports bigmodel_core.{module}: import from its domain package instead"
+        public = importlib.import_module(f"bigmodel_core.{module}").__all__
+        for name in names:
+            assert name in public, f"{rel(path)} imports {name} from bigmodel_core.{module}, which does not offer it"
+
+
+@pytest.mark.parametrize("domain", sorted(DOMAINS))
+def test_every_public_name_of_a_domain_resolves(domain):
+    import importlib
+
+    package = importlib.import_module(f"bigmodel_core.{domain}")
+    for name in package.__all__:
+        assert getattr(package, name) is not None, f"bigmodel_core.{domain}.{name}"

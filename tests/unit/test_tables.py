@@ -246,7 +246,7 @@ def uploaded_files(home) -> list:
 
 
 def test_rejected_upload_leaves_no_file(tmp_path):
-    from bigmodel_core import lab
+    from bigmodel_core.data import uploads as lab
 
     with pytest.raises(DataError, match="Line 2"):
         lab.save_upload("broken.jsonl", b'{"text": "fine", "label": 1}\n{"text": oops\n', home=tmp_path,
@@ -255,7 +255,7 @@ def test_rejected_upload_leaves_no_file(tmp_path):
 
 
 def test_upload_that_passes_its_check_is_kept(tmp_path):
-    from bigmodel_core import lab
+    from bigmodel_core.data import uploads as lab
 
     data = ("text;label\n" + "".join(f"{t};{l}\n" for t, l in rows())).encode()
     path = lab.save_upload("x.csv", data, home=tmp_path, check=lab.inspect_table)
@@ -267,7 +267,7 @@ def test_upload_that_passes_its_check_is_kept(tmp_path):
                                   "/etc/passwd", "C:\\Users\\me\\x.csv", "ré sumé (1).csv", "a" * 300 + ".csv",
                                   "b." + "c" * 300, "x\x00.csv"])
 def test_kept_upload_name_is_safe_and_bounded(tmp_path, name):
-    from bigmodel_core import lab
+    from bigmodel_core.data import uploads as lab
 
     path = lab.save_upload(name, b"text,label\n", home=tmp_path)
     assert path.parent.parent == tmp_path.resolve() / "uploads" and path.is_file()

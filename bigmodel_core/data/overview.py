@@ -1,0 +1,58 @@
+"""What the Data page shows of a dataset: size, classes, samples, the text pipeline's trace, augmentation."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ..config import DataConfig
+from .dataset import load_dataset
+from .text import TextPipeline, trace
+
+def data_overview(cfg: DataConfig, samples: int = 8) -> dict[str, Any]:
+    """What the Data page shows: size, classes, samples, and how an example becomes model input."""
+    ds = load_dataset(cfg)
+    if ds.task == "image":
+        return _image_overview(cfg, ds, samples)
+    train_texts, _ = ds.part("train")
+    pipeline = TextPipeline(cfg).fit(train_texts)
+    summary = ds.summary()
+    step = max(1, len(ds.texts) // samples)
+    sample_rows = [{"text": ds.texts[i], "label": ds.class_names[ds.labels[i]]} for i in range(0, len(ds.texts), step)][:samples]
+    return {**summary, "task": "text", "description": ds.description, "samples": sample_rows,
+            "vocab_size": pipeline.vocab_size, "trace": trace(pipeline, ds.texts[0]),
+            "text_column": ds.text_column, "label_column": ds.label_column}
+
+
+def _image_overview(cfg: DataConfig, ds: Any, samples: int) -> dict[str, Any]:
+    summary = ds.summary()
+    h, _, c = summary["image_shape"]
+    train_images, _ = ds.part("train")
+    originals = train_images[:samples]
+    return {**summary, "task": "image", "description": ds.description, "image_size": int(h), "in_channels": int(c),
+            "samples": ds.samples_per_class(samples, seed=cfg.seed), "original": originals,
+            "augmented": augment_preview(originals, cfg)}
+
+
+def augment_preview(images: np.ndarray, cfg: DataConfig, seed: int = 0) -> Optional[np.ndarray]:
+    """The same images after one random draw of the augmentation (None when augmentation is off)."""
+    import torch
+
+    from .image_batches import Augment, augment_batch
+
+    aug = Augment(cfg.augment_shift, cfg.augment_flip, cfg.augment_rotate)
+    if not aug.active or len(images) == 0:
+        return None
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    out = augment_batch(x, aug, torch.Generator().manual_seed(seed))
+    return (out.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def test_images(run_info: dict, limit: int = 200) -> tuple[np.ndarray, list[str]]:
+    """Up to `limit` images of an image run's own test split (as the model sees them), with labels."""
+    from ..config import from_dict
+
+    cfg = from_dict(DataConfig, run_info["config"]["data"])
+    ds = load_dataset(cfg)
+    images, labels = ds.part("test") if len(ds.split["test"]) else ds.part("val")
+    return images[:limit], [ds.class_names[i] for i in labels[:limit]]

@@ -4,13 +4,14 @@ from dataclasses import asdict
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.config import ModelConfig, RunConfig, TrainConfig
 from bigmodel_core.embeddings import (
+    Word2VecConfig,
     analogy,
     list_vector_sets,
     neighbours,
     parse_analogy,
 )
+from bigmodel_core.training import epoch_rows
 from ui import state
 from ui.embeddings_load import render_load
 from ui.embeddings_view import loss_per_epoch, word_map
@@ -39,9 +40,8 @@ with st.expander("Train Word2Vec on the current texts", expanded=not list_vector
     job = manager.get(st.session_state.get("emb_job"))
     busy = job is not None and not job.finished
     if st.button("▶ Train Word2Vec", type="primary", disabled=busy, key="emb_train"):
-        params = {"sg": algo == "skip-gram", "dim": int(dim), "window": int(window), "min_count": int(min_count),
-                  "epochs": int(epochs), "negative": int(negative)}
-        job = manager.submit(RunConfig(data=data_cfg, model=ModelConfig("word2vec", params), train=TrainConfig()))
+        job = manager.submit(Word2VecConfig(data_cfg, sg=algo == "skip-gram", dim=int(dim), window=int(window),
+                                            min_count=int(min_count), epochs=int(epochs), negative=int(negative)))
         st.session_state["emb_job"] = job.id
         st.rerun()
 
@@ -50,11 +50,11 @@ with st.expander("Train Word2Vec on the current texts", expanded=not list_vector
         current = manager.get(st.session_state.get("emb_job"))
         if current is None:
             return
-        ends = [e for e in list(current.log) if e.get("kind") == "epoch_end"]
-        total = ends[-1]["total_steps"] if ends else 1
+        ends = epoch_rows(list(current.log))
+        total = current.config.epochs
         st.progress(min(len(ends) / max(total, 1), 1.0), text=f"Epoch {len(ends)} of {total}")
         if ends:
-            st.plotly_chart(loss_per_epoch([e["epoch"] for e in ends], [e["metrics"]["loss"] for e in ends]),
+            st.plotly_chart(loss_per_epoch([e["epoch"] for e in ends], [e["loss"] for e in ends]),
                             width="stretch", key="emb_loss")
         if busy and current.finished:
             st.rerun()

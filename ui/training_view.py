@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from bigmodel_core.training import epoch_rows
 from ui import charts, state
 from ui.feedback import show_job_error
 
@@ -25,7 +26,7 @@ def render_progress(job) -> None:
         st.info(shared_sentence(len(job.viewers)), icon="👥")
     log = list(job.log)  # a snapshot: the worker keeps appending
     batches = [e for e in log if e.get("kind") == "batch_end"]
-    epochs = [{"epoch": e["epoch"], **e["metrics"]} for e in log if e.get("kind") == "epoch_end"]
+    epochs = epoch_rows(log)
     start = next((e for e in log if e.get("kind") == "fit_start"), None)
     if job.status == "queued":
         st.info(f"Waiting for the computer: another training job is running. Your place in line: "
@@ -54,7 +55,7 @@ def render_progress(job) -> None:
 
 def render_epochs(job) -> None:
     """Loss and accuracy per epoch; they change once an epoch, so the page redraws them less often."""
-    epochs = [{"epoch": e["epoch"], **e["metrics"]} for e in list(job.log) if e.get("kind") == "epoch_end"]
+    epochs = epoch_rows(list(job.log))
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.epoch_curves(epochs, "loss"), width="stretch", key=f"train_eloss_{job.id}")
     c2.plotly_chart(charts.epoch_curves(epochs, "accuracy"), width="stretch", key=f"train_eacc_{job.id}")

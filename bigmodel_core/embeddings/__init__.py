@@ -11,7 +11,7 @@ from .._lazy import exports
 __all__, __getattr__ = exports(__name__, {
     "list_vector_sets": ".sets", "analogy": ".queries", "neighbours": ".queries", "parse_analogy": ".queries",
     "GLOVE": ".glove", "glove_info": ".glove", "load_vectors": ".vectors", "import_glove": ".vectors",
-    "import_vectors": ".vectors", "import_uploaded_vectors": ".vectors", "word2vec_job": ".train",
+    "import_vectors": ".vectors", "import_uploaded_vectors": ".vectors", "word2vec_job": ".train", "Word2VecConfig": ".train",
     "embed_size_key": ".coverage", "params_for_vectors": ".coverage", "vectors_coverage": ".coverage",
     "embedding_map": ".maps",
 })

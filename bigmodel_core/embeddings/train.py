@@ -24,21 +24,45 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from ..config import DataConfig, RunConfig
-from ..errors import ConfigError, DataError, TrainingCancelled, did_you_mean
+from ..config import DataConfig
+from ..errors import ConfigError, DataError, TrainingCancelled
+from ..settings import check_fields, setting
 from .sets import WORD2VEC_BIN, new_set_id, save_vector_set
 
 MIN_TEXTS = 20  # fewer texts give vectors that are noise
 MIN_WORDS = 2  # a neighbour needs at least two words
-LIMITS = {"dim": (2, 1000), "window": (1, 50), "min_count": (1, 1_000_000), "epochs": (1, 1000),
-          "negative": (1, 50), "workers": (1, 64)}
 Progress = Callable[[dict], None]
+
+
+@dataclass
+class Word2VecConfig:
+    """A Word2Vec job: which texts, and gensim's settings, each with its valid range (a JobManager job)."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    sg: bool = setting(True, kind=bool)  # skip-gram (better for rare words) or CBOW (False: faster)
+    dim: int = setting(100, kind=int, low=2, high=1000)  # length of each word's vector
+    window: int = setting(5, kind=int, low=1, high=50)  # words on each side that count as context
+    min_count: int = setting(2, kind=int, low=1, high=1_000_000)  # rarer words get no vector
+    epochs: int = setting(10, kind=int, low=1, high=1000)
+    negative: int = setting(5, kind=int, low=1, high=50)  # wrong words sampled per right one
+    workers: int = setting(1, kind=int, low=1, high=64)  # 1 gives the same vectors for the same seed
+    seed: int = setting(0, kind=int, low=0, high=2**32 - 1)
+    name: Optional[str] = None  # unnamed jobs with identical settings are trained once (JobManager)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, DataConfig):
+            raise ConfigError("The Word2Vec job needs a text dataset.", "Give data=DataConfig(spec=...).")
+        check_fields(self)
+
+    def gensim_settings(self) -> dict[str, Any]:
+        """The keyword arguments of `train_word2vec` (everything but the data)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("data", "name")}
 
 
 class _Sentences:
@@ -84,14 +108,6 @@ def _epoch_reporter(progress: Optional[Progress], epochs: int, words_per_epoch: 
                           "words_per_s": self.speeds[-1], "seconds": seconds})
 
     return EpochReporter()
-
-
-def _check_settings(**settings: int) -> None:
-    for name, value in settings.items():
-        low, high = LIMITS[name]
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ConfigError(f"The Word2Vec setting {name} must be a whole number from {low} to {high}, "
-                              f"not {value!r}.", f"Set {name} between {low} and {high}.")
 
 
 def tokenized_texts(data_cfg: DataConfig, dataset: Any = None) -> list[list[str]]:
@@ -142,7 +158,8 @@ def train_word2vec(
     """
     from gensim.models import Word2Vec
 
-    _check_settings(dim=dim, window=window, min_count=min_count, epochs=epochs, negative=negative, workers=workers)
+    Word2VecConfig(data_cfg, sg=sg, dim=dim, window=window, min_count=min_count, epochs=epochs, negative=negative,
+                   workers=workers, seed=seed)  # every setting checked against its declared range
     started = time.perf_counter()
     sentences = tokenized_texts(data_cfg, dataset)
     if len(sentences) < MIN_TEXTS:
@@ -215,30 +232,24 @@ def _save(model, snapshot: np.ndarray, reporter, settings: dict, data_cfg: DataC
 
 
 # --- as a background job -------------------------------------------------------------------------
-def word2vec_job(cfg: RunConfig, callbacks: Iterable[Any] = (), home: Path | str | None = None,
+def word2vec_job(cfg: Word2VecConfig, callbacks: Iterable[Any] = (), home: Path | str | None = None,
                  stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> dict[str, Any]:
     """`train_word2vec` with the JobManager's runner signature: `JobManager(runner=word2vec_job)`.
 
-    The settings come from `cfg.model.params` (sg, dim, window, min_count, epochs, negative,
-    workers), the seed from `cfg.train.seed`. Progress reaches the callbacks as TrainEvents
-    (fit_start, epoch_end with metrics loss and words_per_s, fit_end), so the Train page's log
-    and charts work unchanged. The result has "stopped" as the JobManager expects.
+    Progress reaches the callbacks as TrainEvents (fit_start, epoch_end with metrics loss and
+    words_per_s, fit_end), so the job log and the charts read it like a training run's. The result
+    has "stopped" as the JobManager expects.
     """
-    from ..training.events import TrainEvent
+    from ..training.events import TrainEvent, dispatch
 
-    allowed = ("sg",) + tuple(LIMITS)
-    for key in cfg.model.params:
-        if key not in allowed:
-            raise ConfigError(f"'{key}' is not a Word2Vec setting.", did_you_mean(key, allowed))
+    if not isinstance(cfg, Word2VecConfig):
+        raise ConfigError("A Word2Vec job needs a Word2VecConfig.", "Build one with Word2VecConfig(data=..., dim=...).")
     callbacks = list(callbacks)
 
     def emit(ev: dict) -> None:
-        kind = ev["kind"]
-        total = ev.get("epochs", cfg.model.params.get("epochs", 10))
-        event = TrainEvent(kind, epoch=ev.get("epoch", 0), step=ev.get("epoch", 0), total_steps=total,
+        event = TrainEvent(ev["kind"], epoch=ev.get("epoch", 0), step=ev.get("epoch", 0),
+                           total_steps=ev.get("epochs", cfg.epochs),
                            metrics={k: v for k, v in ev.items() if k not in ("kind", "epoch", "epochs")})
-        for cb in callbacks:
-            getattr(cb, f"on_{kind}")(None, event)
+        dispatch(callbacks, event)
 
-    return train_word2vec(cfg.data, **cfg.model.params, seed=cfg.train.seed, progress=emit,
-                          stop_event=stop_event, home=home)
+    return train_word2vec(cfg.data, **cfg.gensim_settings(), progress=emit, stop_event=stop_event, home=home)

@@ -2,5 +2,5 @@
 from .._lazy import exports
 
 __all__, __getattr__ = exports(__name__, {
-    "JobManager": ".jobs", "demo_config": ".jobs", "list_devices": ".devices", "train_run": ".run",
+    "JobManager": ".jobs", "demo_config": ".jobs", "list_devices": ".devices", "train_run": ".run", "epoch_rows": ".events",
 })

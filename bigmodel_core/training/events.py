@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable, Optional
 
 
 class StopTraining(Exception):
@@ -31,3 +31,23 @@ class Callback:
     def on_batch_end(self, trainer, event: TrainEvent) -> None: ...
     def on_epoch_end(self, trainer, event: TrainEvent) -> None: ...
     def on_fit_end(self, trainer, event: TrainEvent) -> None: ...
+
+
+HOOKS = {"fit_start": "on_fit_start", "epoch_start": "on_epoch_start", "batch_end": "on_batch_end",
+         "epoch_end": "on_epoch_end", "fit_end": "on_fit_end"}
+
+
+def dispatch(callbacks: Iterable[Callback], event: TrainEvent, trainer: Optional[Any] = None) -> None:
+    """Hand `event` to each callback's hook for its kind: the one place events are dispatched.
+
+    `trainer` is None when the events come from elsewhere (a training child process, Word2Vec):
+    callbacks that need the model (checkpoints, early stopping) run where the Trainer is.
+    """
+    hook = HOOKS[event.kind]
+    for cb in callbacks:
+        getattr(cb, hook)(trainer, event)
+
+
+def epoch_rows(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The epoch_end events of a log (event dicts) as rows {"epoch", **metrics}: what epoch charts draw."""
+    return [{"epoch": e["epoch"], **e["metrics"]} for e in events if e.get("kind") == "epoch_end"]

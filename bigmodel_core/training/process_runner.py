@@ -16,11 +16,7 @@ from typing import Any, Iterable, Optional
 
 from .. import errors
 from ..config import RunConfig
-from .events import Callback, TrainEvent
-
-_HOOKS = {"fit_start": "on_fit_start", "epoch_start": "on_epoch_start", "batch_end": "on_batch_end",
-          "epoch_end": "on_epoch_end", "fit_end": "on_fit_end"}
-
+from .events import Callback, TrainEvent, dispatch
 
 class _Forward(Callback):
     """In the child: every event goes onto the queue as a plain dict."""
@@ -73,9 +69,7 @@ def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str
                                                "Try a smaller model or batch size, and train again.") from None
                 continue
             if kind == "event":
-                event = TrainEvent(**payload)
-                for cb in callbacks:
-                    getattr(cb, _HOOKS[event.kind])(None, event)
+                dispatch(callbacks, TrainEvent(**payload))
             elif kind == "result":
                 return payload
             elif kind == "error":

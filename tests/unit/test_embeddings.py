@@ -13,17 +13,28 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from bigmodel_core.config import DataConfig
 from bigmodel_core.data.dataset import TextDataset
 from bigmodel_core.data.download import cache_dir
 from bigmodel_core.data.text import TextPipeline
 from bigmodel_core.embeddings import glove
 from bigmodel_core.embeddings.coverage import embedding_matrix
 from bigmodel_core.embeddings.projection import class_lean, project
-from bigmodel_core.embeddings.queries import analogy, neighbours, odd_one_out, parse_analogy, similarity
+from bigmodel_core.embeddings.queries import (
+    analogy,
+    neighbours,
+    odd_one_out,
+    parse_analogy,
+    similarity,
+)
 from bigmodel_core.embeddings.sets import list_vector_sets, new_set_id, save_vector_set
-from bigmodel_core.embeddings.train import train_word2vec, word2vec_job
-from bigmodel_core.embeddings.vectors import download_glove, import_vectors, keyed_vectors, load_vectors
+from bigmodel_core.embeddings.train import Word2VecConfig, train_word2vec, word2vec_job
+from bigmodel_core.embeddings.vectors import (
+    download_glove,
+    import_vectors,
+    keyed_vectors,
+    load_vectors,
+)
 from bigmodel_core.errors import ConfigError, DataError, InputError, TrainingCancelled
 
 ANIMALS = ("cat", "dog", "pet", "fur", "paw")
@@ -170,8 +181,7 @@ def test_word2vec_runs_as_a_background_job_from_a_csv(tmp_path):
     texts, labels = topic_texts(200)
     csv = tmp_path / "topics.csv"
     csv.write_text("text,label\n" + "\n".join(f"{t},{y}" for t, y in zip(texts, labels)), encoding="utf-8")
-    cfg = RunConfig(DataConfig(spec=f"csv:{csv}"), ModelConfig("word2vec", {**SMALL, "epochs": 2}), TrainConfig(seed=0))
-    cfg.model.params.pop("seed")
+    cfg = Word2VecConfig(DataConfig(spec=f"csv:{csv}"), **{**SMALL, "epochs": 2})
     manager = JobManager(home=str(tmp_path), runner=word2vec_job)
     job = manager.submit(cfg)
     deadline = time.time() + 30
@@ -417,8 +427,8 @@ def test_an_uploaded_vectors_file_becomes_a_set_and_the_upload_is_not_kept(tmp_p
 
 def test_the_word_map_adds_searched_words_and_suggests_for_unknown_ones(tmp_path, monkeypatch):
     from bigmodel_core.config import DataConfig
-    from bigmodel_core.embeddings.sets import save_vector_set
     from bigmodel_core.embeddings import embedding_map
+    from bigmodel_core.embeddings.sets import save_vector_set
 
     monkeypatch.setenv("BIGMODEL_HOME", str(tmp_path))
     words = [f"w{i}" for i in range(20)] + ["boring"]
@@ -428,3 +438,10 @@ def test_the_word_map_adds_searched_words_and_suggests_for_unknown_ones(tmp_path
     assert result["found"] == ["boring", "w1"]
     assert result["not_found"] == [{"word": "borring", "suggestions": ["boring"]}]
     assert np.asarray(result["coords"]).shape == (6, 2)
+
+
+def test_a_word2vec_setting_out_of_range_is_refused_before_any_work():
+    with pytest.raises(ConfigError, match="dim"):
+        Word2VecConfig(DataConfig(), dim=1)
+    with pytest.raises(ConfigError, match="window"):
+        train_word2vec(DataConfig(), window=0)

@@ -30,7 +30,6 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import _common  # first: puts the repository on sys.path for bigmodel_core
 from _common import emit

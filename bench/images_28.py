@@ -27,8 +27,8 @@ from sklearn.model_selection import train_test_split
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from bigmodel_core.data.dataset import split_indices
-from bigmodel_core.data.drawing import prepare_drawing
-from bigmodel_core.data.images import load_image_dataset
+from bigmodel_core.data.images.drawing import prepare_drawing
+from bigmodel_core.data.images.dataset import load_image_dataset
 from bigmodel_core.models._registry import count_parameters
 from bigmodel_core.settings import field_setting
 from bigmodel_core.training.run import train_run

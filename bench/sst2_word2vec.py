@@ -86,7 +86,7 @@ def train_vectors(data_dir: str, args, seed: int) -> dict:
 
 def dev_token_coverage(prep, set_id: str) -> float:
     """Share of dev-token occurrences that are in the model's vocabulary and have a vector."""
-    from bigmodel_core.data.text import PAD_ID
+    from bigmodel_core.data.text.pipeline import PAD_ID
     from bigmodel_core.embeddings.vectors import load_vectors
 
     kv = load_vectors(set_id)

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.data.batching import TextBatches
+from bigmodel_core.data.text.batching import TextBatches
 from bigmodel_core.data.dataset import TextDataset
 from bigmodel_core.models import create_model
 from bigmodel_core.training.callbacks import History

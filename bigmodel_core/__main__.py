@@ -76,7 +76,7 @@ def cmd_train(args) -> None:
 
 def _default_model_for(spec: str) -> str:
     """The model the app picks for this kind of data (`models --json` marks it "default": true)."""
-    from .data.images import is_image_spec
+    from .data.images.dataset import is_image_spec
     from .models import default_model
 
     return default_model("image" if is_image_spec(spec) else "text")
@@ -100,7 +100,7 @@ def cmd_eval(args) -> None:
 
 def _image_input(predictor, path: str):
     """An image file made into the model's input the way the app does (centred, scaled, inverted if needed)."""
-    from .data.drawing import prepare_upload
+    from .data.images.drawing import prepare_upload
     from .errors import InputError
 
     if predictor.task != "image":

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .config import DataConfig
 from .data.dataset import encode_labels, read_raw
-from .data.images import is_image_spec, read_labelled_images
+from .data.images.dataset import is_image_spec, read_labelled_images
 from .errors import DataError
 from .serve.bundle import load_bundle
 from .training.metrics import classification_report

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from ..config import DataConfig
 from ..errors import DataError, did_you_mean
-from . import tables
+from .text import tables
 
 BUILTIN = {
     "synthetic_reviews": {
@@ -56,9 +56,9 @@ class TextDataset:
 
 def list_datasets() -> list[dict]:
     """Every dataset the app knows: built-in ones and downloadable corpora, with their SPEC."""
-    from .corpora import CORPORA
-    from .image_corpora import IMAGE_CORPORA
-    from .images import IMAGE_BUILTINS
+    from .text.corpora import CORPORA
+    from .images.corpora import IMAGE_CORPORA
+    from .images.dataset import IMAGE_BUILTINS
 
     out = [{"spec": f"builtin:{k}", "offline": True, **v} for k, v in {**BUILTIN, **IMAGE_BUILTINS}.items()]
     for task, corpora in (("text", CORPORA), ("image", IMAGE_CORPORA)):
@@ -87,12 +87,12 @@ def read_raw(cfg: DataConfig) -> tuple[list[str], pd.Series, str, Optional[str],
     if source == "builtin":
         if target not in BUILTIN:
             raise DataError(f"There is no built-in dataset called '{target}'.", did_you_mean(target, BUILTIN))
-        from .synthetic import generate_reviews
+        from .text.synthetic import generate_reviews
 
         texts, labels = generate_reviews(seed=0)
         return texts, pd.Series(labels), BUILTIN[target]["description"], None, None
     if source == "download":
-        from .corpora import CORPORA, download_corpus
+        from .text.corpora import CORPORA, download_corpus
 
         texts, labels = download_corpus(target)
         return texts, pd.Series(labels), CORPORA[target].description, None, None
@@ -175,7 +175,7 @@ def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dic
 
 def load_dataset(cfg: DataConfig):
     """Load, check and split the dataset that `cfg` names (a TextDataset or an ImageDataset)."""
-    from .images import is_image_spec, load_image_dataset
+    from .images.dataset import is_image_spec, load_image_dataset
 
     if is_image_spec(cfg.spec):
         return load_image_dataset(cfg)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..config import DataConfig
 from .dataset import load_dataset
-from .text import TextPipeline, trace
+from .text.pipeline import TextPipeline, trace
 
 def data_overview(cfg: DataConfig, samples: int = 8) -> dict[str, Any]:
     """What the Data page shows: size, classes, samples, and how an example becomes model input."""
@@ -38,7 +38,7 @@ def augment_preview(images: np.ndarray, cfg: DataConfig, seed: int = 0) -> Optio
     """The same images after one random draw of the augmentation (None when augmentation is off)."""
     import torch
 
-    from .image_batches import Augment, augment_batch
+    from .images.batches import Augment, augment_batch
 
     aug = Augment(cfg.augment_shift, cfg.augment_flip, cfg.augment_rotate)
     if not aug.active or len(images) == 0:

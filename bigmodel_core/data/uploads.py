@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from ..errors import DataError
 from ..runs.store import home_dir
-from . import tables
+from .text import tables
 
 MAX_NAME_CHARS = 100  # the kept file's name; the extension is kept whole
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.text import PAD, PAD_ID, UNK
+from ..data.text.pipeline import PAD, PAD_ID, UNK
 from ..errors import DataError, InputError
 from .queries import spelling
 
@@ -146,7 +146,7 @@ def vectors_coverage(data_cfg: "DataConfig", vectors: str) -> dict[str, Any]:
     from .vectors import load_vectors, vectors_info
 
     from ..data.dataset import load_dataset
-    from ..data.text import TextPipeline
+    from ..data.text.pipeline import TextPipeline
 
     ds = load_dataset(data_cfg)
     if ds.task != "text":

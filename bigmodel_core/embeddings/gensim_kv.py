@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..data.numpy_pickle import (
+from ..data.images.numpy_pickle import (
     PICKLE_GLOBALS,
     NumpyOnlyUnpickler,
     RefusedPickle,

@@ -5,7 +5,7 @@ from typing import Any
 
 from ..config import DataConfig
 from ..data.dataset import load_dataset
-from ..data.text import TextPipeline
+from ..data.text.pipeline import TextPipeline
 
 def embedding_map(set_id: str, data_cfg: DataConfig, n: int = 500, dims: int = 3, method: str = "pca",
                   seed: int = 0, extra_words: tuple[str, ...] = ()) -> dict[str, Any]:

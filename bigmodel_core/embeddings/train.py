@@ -113,7 +113,7 @@ def _epoch_reporter(progress: Optional[Progress], epochs: int, words_per_epoch: 
 def tokenized_texts(data_cfg: DataConfig, dataset: Any = None) -> list[list[str]]:
     """Every text of the dataset as tokens of the models' TextPipeline; empty texts are dropped."""
     from ..data.dataset import load_dataset
-    from ..data.text import TextPipeline
+    from ..data.text.pipeline import TextPipeline
 
     ds = dataset if dataset is not None else load_dataset(data_cfg)
     if getattr(ds, "task", "text") != "text":

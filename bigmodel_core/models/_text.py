@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data.text import PAD_ID
+from ..data.text.pipeline import PAD_ID
 
 
 def padding_mask(ids: torch.Tensor) -> torch.Tensor:

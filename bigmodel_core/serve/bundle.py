@@ -8,8 +8,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..data.batching import TextBatches
-from ..data.text import UNK_ID, TextPipeline
+from ..data.text.batching import TextBatches
+from ..data.text.pipeline import UNK_ID, TextPipeline
 from ..errors import InputError, RunError
 from ..models import create_model
 from ..models._registry import saved_params
@@ -143,7 +143,7 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from ..data.image_batches import ImagePreprocess
+    from ..data.images.batches import ImagePreprocess
 
     path = resolve_run(run, home)
     info = read_run(path)

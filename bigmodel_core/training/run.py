@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
-from ..data.batching import TextBatches
+from ..data.text.batching import TextBatches
 from ..data.dataset import load_dataset
-from ..data.image_batches import Augment, ImageBatches, ImagePreprocess
-from ..data.text import TextPipeline
+from ..data.images.batches import Augment, ImageBatches, ImagePreprocess
+from ..data.text.pipeline import TextPipeline
 from ..errors import ModelError, TrainingCancelled
 from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.store import RunWriter, new_run_id

@@ -238,7 +238,7 @@ def deleting_a_run_outside_the_workspace():
 
 @api_case
 def reading_a_zip_as_a_table():
-    from bigmodel_core.data.tables import read_table
+    from bigmodel_core.data.text.tables import read_table
     return read_table(os.environ["BIGMODEL_HOME"] + "/files/not-really.npz")
 
 

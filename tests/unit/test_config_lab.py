@@ -7,7 +7,7 @@ import pytest
 
 from bigmodel_core import data as lab_data, models as lab_models
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict
-from bigmodel_core.data import tables
+from bigmodel_core.data.text import tables
 from bigmodel_core.errors import BigModelError, ConfigError, DataError, did_you_mean
 
 

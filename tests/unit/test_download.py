@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bigmodel_core.data import corpora
-from bigmodel_core.data.corpora import CORPORA, corpus_info, download_corpus, is_cached
+from bigmodel_core.data.text import corpora
+from bigmodel_core.data.text.corpora import CORPORA, corpus_info, download_corpus, is_cached
 from bigmodel_core.data.download import cache_dir, fetch, remote_size
 from bigmodel_core.errors import DataError, DownloadError
 

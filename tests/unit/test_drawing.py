@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bigmodel_core.data.drawing import default_margin, prepare_drawing, prepare_upload
+from bigmodel_core.data.images.drawing import default_margin, prepare_drawing, prepare_upload
 from bigmodel_core.errors import InputError
 
 

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.data.text import PAD, PAD_ID, UNK
+from bigmodel_core.data.text.pipeline import PAD, PAD_ID, UNK
 from bigmodel_core.embeddings.sets import save_vector_set
 from bigmodel_core.errors import BigModelError, DataError, InputError
 from bigmodel_core.runs.store import read_run

@@ -16,7 +16,7 @@ import pytest
 from bigmodel_core.config import DataConfig
 from bigmodel_core.data.dataset import TextDataset
 from bigmodel_core.data.download import cache_dir
-from bigmodel_core.data.text import TextPipeline
+from bigmodel_core.data.text.pipeline import TextPipeline
 from bigmodel_core.embeddings import glove
 from bigmodel_core.embeddings.coverage import embedding_matrix
 from bigmodel_core.embeddings.projection import class_lean, project

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data.image_corpora import (IMAGE_CORPORA, download_images, image_corpus_info,
+from bigmodel_core.data.images.corpora import (IMAGE_CORPORA, download_images, image_corpus_info,
                                               is_image_set_cached)
-from bigmodel_core.data.images import load_image_dataset
+from bigmodel_core.data.images.dataset import load_image_dataset
 from bigmodel_core.errors import DataError, DownloadError
 
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from bigmodel_core.data.drawing import prepare_drawing
-from bigmodel_core.data.image_batches import ImagePreprocess
+from bigmodel_core.data.images.drawing import prepare_drawing
+from bigmodel_core.data.images.batches import ImagePreprocess
 from bigmodel_core.errors import InputError
 from bigmodel_core.explain.gradients import attribute_image
 from bigmodel_core.explain.inside import EXPLAINERS, conv_filters, feature_maps, layer_flow

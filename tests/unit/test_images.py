@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data import image_archives
-from bigmodel_core.data.images import (IMAGE_BUILTINS, ImageDataset, convert_images, is_image_spec,
+from bigmodel_core.data.images import archives as image_archives
+from bigmodel_core.data.images.dataset import (IMAGE_BUILTINS, ImageDataset, convert_images, is_image_spec,
                                        load_image_dataset, to_model_image)
 from bigmodel_core.errors import BigModelError, DataError
 
@@ -242,7 +242,7 @@ def test_compressed_npz_with_sorted_labels_is_not_taken_for_a_zip_bomb(tmp_path)
     ("text.zip", lambda p: p.write_text("not a zip")),
 ])
 def test_rejected_image_upload_leaves_no_file(tmp_path, name, make):
-    from bigmodel_core.data.images import check_image_upload
+    from bigmodel_core.data.images.dataset import check_image_upload
     from bigmodel_core.data import save_upload
 
     make(tmp_path / name)

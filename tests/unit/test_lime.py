@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data.text import TextPipeline
+from bigmodel_core.data.text.pipeline import TextPipeline
 from bigmodel_core.errors import InputError
 from bigmodel_core.explain.lime_text import explain_text, explain_tokens
 from bigmodel_core.serve.bundle import load_bundle

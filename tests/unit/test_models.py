@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from bigmodel_core.data.text import PAD_ID
+from bigmodel_core.data.text.pipeline import PAD_ID
 from bigmodel_core.errors import BigModelError, ConfigError, ModelError
 from bigmodel_core.models import create_model, list_models, model_entry, summarize
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bigmodel_core.data import tables
-from bigmodel_core.data.image_archives import decode_image, open_image_files, read_npz
+from bigmodel_core.data.text import tables
+from bigmodel_core.data.images.archives import decode_image, open_image_files, read_npz
 from bigmodel_core.errors import BigModelError
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from bigmodel_core.data.synthetic import generate_reviews
+from bigmodel_core.data.text.synthetic import generate_reviews
 from bigmodel_core.errors import BigModelError, DataError, InputError, RunError
 from bigmodel_core.evaluate import evaluate_run
 from bigmodel_core.runs.store import RUN_FILES, delete_run, list_runs, read_history, read_run

@@ -6,9 +6,8 @@ import socket
 import tomllib
 from pathlib import Path
 
-import pytest
 
-from bigmodel_core.data import tables
+from bigmodel_core.data.text import tables
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from bigmodel_core.data.synthetic import DESCRIPTION, generate_reviews, load_grammar, sentiment_lexicon
+from bigmodel_core.data.text.synthetic import DESCRIPTION, generate_reviews, load_grammar, sentiment_lexicon
 
 # A review containing one of these may say one thing and then the opposite, so the label
 # follows the main clause rather than every opinion in it.
@@ -140,7 +140,7 @@ def test_no_word_without_sentiment_leans_to_a_class(default_set):
     (|z| >= 4; over the ~320 tested words, chance alone reached |z| 3.3 at most on seeds 0-7).
     """
     from bigmodel_core.config import DataConfig
-    from bigmodel_core.data.text import TextPipeline
+    from bigmodel_core.data.text.pipeline import TextPipeline
 
     texts, labels = default_set
     pipeline = TextPipeline(DataConfig())

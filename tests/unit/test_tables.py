@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data import tables
+from bigmodel_core.data.text import tables
 from bigmodel_core.data.dataset import load_dataset
 from bigmodel_core.errors import BigModelError, DataError
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.data.text import PAD_ID
+from bigmodel_core.data.text.pipeline import PAD_ID
 from bigmodel_core.errors import InputError
 from bigmodel_core.explain.text_attributions import (
     attention_rollout,

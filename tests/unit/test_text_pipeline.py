@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data.batching import TextBatches
-from bigmodel_core.data.text import PAD, PAD_ID, TOKENIZERS, UNK, UNK_ID, TextPipeline, trace
+from bigmodel_core.data.text.batching import TextBatches
+from bigmodel_core.data.text.pipeline import PAD, PAD_ID, TOKENIZERS, UNK, UNK_ID, TextPipeline, trace
 from bigmodel_core.errors import ConfigError, DataError
 
 SENTENCE = "I don't like it, it's NOT good!!! <br />See http://example.com/a?b=1 &amp; www.example.org now"
@@ -242,7 +242,7 @@ TREEBANK_CASES = [
 def test_fast_treebank_gives_the_same_tokens_as_nltk(text):
     from nltk.tokenize import TreebankWordTokenizer
 
-    from bigmodel_core.data.text import _make_tokenizer
+    from bigmodel_core.data.text.pipeline import _make_tokenizer
 
     assert _make_tokenizer("treebank")(text) == TreebankWordTokenizer().tokenize(text)
 
@@ -250,8 +250,8 @@ def test_fast_treebank_gives_the_same_tokens_as_nltk(text):
 def test_fast_treebank_matches_nltk_on_the_builtin_reviews():
     from nltk.tokenize import TreebankWordTokenizer
 
-    from bigmodel_core.data.synthetic import generate_reviews
-    from bigmodel_core.data.text import _make_tokenizer
+    from bigmodel_core.data.text.synthetic import generate_reviews
+    from bigmodel_core.data.text.pipeline import _make_tokenizer
 
     fast, nltk_tok = _make_tokenizer("treebank"), TreebankWordTokenizer().tokenize
     texts, _ = generate_reviews(300, seed=4)

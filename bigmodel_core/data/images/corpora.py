@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from ..errors import DataError, did_you_mean
-from .download import rebase_url
-from .download import Progress, cache_dir, discard, fetch
-from .image_archives import read_cifar10, read_idx
+from ...errors import DataError, did_you_mean
+from ..download import rebase_url
+from ..download import Progress, cache_dir, discard, fetch
+from .archives import read_cifar10, read_idx
 
 Images = tuple[np.ndarray, list[str]]  # (images (N, H, W, C) uint8, class name per image)
 

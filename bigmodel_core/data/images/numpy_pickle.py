@@ -15,7 +15,7 @@ import pickle
 
 import numpy as np
 
-from ..errors import DataError
+from ...errors import DataError
 
 
 class _Dtype:

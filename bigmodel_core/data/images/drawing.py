@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 
 INVERT_CHOICES = ("auto", "yes", "no")
 EMPTY_RANGE = 16.0  # grey levels (of 255): less contrast than this is an empty canvas

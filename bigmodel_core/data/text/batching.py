@@ -6,7 +6,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from .text import PAD_ID
+from .pipeline import PAD_ID
 
 # How many batches' worth of examples are sorted together: large pools mean less padding,
 # small pools mean more randomness between epochs. 50 keeps padding under a few percent.

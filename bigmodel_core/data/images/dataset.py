@@ -21,11 +21,11 @@ import pandas as pd
 from PIL import Image, ImageOps
 from sklearn.datasets import load_digits  # top level: see data/dataset.py (import race between script threads)
 
-from ..config import DataConfig
-from ..errors import DataError, did_you_mean
-from .dataset import encode_labels, split_indices
-from .image_archives import ImageFiles, decode_image, load_image, open_image, open_image_files, read_npz
-from .image_corpora import IMAGE_CORPORA, download_images, get_image_corpus
+from ...config import DataConfig
+from ...errors import DataError, did_you_mean
+from ..dataset import encode_labels, split_indices
+from .archives import ImageFiles, decode_image, load_image, open_image, open_image_files, read_npz
+from .corpora import IMAGE_CORPORA, download_images, get_image_corpus
 
 IMAGE_BUILTINS = {
     "digits": {
@@ -213,7 +213,7 @@ def _sample(n: int, max_rows: Optional[int], seed: int) -> np.ndarray:
 
 
 def _check_shape_settings(size: Optional[int], channels: Optional[int]) -> None:
-    from .image_archives import MAX_SIDE
+    from .archives import MAX_SIDE
 
     if size is not None and not (isinstance(size, int) and 2 <= size <= MAX_SIDE):
         raise DataError(f"The image size {size!r} is not usable.", f"Choose a whole number of pixels from 2 to {MAX_SIDE}.")

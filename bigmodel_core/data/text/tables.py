@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
+from ...errors import DataError
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files would stall a classroom server; sample them first
 MAX_CLASSES = 100  # more distinct labels than this is almost surely not a category column

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-GRAMMAR_PATH = Path(__file__).resolve().parents[2] / "assets" / "review_grammar.json"
+GRAMMAR_PATH = Path(__file__).resolve().parents[3] / "assets" / "review_grammar.json"
 LABELS = ("negative", "positive")
 
 DESCRIPTION = (

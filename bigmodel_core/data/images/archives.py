@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from ..errors import DataError
+from ...errors import DataError
 from .numpy_pickle import load_pickle
 
 MAX_TOTAL_BYTES = 500 * 2**20  # uncompressed size of a whole zip: a classroom set is far smaller

@@ -23,7 +23,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from bigmodel_core.data.download import Progress, cache_dir, discard, fetch, rebase_url
-from bigmodel_core.data.nltk_install import NLTK_INDEX_URL, install_nltk_package, nltk_corpus_root
+from bigmodel_core.data.text.nltk_install import NLTK_INDEX_URL, install_nltk_package, nltk_corpus_root
 from bigmodel_core.errors import DataError, did_you_mean
 
 log = logging.getLogger(__name__)

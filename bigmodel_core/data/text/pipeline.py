@@ -10,8 +10,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..config import STEMMERS, TOKENIZERS, DataConfig  # noqa: F401 (re-exported for the Data page)
-from ..errors import ConfigError, DataError, did_you_mean
+from ...config import STEMMERS, TOKENIZERS, DataConfig  # noqa: F401 (re-exported for the Data page)
+from ...errors import ConfigError, DataError, did_you_mean
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -163,7 +163,7 @@ class TextPipeline:
 
     @classmethod
     def from_json(cls, text: str) -> "TextPipeline":
-        from ..config import from_dict
+        from ...config import from_dict
 
         data = json.loads(text)
         pipe = cls(from_dict(DataConfig, data["config"]))

@@ -1,0 +1,1 @@
+"""Image data: datasets, safe archive readers, batches and augmentation, corpora, drawings."""

@@ -26,7 +26,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.data.dataset import split_indices
+from bigmodel_core.data.labels import split_indices
 from bigmodel_core.data.images.drawing import prepare_drawing
 from bigmodel_core.data.images.dataset import load_image_dataset
 from bigmodel_core.models._registry import count_parameters

@@ -24,7 +24,8 @@ import torch
 from _common import emit
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from bigmodel_core.data.dataset import TextDataset, split_indices
+from bigmodel_core.data.dataset import TextDataset
+from bigmodel_core.data.labels import split_indices
 from bigmodel_core.training.callbacks import BestCheckpoint, History
 from bigmodel_core.training.events import Callback
 from bigmodel_core.training.metrics import predict_batches

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .config import DataConfig
-from .data.dataset import encode_labels, read_raw
+from .data.dataset import read_raw
+from .data.labels import encode_labels
 from .data.images.dataset import is_image_spec, read_labelled_images
 from .errors import DataError
 from .serve.bundle import load_bundle

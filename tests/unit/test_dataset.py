@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from bigmodel_core.config import DataConfig
-from bigmodel_core.data.dataset import encode_labels, list_datasets, load_dataset, parse_spec, split_indices
+from bigmodel_core.data.dataset import list_datasets, load_dataset, parse_spec
+from bigmodel_core.data.labels import encode_labels, split_indices
 from bigmodel_core.errors import DataError
 
 

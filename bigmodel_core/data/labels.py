@@ -1,0 +1,77 @@
+"""Labels and splits, shared by text and image data: raw labels to class ids, and a stratified train/val/test split."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+# Imported here, not inside functions: two Streamlit script threads importing sklearn for the
+# first time at once can meet a half-initialised module (seen once: "cannot import name 'clone'").
+from sklearn.model_selection import train_test_split
+
+from ..errors import DataError
+from .text import tables
+
+
+def encode_labels(raw: pd.Series, column: Optional[str] = None, min_classes: int = 2) -> tuple[np.ndarray, list[str]]:
+    """Map raw labels (strings or numbers) to ids 0..k-1 with sorted class names; check they fit.
+
+    `min_classes` is 2 for training (one class leaves nothing to learn) and 1 for evaluation.
+    """
+    name = f"'{column}'" if column else "label"
+    missing = raw.isna() | (raw.astype(str).str.strip() == "")
+    if missing.any():
+        n_missing = int(missing.sum())
+        raise DataError(f"{n_missing} {'row has' if n_missing == 1 else 'rows have'} no value in the {name} column (first at row {int(np.argmax(missing.to_numpy())) + 1}).",
+                        "Fill in or delete those rows, or choose another label column.")
+    values = _normalise_numbers(raw)
+    classes = sorted(values.unique(), key=_sort_key)
+    if len(classes) < min_classes:
+        raise DataError(f"Every row has the same label ('{classes[0]}'), so there is nothing to tell apart.",
+                        "Use data with at least two classes, or choose another label column.")
+    if len(classes) > tables.MAX_CLASSES:
+        raise DataError(f"The {name} column has {len(classes)} different values, too many to be classes.",
+                        f"Choose the column that holds the categories (at most {tables.MAX_CLASSES} different values).")
+    index = {c: i for i, c in enumerate(classes)}
+    return values.map(index).to_numpy(dtype=np.int64), [str(c) for c in classes]
+
+
+def _normalise_numbers(raw: pd.Series) -> pd.Series:
+    as_num = pd.to_numeric(raw, errors="coerce")
+    if as_num.notna().all():  # 1, 1.0 and "1" are one class, named "1"
+        return as_num.map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+    return raw.astype(str).str.strip()
+
+
+def _sort_key(v: str):
+    try:
+        return (0, float(v), "")
+    except ValueError:
+        return (1, 0.0, v)
+
+
+def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+    """Stratified train/val/test split (falls back to random when a class is tiny)."""
+    n = len(labels)
+    n_val, n_test = math.ceil(n * val) if val else 0, math.ceil(n * test) if test else 0
+    if n - n_val - n_test < 2:
+        raise DataError(f"The dataset has only {n} rows, too few to split into training and validation sets.",
+                        "Use at least 20 rows, or lower the validation and test fractions.")
+    idx = np.arange(n)
+    k_classes = int(labels.max()) + 1
+    counts = np.bincount(labels)
+    # Stratify only when every class can appear in every non-empty part; else split at random.
+    parts = [k for k in (n_val, n_test) if k] or [n]
+    strat = labels if counts.min() >= 3 and min(parts) >= k_classes else None
+    out = {}
+    rest = idx
+    for name, k in (("test", n_test), ("val", n_val)):
+        if k == 0:
+            out[name] = np.array([], dtype=np.int64)
+            continue
+        s = labels[rest] if strat is not None else None
+        rest, part = train_test_split(rest, test_size=k, random_state=seed, stratify=s)
+        out[name] = np.sort(part)
+    out["train"] = np.sort(rest)
+    return {k: out[k] for k in ("train", "val", "test")}

@@ -63,15 +63,16 @@ def cmd_train(args) -> None:
                         freeze_embeddings=freeze)
     cfg = RunConfig(data_cfg, model, from_dict(TrainConfig, train), name=args.name)
     info = train_run(cfg, [Printer(json_lines=args.json)])
-    m = info["metrics"]
-    emb = info.get("embeddings")
+    m = info.metrics
+    emb = info.embeddings
     if emb:
         cov = emb["coverage"]
         _print(args, {"event": "embeddings", **emb},
                f"Word vectors {emb['vectors']} ({emb['dim']} dimensions, {'frozen' if emb['frozen'] else 'fine-tuned'}): "
                f"{cov['found']:,} of {cov['total']:,} words ({cov['fraction']:.1%}) got a vector")
-    _print(args, {"event": "fit_end", "run": info["id"], "path": info["path"], "stopped": info["stopped"], "metrics": m},
-           f"Saved run {info['id']}: val accuracy {m['val_accuracy']:.3f}, test accuracy {m['test_accuracy']:.3f}")
+    _print(args, {"event": "fit_end", "run": info.id, "path": info.path, "stopped": info.stopped, "status": info.status,
+                  "metrics": m},
+           f"Saved run {info.id}: val accuracy {m['val_accuracy']:.3f}, test accuracy {m['test_accuracy']:.3f}")
 
 
 def _default_model_for(spec: str) -> str:
@@ -103,8 +104,6 @@ def _image_input(predictor, path: str):
     from .data.images.drawing import prepare_upload
     from .errors import InputError
 
-    if predictor.task != "image":
-        raise InputError(f"The run '{predictor.run_id}' is a text model; it cannot read an image.", "Use --text instead.")
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -117,18 +116,9 @@ def _image_input(predictor, path: str):
 
 
 def _need_inputs(args, predictor) -> None:
-    from .errors import InputError
+    from .tasks import check_inputs
 
-    if predictor.task == "image" and args.text:
-        raise InputError(f"The run '{predictor.run_id}' is an image model; it cannot read --text.",
-                         "Give pictures with --image FILE instead.")
-    if predictor.task == "text" and args.image:
-        raise InputError(f"The run '{predictor.run_id}' is a text model; it cannot read an image.",
-                         'Give sentences with --text "..." instead.')
-    if predictor.task == "image" and not args.image:
-        raise InputError(f"The run '{predictor.run_id}' is an image model.", "Give a picture with --image FILE.")
-    if predictor.task == "text" and not args.text:
-        raise InputError(f"The run '{predictor.run_id}' is a text model.", 'Give a sentence with --text "...".')
+    check_inputs(predictor, args.text, args.image)
 
 
 def cmd_predict(args) -> None:

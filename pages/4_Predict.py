@@ -14,8 +14,8 @@ if not runs:
     st.info("There is no trained model yet. Train one on the Train page first.", icon="📈")
     st.page_link("pages/3_Train.py", label="Go to Train", icon="➡️")
     st.stop()
-ids = [r["id"] for r in runs]
-by_id = {r["id"]: r for r in runs}
+ids = [r.id for r in runs]
+by_id = {r.id: r for r in runs}
 wanted = st.session_state.get("predict_run")
 if wanted and wanted not in ids:
     st.warning(f"The run '{wanted}' is gone (it may have been deleted); showing the newest run instead.", icon="⚠️")

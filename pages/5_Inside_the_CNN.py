@@ -16,7 +16,7 @@ if not runs:
     st.info("There is no trained image model yet. Pick images on the Data page, then train one.", icon="🖼️")
     st.page_link("pages/1_Data.py", label="Go to Data", icon="➡️")
     st.stop()
-ids = [r["id"] for r in runs]
+ids = [r.id for r in runs]
 wanted = st.session_state.get("predict_run")
 run_id = st.selectbox("Model (saved run)", ids, index=ids.index(wanted) if wanted in ids else 0, key="inside_run")
 with guarded():

@@ -1,14 +1,14 @@
 """The saved runs a page offers, with one notice for any damaged run (the rest stay usable)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import streamlit as st
 
-from bigmodel_core.runs import scan_runs
+from bigmodel_core.runs import RunInfo, scan_runs
 
 
-def saved_runs(task: Optional[str] = None) -> list[dict[str, Any]]:
+def saved_runs(task: Optional[str] = None) -> list[RunInfo]:
     """Runs newest first (only `task`'s when given); damaged ones are named once in a warning and skipped."""
     runs, damaged = scan_runs()
     if damaged:
@@ -16,11 +16,11 @@ def saved_runs(task: Optional[str] = None) -> list[dict[str, Any]]:
         first = damaged[0]
         st.warning(f"{len(damaged)} saved run{'s are' if len(damaged) > 1 else ' is'} damaged and left out: {names}. "
                    f"{first['message'] if len(damaged) == 1 else ''} {first['hint']}".replace("  ", " "), icon="🩹")
-    return [r for r in runs if task is None or r.get("task", "text") == task]
+    return [r for r in runs if task is None or r.task == task]
 
 
-def run_label(info: dict[str, Any]) -> str:
+def run_label(info: RunInfo) -> str:
     """'id · model · val acc 93.1%' for a run picker."""
-    acc = info.get("metrics", {}).get("val_accuracy")
-    return (f"{info['id']} · {info['config']['model']['name']}" + (f" · val acc {acc:.1%}" if isinstance(acc, float) else "")
-            + (" · word vectors" if info.get("embeddings") else ""))
+    acc = info.metrics.get("val_accuracy")
+    return (f"{info.id} · {info.model_name}" + (f" · val acc {acc:.1%}" if isinstance(acc, float) else "")
+            + (" · word vectors" if info.embeddings else ""))

@@ -68,51 +68,53 @@ def render_result(job) -> None:
     if job.result is None:  # cancelled while waiting
         st.info("This job was cancelled before it started.", icon="⏹️")
         return
-    info = job.result
-    m = info["metrics"]
-    if info.get("stopped"):
-        best = info.get("best_epoch")
+    info = job.result  # the run's RunInfo
+    m = info.metrics
+    if info.stopped:
+        best = info.best_epoch
         kept = (f"The best weights so far were kept (from epoch {best})." if best is not None
                 else "It stopped during the first epoch; the weights learned so far were kept.")
-        st.warning(f"Training stopped early ({info.get('stop_reason')}). {kept}", icon="⏹️")
+        st.warning(f"Training stopped early ({info.stop_reason}). {kept}", icon="⏹️")
     else:
         st.success(f"Finished: validation accuracy {m['val_accuracy']:.1%}, test accuracy {m['test_accuracy']:.1%}. "
-                   f"Saved as run **{info['id']}**.", icon="✅")
-    if info.get("embeddings"):
-        emb = info["embeddings"]
+                   f"Saved as run **{info.id}**.", icon="✅")
+        if info.stop_reason:  # early stopping: the plan, not a failure
+            st.caption(f"Training ended at epoch {info.best_epoch or '?'}'s weights: {info.stop_reason}.")
+    if info.embeddings:
+        emb = info.embeddings
         st.caption(f"Started from the word vectors {emb['vectors']} ({'frozen' if emb['frozen'] else 'fine-tuned'}): "
                    f"{emb['coverage']['found']:,} of {emb['coverage']['total']:,} words had a vector.")
-    rep = info["val_report"]
+    rep = info.val_report
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.confusion(rep["confusion"], info["data_info"]["class_names"]), width="stretch",
+    c1.plotly_chart(charts.confusion(rep["confusion"], info.class_names), width="stretch",
                     key=f"train_cm_{job.id}")
     c2.markdown("**Per class (validation)**")
     c2.dataframe(pd.DataFrame(rep["per_class"]).round(3), hide_index=True, width="stretch")
-    if info.get("task") == "image":
+    if info.task == "image":
         _image_mistakes(info)
     else:
-        with st.expander(f"Misclassified validation examples ({len(info['misclassified'])} shown, most confident first)"):
-            st.dataframe(pd.DataFrame(info["misclassified"]).round(3), hide_index=True, width="stretch")
-    st.session_state["predict_run"] = info["id"]
-    own = "pictures" if info.get("task") == "image" else "sentences"
+        with st.expander(f"Misclassified validation examples ({len(info.misclassified)} shown, most confident first)"):
+            st.dataframe(pd.DataFrame(info.misclassified).round(3), hide_index=True, width="stretch")
+    st.session_state["predict_run"] = info.id
+    own = "pictures" if info.task == "image" else "sentences"
     st.page_link("pages/4_Predict.py", label=f"Next: try it on your own {own}", icon="➡️")
 
 
-def _image_mistakes(info: dict) -> None:
+def _image_mistakes(info) -> None:
     """Thumbnails of the mistaken validation images behind one cell of the confusion matrix."""
     from bigmodel_core.runs import read_misclassified_images
     from ui.data_image import enlarge
 
-    rows = info["misclassified"]
+    rows = info.misclassified
     if not rows:
         st.info("No validation image was misclassified.", icon="🎯")
         return
-    images = read_misclassified_images(info["id"])
+    images = read_misclassified_images(info.id)
     cells: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         cells.setdefault(f"true {r['true']} → predicted {r['predicted']}", []).append(i)
     cell = st.selectbox("Open a cell of the confusion matrix", sorted(cells, key=lambda c: -len(cells[c])),
-                        format_func=lambda c: f"{c} ({len(cells[c])} image{'s' * (len(cells[c]) != 1)})", key=f"train_cell_{info['id']}")
+                        format_func=lambda c: f"{c} ({len(cells[c])} image{'s' * (len(cells[c]) != 1)})", key=f"train_cell_{info.id}")
     if images is not None:
         st.image([enlarge(images[i]) for i in cells[cell]],
                  caption=[f"{rows[i]['confidence']:.0%} sure" for i in cells[cell]], width=80)

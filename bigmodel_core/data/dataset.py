@@ -109,10 +109,13 @@ def read_raw(cfg: DataConfig) -> tuple[list[str], pd.Series, str, Optional[str],
 
 def load_dataset(cfg: DataConfig):
     """Load, check and split the dataset that `cfg` names (a TextDataset or an ImageDataset)."""
-    from .images.dataset import is_image_spec, load_image_dataset
+    from ..tasks import task_for_spec
 
-    if is_image_spec(cfg.spec):
-        return load_image_dataset(cfg)
+    return task_for_spec(cfg.spec).load(cfg)
+
+
+def load_text_dataset(cfg: DataConfig) -> TextDataset:
+    """Load, check and split the text dataset that `cfg` names."""
     texts, raw_labels, description, text_col, label_col = read_raw(cfg)
     if cfg.max_rows and cfg.max_rows < len(texts):
         keep = np.sort(np.random.default_rng(cfg.seed).choice(len(texts), cfg.max_rows, replace=False))

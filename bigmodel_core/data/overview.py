@@ -48,11 +48,11 @@ def augment_preview(images: np.ndarray, cfg: DataConfig, seed: int = 0) -> Optio
     return (out.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
 
 
-def test_images(run_info: dict, limit: int = 200) -> tuple[np.ndarray, list[str]]:
-    """Up to `limit` images of an image run's own test split (as the model sees them), with labels."""
-    from ..config import from_dict
+def test_images(run_info: Any, limit: int = 200) -> tuple[np.ndarray, list[str]]:
+    """Up to `limit` images of an image run's own test split (as the model sees them), with labels.
 
-    cfg = from_dict(DataConfig, run_info["config"]["data"])
-    ds = load_dataset(cfg)
+    `run_info` is the run's RunInfo: its recorded data settings give the same split it was tested on.
+    """
+    ds = load_dataset(run_info.config.data)
     images, labels = ds.part("test") if len(ds.split["test"]) else ds.part("val")
     return images[:limit], [ds.class_names[i] for i in labels[:limit]]

@@ -165,7 +165,7 @@ def has_attention(predictor) -> bool:
 def attention_text(predictor, text: str) -> AttentionMap:
     """The attention of each layer and head of a Transformer run over the words of `text`."""
     if not has_attention(predictor):
-        name = predictor.info["config"]["model"]["name"]
+        name = predictor.info.model_name
         raise InputError(f"The run '{predictor.run_id}' was trained with the {name} model, which has no attention to show.",
                          "Attention maps are for Transformer runs; train a transformer model to see them.")
     tokens, _, _ = _checked_tokens(predictor, text, None)

@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from ..errors import RunError
+from ..errors import ConfigError, RunError
+from .info import RunInfo
 from .workspace import AtomicFolder, check_name, inside, sweep_once
 
 RUN_FILES = ("run.json", "history.jsonl", "vocab.json", "preprocess.json", "weights.safetensors", "misclassified.npz")
@@ -65,18 +66,21 @@ def resolve_run(run: str | Path, home: Path | str | None = None) -> Path:
     return path
 
 
-def read_run(run: str | Path, home: Path | str | None = None) -> dict[str, Any]:
-    """run.json of a run, checked: a RunError naming what is wrong when it is damaged."""
+def read_run(run: str | Path, home: Path | str | None = None) -> RunInfo:
+    """The record of a run, checked: a RunError naming what is wrong when it is damaged."""
     path = resolve_run(run, home)
     try:
-        info = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        data = json.loads((path / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):  # ValueError: bad JSON and bytes that are not UTF-8 alike
         raise damaged(path.name, "its run.json is not readable JSON") from None
-    problem = run_info_problem(info)
+    problem = run_info_problem(data)
     if problem:
         raise damaged(path.name, problem)
-    info["path"] = str(path)
-    return info
+    try:
+        return RunInfo.from_dict(data, path=str(path))
+    except (ConfigError, TypeError) as exc:
+        why = exc.message.rstrip(".").lower() if isinstance(exc, ConfigError) else "its run.json has unknown parts"
+        raise damaged(path.name, why) from None
 
 
 def damaged(name: str, why: str) -> RunError:
@@ -115,7 +119,7 @@ def read_history(run: str | Path, home: Path | str | None = None) -> list[dict[s
     return [r for r in rows if isinstance(r, dict)]
 
 
-def scan_runs(home: Path | str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+def scan_runs(home: Path | str | None = None) -> tuple[list[RunInfo], list[dict[str, str]]]:
     """(saved runs newest first, damaged runs as {"id", "message", "hint"}): one bad run never hides the rest."""
     good, bad = [], []
     for path in sorted(runs_dir(home).iterdir(), reverse=True):
@@ -128,7 +132,7 @@ def scan_runs(home: Path | str | None = None) -> tuple[list[dict[str, Any]], lis
     return good, bad
 
 
-def list_runs(home: Path | str | None = None) -> list[dict[str, Any]]:
+def list_runs(home: Path | str | None = None) -> list[RunInfo]:
     """Saved runs, newest first (damaged ones are skipped: `scan_runs` reports them)."""
     return scan_runs(home)[0]
 

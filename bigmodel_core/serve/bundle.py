@@ -1,19 +1,21 @@
 """Load a saved run as a Predictor: safetensors weights + JSON config, never unpickling."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.text.batching import TextBatches
 from ..data.text.pipeline import UNK_ID, TextPipeline
-from ..errors import InputError, RunError
+from ..errors import DataError, InputError, RunError
 from ..models import create_model
 from ..models._registry import saved_params
+from ..runs.info import RunInfo
 from ..runs.store import read_run, resolve_run
+from ..tasks import task_named
 from ..training.devices import choose_threads, resolve_device, torch_threads
 from ..training.metrics import to_device
 
@@ -22,15 +24,39 @@ ALL_UNKNOWN = ("The model has never seen any of these words, so this prediction 
                "it is the model's guess for a sentence of unknown words. Try words from its training data.")
 
 
-class Predictor:
+class BasePredictor:
+    """What every predictor offers, whatever it reads: `task`, `class_names`, `run_id`, `info`, `predict_proba`."""
+
+    task = ""
+    class_names: list[str]
+    run_id: str
+    info: RunInfo
+
+    def predict_proba(self, inputs: Sequence) -> np.ndarray:
+        raise NotImplementedError
+
+    def check_labels(self, raw: pd.Series, column: Optional[str] = None) -> np.ndarray:
+        """A dataset's raw labels as indices into this model's classes; a plain error for any it never learned."""
+        from ..data.labels import encode_labels
+
+        ids, names = encode_labels(raw.reset_index(drop=True), column, min_classes=1)
+        unknown = sorted(set(names) - set(self.class_names))
+        if unknown:
+            raise DataError(f"This dataset has labels the model never learned: {', '.join(unknown[:10])}.",
+                            "The model knows only: " + ", ".join(self.class_names) + ". Use data with those labels.")
+        index = {c: i for i, c in enumerate(self.class_names)}
+        return np.array([index[names[i]] for i in ids], dtype=np.int64)
+
+
+class Predictor(BasePredictor):
     """A trained text model with its pipeline: `predict_proba(texts) -> (n, classes)` probabilities."""
 
     task = "text"
 
-    def __init__(self, model: torch.nn.Module, pipeline: TextPipeline, info: dict, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module, pipeline: TextPipeline, info: RunInfo, device: torch.device) -> None:
         self.model, self.pipeline, self.info, self.device = model.eval(), pipeline, info, device
-        self.class_names: list[str] = info["data_info"]["class_names"]
-        self.run_id: str = info["id"]
+        self.class_names: list[str] = info.class_names
+        self.run_id: str = info.id
 
     @torch.inference_mode()
     def predict_proba_ids(self, encoded: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
@@ -94,7 +120,7 @@ def _same_length_groups(lengths: np.ndarray, batch_size: int) -> list[np.ndarray
     return [g[i:i + batch_size] for g in groups for i in range(0, len(g), batch_size)]
 
 
-class ImagePredictor:
+class ImagePredictor(BasePredictor):
     """A trained image model with its preprocessing: `predict_proba(images) -> (n, classes)`.
 
     Images are uint8 arrays (H, W, C) already at the model's size and channels (see
@@ -103,10 +129,10 @@ class ImagePredictor:
 
     task = "image"
 
-    def __init__(self, model: torch.nn.Module, preprocess, info: dict, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module, preprocess, info: RunInfo, device: torch.device) -> None:
         self.model, self.preprocess, self.info, self.device = model.eval(), preprocess, info, device
-        self.class_names: list[str] = info["data_info"]["class_names"]
-        self.run_id: str = info["id"]
+        self.class_names: list[str] = info.class_names
+        self.run_id: str = info.id
 
     def to_input(self, images: Sequence[np.ndarray]) -> torch.Tensor:
         """uint8 (H, W, C) images -> the normalised (N, C, H, W) tensor the model sees."""
@@ -136,28 +162,23 @@ class ImagePredictor:
 
 
 def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = None):
-    """Rebuild a saved run's model from run.json + vocab.json/preprocess.json + weights.safetensors.
+    """Rebuild a saved run's model from run.json + its task's pipeline file + weights.safetensors.
 
-    Returns a Predictor (text) or an ImagePredictor (images). Nothing is unpickled.
+    Returns the task's predictor (a Predictor for text, an ImagePredictor for images). Nothing
+    is unpickled.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from ..data.images.batches import ImagePreprocess
-
     path = resolve_run(run, home)
     info = read_run(path)
-    task = info.get("task", "text")
+    task = task_named(info.task)
     try:
-        if task == "image":
-            pipeline = ImagePreprocess(**json.loads((path / "preprocess.json").read_text(encoding="utf-8")))
-        else:
-            pipeline = TextPipeline.from_json((path / "vocab.json").read_text(encoding="utf-8"))
-        name = info["config"]["model"]["name"]
-        model = create_model(name, info["data_info"], **saved_params(name, info["model_params"]))
+        pipeline = task.load_pipeline(path)
+        model = create_model(info.model_name, info.data_info, **saved_params(info.model_name, info.model_params))
         model.load_state_dict(load_file(str(path / "weights.safetensors")))
     except (OSError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError, SafetensorError) as exc:
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
                        "Its files may be incomplete; delete it and train it again.") from None
     dev = resolve_device(device)
-    return (ImagePredictor if task == "image" else Predictor)(model.to(dev), pipeline, info, dev)
+    return task.predictor(model.to(dev), pipeline, info, dev)

@@ -204,7 +204,8 @@ class JobManager:
         try:
             job.result = self._runner(job.config, [LogCallback(job.log)], home=self.home,
                                       stop_event=job.stop_event, running_jobs=len(self.running()))
-            job.status = "stopped" if job.result.get("stopped") else "done"
+            stopped = job.result.stopped if hasattr(job.result, "stopped") else job.result.get("stopped")
+            job.status = "stopped" if stopped else "done"  # a run's record, or a Word2Vec set's meta
         except TrainingCancelled:
             job.status = "stopped"
         except BigModelError as exc:

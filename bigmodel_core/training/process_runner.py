@@ -12,10 +12,11 @@ import queue
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 from .. import errors
 from ..config import RunConfig
+from ..runs.info import RunInfo
 from .events import Callback, TrainEvent, dispatch
 
 class _Forward(Callback):
@@ -39,7 +40,7 @@ def _child(cfg: dict, home: Optional[str], q, stop, running_jobs: int) -> None:
     try:
         result = train_run(from_dict(RunConfig, cfg), [_Forward(q)], home=home, stop_event=stop,
                            running_jobs=running_jobs)
-        q.put(("result", result))
+        q.put(("result", {**result.to_dict(), "path": result.path}))  # plain JSON-able data across processes
     except errors.BigModelError as exc:
         q.put(("error", {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it there
@@ -47,7 +48,7 @@ def _child(cfg: dict, home: Optional[str], q, stop, running_jobs: int) -> None:
 
 
 def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
-                   stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> dict[str, Any]:
+                   stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> RunInfo:
     """Like `train_run`, but the training happens in a spawned child process."""
     from dataclasses import asdict
 
@@ -71,7 +72,7 @@ def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str
             if kind == "event":
                 dispatch(callbacks, TrainEvent(**payload))
             elif kind == "result":
-                return payload
+                return RunInfo.from_dict(payload, path=payload.get("path"))
             elif kind == "error":
                 cls = getattr(errors, payload["type"], errors.BigModelError)
                 raise cls(payload["message"], payload["hint"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -11,20 +11,18 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
-from ..data.text.batching import TextBatches
 from ..data.dataset import load_dataset
-from ..data.images.batches import Augment, ImageBatches, ImagePreprocess
-from ..data.text.pipeline import TextPipeline
 from ..errors import ModelError, TrainingCancelled
 from ..models import create_model, list_models, model_entry, resolve_params
+from ..runs.info import RunInfo
 from ..runs.store import RunWriter, new_run_id
+from ..tasks import task_named
 from .callbacks import BestCheckpoint, EarlyStopping, History
 from .events import Callback
 from .metrics import classification_report, predict_batches
 from .trainer import Trainer
 
 MAX_MISCLASSIFIED = 50  # shown on the Train page; more would not be read
-SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -47,7 +45,7 @@ def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None)
     """
     resolve_params(cfg.model.name, cfg.model.params)  # a bad model setting is refused before the data is read
     ds = dataset or load_dataset(cfg.data)
-    pipeline, batches, info = (_prepare_image if ds.task == "image" else _prepare_text)(cfg, ds)
+    pipeline, batches, info = task_named(ds.task).prepare(cfg, ds)
     data_info = {"task": ds.task, "num_classes": len(ds.class_names), "class_names": ds.class_names,
                  "spec": ds.spec, "description": ds.description,
                  "split": {k: int(len(v)) for k, v in ds.split.items()}, **info}
@@ -74,27 +72,6 @@ def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None)
     return Prepared(ds, pipeline, model, params, data_info, batches, vectors)
 
 
-def _prepare_text(cfg: RunConfig, ds: Any):
-    pipeline = TextPipeline(cfg.data)
-    tokens = {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in SPLITS}
-    pipeline.fit_tokens(tokens["train"])  # the vocabulary never sees validation or test text
-    batches = {name: TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
-                                 shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
-               for name in SPLITS}
-    return pipeline, batches, {"vocab_size": pipeline.vocab_size, "text_column": ds.text_column,
-                               "label_column": ds.label_column}
-
-
-def _prepare_image(cfg: RunConfig, ds: Any):
-    train_images, _ = ds.part("train")
-    pre = ImagePreprocess.fit(train_images)  # normalisation statistics from training images only
-    aug = Augment(cfg.data.augment_shift, cfg.data.augment_flip, cfg.data.augment_rotate)
-    batches = {name: ImageBatches(pre.to_tensor(ds.part(name)[0]), ds.part(name)[1], cfg.train.batch_size,
-                                  shuffle=name == "train", seed=cfg.train.seed, augment=aug if name == "train" else None)
-               for name in SPLITS}
-    return pre, batches, {"in_channels": pre.channels, "image_size": pre.size}
-
-
 def _misclassified(ds: Any, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[dict]:
     """The most confident mistakes on the validation split (text, or index into the dataset for images)."""
     val_idx = ds.split["val"]
@@ -104,18 +81,18 @@ def _misclassified(ds: Any, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[d
     rows = []
     for i in wrong:
         index = int(val_idx[out["order"][i]])
-        rows.append({**({"text": ds.texts[index]} if ds.task == "text" else {"index": index}),
+        rows.append({**task_named(ds.task).mistake(ds, index),
                      "true": ds.class_names[out["labels"][i]], "predicted": ds.class_names[pred[i]],
                      "confidence": float(out["probs"][i].max())})
     return rows
 
 
 def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
-              stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> dict[str, Any]:
-    """Train and save one run; returns run.json's content (id, path, metrics, ...).
+              stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> RunInfo:
+    """Train and save one run; returns its record (id, path, metrics, ...).
 
-    A failure leaves nothing in the workspace; a stop (user or early stopping) saves the run
-    with the best weights so far and `stopped: true`.
+    A failure leaves nothing in the workspace; a Stop saves the run with the best weights so far
+    and status "stopped"; early stopping is part of the plan, so its run is "finished".
     """
     t0 = time.perf_counter()
     prep = prepare(cfg, home=home)
@@ -135,39 +112,33 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
         val_report = classification_report(val["labels"], val["probs"], prep.dataset.class_names)
         test_report = classification_report(test["labels"], test["probs"], prep.dataset.class_names)
         final = history.rows[-1]["metrics"] if history.rows else {}
-        info = {"id": run_id, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "task": prep.data_info["task"],
-                "config": asdict(cfg), "model_params": prep.model_params, "data_info": prep.data_info,
-                "device": str(trainer.device), "threads": trainer.threads,
-                "stopped": trainer.stopped_early, "stop_reason": trainer.stop_reason,
-                "best_epoch": best.best_epoch, "embeddings": prep.vectors, "seconds": time.perf_counter() - t0,
-                "metrics": {"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],
-                            "test_accuracy": test_report["accuracy"], "test_macro_f1": test_report["macro_f1"],
-                            "val_loss": val["loss"], "test_loss": test["loss"],
-                            "train_loss": final.get("train_loss"), "train_accuracy": final.get("train_accuracy"),
-                            "samples_per_s": final.get("samples_per_s")},
-                "val_report": val_report, "test_report": test_report,
-                "misclassified": _misclassified(prep.dataset, val)}
+        early = (trainer.stop_reason or "").startswith("early stopping")  # the plan working, not a Stop
+        info = RunInfo(
+            id=run_id, created=time.strftime("%Y-%m-%d %H:%M:%S"), task=prep.data_info["task"], config=cfg,
+            model_params=prep.model_params, data_info=prep.data_info, device=str(trainer.device),
+            threads=trainer.threads, status="stopped" if trainer.stopped_early and not early else "finished",
+            stop_reason=trainer.stop_reason, best_epoch=best.best_epoch, embeddings=prep.vectors,
+            seconds=time.perf_counter() - t0,
+            metrics={"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],
+                     "test_accuracy": test_report["accuracy"], "test_macro_f1": test_report["macro_f1"],
+                     "val_loss": val["loss"], "test_loss": test["loss"],
+                     "train_loss": final.get("train_loss"), "train_accuracy": final.get("train_accuracy"),
+                     "samples_per_s": final.get("samples_per_s")},
+            val_report=val_report, test_report=test_report, misclassified=_misclassified(prep.dataset, val))
         _save(writer, info, history, prep, model)
         path = writer.commit()
     except BaseException:
         writer.discard()
         raise
-    info["path"] = str(path)
+    info.path = str(path)
     return info
 
 
-def _save(writer: RunWriter, info: dict, history: History, prep: Prepared, model: torch.nn.Module) -> None:
+def _save(writer: RunWriter, info: RunInfo, history: History, prep: Prepared, model: torch.nn.Module) -> None:
     from safetensors.torch import save_file
 
-    writer.write_json("run.json", info)
+    writer.write_json("run.json", info.to_dict())
     writer.write_jsonl("history.jsonl", history.rows)
-    if prep.data_info["task"] == "text":
-        writer.write_text("vocab.json", prep.pipeline.to_json())
-    else:
-        writer.write_json("preprocess.json", prep.pipeline.to_dict())
-        wrong = [m["index"] for m in info["misclassified"]]
-        if wrong:  # thumbnails for the confusion matrix; plain arrays, loaded without pickle
-            np.savez_compressed(writer.path("misclassified.npz"), images=prep.dataset.images[wrong],
-                                index=np.asarray(wrong, dtype=np.int64))
+    task_named(info.task).save(writer, prep.pipeline, prep.dataset, info.misclassified)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(writer.path("weights.safetensors")))

@@ -59,7 +59,7 @@ def lenet_run_dir(tmp_path_factory):
     home = tmp_path_factory.mktemp("image_run_home")
     info = train_run(RunConfig(DataConfig("builtin:digits", max_rows=400), ModelConfig("lenet"), TrainConfig(epochs=2),
                                name="tiny-lenet"), home=home)
-    return home / "runs" / info["id"]
+    return home / "runs" / info.id
 
 
 @pytest.fixture

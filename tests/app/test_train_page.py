@@ -51,7 +51,7 @@ def test_train_shows_live_progress_then_results(train_page, poll, workspace):
     assert step_of(progress_text(at)) == (15, 15, 1)  # 480 training texts / batch 32, one epoch
 
     [success] = texts(at.success)
-    assert success.startswith("Finished: validation accuracy") and job.result["id"] in success
+    assert success.startswith("Finished: validation accuracy") and job.result.id in success
     figs = charts(at)
     loss = figs[f"train_steps_{job.id}"]["data"]
     assert loss[0]["x"] == list(range(1, 16)) and len(loss[0]["y"]) == 15  # one point per batch
@@ -62,8 +62,8 @@ def test_train_shows_live_progress_then_results(train_page, poll, workspace):
     assert len(per_class) == 2
     assert {m.label for m in at.metric} >= {"Samples per second", "Device", "Validation accuracy", "Training loss"}
     assert not at.button(key="train_start").disabled and at.button(key="train_stop").disabled
-    assert at.session_state["predict_run"] == job.result["id"]
-    assert [r["id"] for r in list_runs(workspace)] == [job.result["id"]]
+    assert at.session_state["predict_run"] == job.result.id
+    assert [r.id for r in list_runs(workspace)] == [job.result.id]
     assert any(link.proto.page == "Predict" for link in at.get("page_link"))
 
 
@@ -114,8 +114,8 @@ def test_stop_ends_training_and_keeps_the_run(train_page, poll, workspace):
     assert not at.success
     step, total, _ = step_of(progress_text(at))
     assert 0 < step < total
-    assert [r["id"] for r in list_runs(workspace)] == [job.result["id"]]  # what was learned is saved
-    assert list_runs(workspace)[0]["stopped"] is True
+    assert [r.id for r in list_runs(workspace)] == [job.result.id]  # what was learned is saved
+    assert list_runs(workspace)[0].stopped is True
     assert not at.button(key="train_start").disabled and at.button(key="train_stop").disabled
 
 

@@ -86,7 +86,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     cfg = RunConfig(DataConfig(max_rows=1500), ModelConfig("bag_of_embeddings", {"embed_dim": 16, "hidden": 16}),
                     TrainConfig(epochs=2, batch_size=16), name="reviews-bag")
     info = train_run(cfg, home=home)
-    return {"home": home, "info": info, "id": info["id"], "path": Path(info["path"])}
+    return {"home": home, "info": info, "id": info.id, "path": Path(info.path)}
 
 
 @pytest.fixture

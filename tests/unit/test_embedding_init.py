@@ -60,7 +60,7 @@ def in_vector_home(vector_home: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
 
 
 def saved_embedding(run: dict) -> torch.Tensor:
-    return load_file(str(Path(run["path"]) / "weights.safetensors"))["embedding.weight"]
+    return load_file(str(Path(run.path) / "weights.safetensors"))["embedding.weight"]
 
 
 # --- starting point -----------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def test_the_same_config_starts_from_the_same_embedding(in_vector_home):
 def test_embedding_width_follows_the_vectors(in_vector_home):
     prep = prepare(config())
     assert prep.model_params["embed_dim"] == DIM and prep.model.embedding.embedding_dim == DIM
-    assert in_vector_home["runs"]["tuned"]["model_params"]["embed_dim"] == DIM
+    assert in_vector_home["runs"]["tuned"].model_params["embed_dim"] == DIM
     transformer = prepare(config("transformer", {"heads": 2, "layers": 1, "ff": 32}))
     assert transformer.model_params["dim"] == DIM and transformer.model.embedding.embedding_dim == DIM
     np.testing.assert_array_equal(transformer.model.embedding.weight[transformer.pipeline.itos.index("good")].detach(),
@@ -123,9 +123,9 @@ def test_frozen_vectors_stay_unchanged_while_the_rest_of_the_model_learns(in_vec
     start = prepare(config(freeze=True))
     assert not start.model.embedding.weight.requires_grad
     assert torch.equal(saved_embedding(run), start.model.embedding.weight.detach())
-    head = load_file(str(Path(run["path"]) / "weights.safetensors"))["head.1.weight"]
+    head = load_file(str(Path(run.path) / "weights.safetensors"))["head.1.weight"]
     assert not torch.equal(head, start.model.state_dict()["head.1.weight"])  # the classifier did train
-    assert run["metrics"]["val_accuracy"] > 0.5
+    assert run.metrics["val_accuracy"] > 0.5
 
 
 def test_fine_tuned_vectors_move_during_training(in_vector_home):
@@ -140,28 +140,28 @@ def test_fine_tuned_vectors_move_during_training(in_vector_home):
 
 def test_run_json_records_the_vectors_and_their_coverage(in_vector_home):
     run = in_vector_home["runs"]["frozen"]
-    saved = read_run(run["id"])
-    emb = saved["embeddings"]
-    assert emb == run["embeddings"]
+    saved = read_run(run.id)
+    emb = saved.embeddings
+    assert emb == run.embeddings
     assert {k: emb[k] for k in ("vectors", "set_id", "source", "dim", "vocab_size", "frozen")} == {
         "vectors": SET_ID, "set_id": SET_ID, "source": "hand-made", "dim": DIM,
         "vocab_size": len(IN_DATA + NOT_IN_DATA), "frozen": True}
     assert emb["coverage"]["found"] == len(IN_DATA)
-    assert emb["coverage"]["total"] == saved["data_info"]["vocab_size"] - 2
+    assert emb["coverage"]["total"] == saved.data_info["vocab_size"] - 2
     assert set(emb["coverage"]) == {"found", "total", "fraction", "missing_examples"}
-    assert saved["config"]["model"]["embeddings"] == SET_ID and saved["config"]["model"]["freeze_embeddings"] is True
-    assert read_run(in_vector_home["runs"]["tuned"]["id"])["embeddings"]["frozen"] is False
+    assert saved.config.model.embeddings == SET_ID and saved.config.model.freeze_embeddings is True
+    assert read_run(in_vector_home["runs"]["tuned"].id).embeddings["frozen"] is False
 
 
 def test_a_run_without_vectors_records_none(in_vector_home):
     run = in_vector_home["runs"]["plain"]
-    assert run["embeddings"] is None and read_run(run["id"])["embeddings"] is None
-    assert run["model_params"]["embed_dim"] == 64  # the preset's width, not the vectors'
+    assert run.embeddings is None and read_run(run.id).embeddings is None
+    assert run.model_params["embed_dim"] == 64  # the preset's width, not the vectors'
 
 
 def test_a_run_started_from_vectors_loads_and_predicts(in_vector_home):
     run = in_vector_home["runs"]["frozen"]
-    predictor = load_bundle(run["id"])
+    predictor = load_bundle(run.id)
     assert predictor.model.embedding.embedding_dim == DIM
     np.testing.assert_array_equal(predictor.model.embedding.weight[predictor.pipeline.stoi["good"]].detach(),
                                   in_vector_home["vectors"]["good"])
@@ -225,5 +225,5 @@ def test_a_run_in_a_given_workspace_finds_the_vectors_saved_there(tmp_path, monk
                     {"id": "here", "kind": "test", "source": "test"}, home=home)
     info = train_run(RunConfig(DataConfig(max_rows=200), ModelConfig("bag_of_embeddings", embeddings="here"),
                                TrainConfig(dry_run=True)), home=home)
-    assert info["embeddings"]["set_id"] == "here" and info["model_params"]["embed_dim"] == 8
+    assert info.embeddings["set_id"] == "here" and info.model_params["embed_dim"] == 8
     assert not (tmp_path / "workspace").exists()  # looking vectors up created no stray workspace

@@ -9,20 +9,28 @@ import torch
 from PIL import Image
 from torch import nn
 
-from bigmodel_core.data.images.drawing import prepare_drawing
+from bigmodel_core.config import RunConfig
 from bigmodel_core.data.images.batches import ImagePreprocess
+from bigmodel_core.data.images.drawing import prepare_drawing
 from bigmodel_core.errors import InputError
 from bigmodel_core.explain.gradients import attribute_image
-from bigmodel_core.explain.inside import EXPLAINERS, conv_filters, feature_maps, layer_flow
+from bigmodel_core.explain.inside import (
+    EXPLAINERS,
+    conv_filters,
+    feature_maps,
+    layer_flow,
+)
 from bigmodel_core.explain.lime_image import explain_image, segment_image
 from bigmodel_core.models import create_model, list_models
+from bigmodel_core.runs.info import RunInfo
 from bigmodel_core.serve.bundle import ImagePredictor
 
 DIGITS = [str(i) for i in range(10)]
 
 
 def make_predictor(model: nn.Module, preprocess: ImagePreprocess, classes: list[str]) -> ImagePredictor:
-    return ImagePredictor(model, preprocess, {"id": "t", "data_info": {"class_names": classes}}, torch.device("cpu"))
+    info = RunInfo(id="t", task="image", config=RunConfig(), data_info={"class_names": classes}, model_params={})
+    return ImagePredictor(model, preprocess, info, torch.device("cpu"))
 
 
 @pytest.fixture(scope="module")

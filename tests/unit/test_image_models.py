@@ -175,4 +175,4 @@ def test_a_convnet_run_saved_before_auto_depth_existed_still_loads_as_it_was_tra
     (tmp_path / "runs" / "old-convnet" / "run.json").write_text(json.dumps(record))
     predictor = load_bundle("old-convnet", home=tmp_path)
     assert predictor.predict_proba([np.zeros((16, 16, 1), dtype=np.uint8)]).shape == (1, 10)
-    assert info["model_params"]["auto_depth"] is False
+    assert info.model_params["auto_depth"] is False

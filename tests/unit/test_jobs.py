@@ -46,12 +46,12 @@ def test_job_trains_and_finishes_with_a_result_and_batch_events(reviews_csv, sma
     job = jobs.submit(small_run_config(f"csv:{reviews_csv()}"), owner="browser-1")
     wait_until(lambda: job.finished)
     assert job.status == "done", job.error
-    assert job.result["metrics"]["val_accuracy"] >= 0
+    assert job.result.metrics["val_accuracy"] >= 0
     kinds = [e["kind"] for e in job.log]
     assert kinds[0] == "fit_start" and "batch_end" in kinds and "epoch_end" in kinds
     assert kinds[-2:] == ["fit_end", "job_end"]
     assert job.log[-1]["status"] == "done"
-    assert [r["id"] for r in list_runs(isolated_home)] == [job.result["id"]]
+    assert [r.id for r in list_runs(isolated_home)] == [job.result.id]
     assert jobs.position(job.id) == 0 and jobs.get(job.id) is job
 
 
@@ -109,7 +109,7 @@ def test_stopping_a_running_job_marks_it_stopped_and_saves_the_run(reviews_csv, 
     assert fit_end["metrics"]["stopped"] is True
     assert fit_end["epoch"] < 200
     saved = list_runs(isolated_home)
-    assert len(saved) == 1 and saved[0]["stopped"] is True
+    assert len(saved) == 1 and saved[0].stopped is True
 
 
 def test_stopping_a_queued_job_cancels_it():
@@ -180,7 +180,7 @@ def test_a_job_trained_in_a_child_process_reports_progress_and_saves_its_run(tmp
     assert job.status == "done", job.error
     kinds = [e["kind"] for e in job.log]
     assert kinds[0] == "fit_start" and kinds.count("epoch_end") == 2 and "batch_end" in kinds
-    assert [r["id"] for r in list_runs(tmp_path)] == [job.result["id"]]
+    assert [r.id for r in list_runs(tmp_path)] == [job.result.id]
 
 
 def test_a_child_process_job_with_bad_data_fails_with_the_plain_message(tmp_path):

@@ -135,8 +135,8 @@ def test_lime_finds_the_word_a_trained_model_relies_on(tmp_path, isolated_home):
     cfg = RunConfig(DataConfig(spec=f"csv:{path}"), ModelConfig("bag_of_embeddings", {"embed_dim": 16, "hidden": 16}),
                     TrainConfig(epochs=6, batch_size=16, lr=1e-2))
     info = train_run(cfg)
-    assert info["metrics"]["val_accuracy"] >= 0.95
-    predictor = load_bundle(info["id"])
+    assert info.metrics["val_accuracy"] >= 0.95
+    predictor = load_bundle(info.id)
     exp = explain_text(predictor, "the film was long and zebra music", num_samples=400, seed=0)
     assert exp.class_names[exp.label] == "positive"
     word, weight = exp.top(k=1)[0]

@@ -66,9 +66,9 @@ def test_loading_a_run_never_unpickles(trained_run, monkeypatch):
 
 def test_list_runs_shows_the_saved_run(trained_run):
     runs = list_runs(trained_run["home"])
-    assert [r["id"] for r in runs] == ["reviews-bag"]
-    assert runs[0]["path"] == str(trained_run["path"])
-    assert read_run("reviews-bag", trained_run["home"])["metrics"] == trained_run["info"]["metrics"]
+    assert [r.id for r in runs] == ["reviews-bag"]
+    assert runs[0].path == str(trained_run["path"])
+    assert read_run("reviews-bag", trained_run["home"]).metrics == trained_run["info"].metrics
     assert read_history("reviews-bag", trained_run["home"])[0]["kind"] == "fit_start"
 
 
@@ -77,16 +77,16 @@ def test_list_runs_skips_half_written_and_damaged_runs(own_copy_of_run, isolated
     broken = isolated_home / "runs" / "broken"
     broken.mkdir()
     (broken / "run.json").write_text("{not json", encoding="utf-8")
-    assert [r["id"] for r in list_runs()] == [own_copy_of_run.name]
+    assert [r.id for r in list_runs()] == [own_copy_of_run.name]
 
 
 def test_newest_run_is_listed_first(reviews_csv, small_run_config):
     spec = f"csv:{reviews_csv()}"
     first = train_run(small_run_config(spec, epochs=1))
     second = train_run(small_run_config(spec, epochs=1))
-    assert first["id"] != second["id"]
-    ids = [r["id"] for r in list_runs()]
-    assert set(ids) == {first["id"], second["id"]}
+    assert first.id != second.id
+    ids = [r.id for r in list_runs()]
+    assert set(ids) == {first.id, second.id}
     assert ids == sorted(ids, reverse=True)
 
 
@@ -103,10 +103,10 @@ def test_loaded_run_reproduces_its_saved_test_accuracy(trained_run):
     from bigmodel_core.data.dataset import load_dataset
 
     predictor = load_bundle(trained_run["path"])
-    ds = load_dataset(DataConfig(**trained_run["info"]["config"]["data"]))
+    ds = load_dataset(trained_run["info"].config.data)
     texts, labels = ds.part("test")
     acc = float((predictor.predict_proba(texts).argmax(1) == labels).mean())
-    assert acc == pytest.approx(trained_run["info"]["metrics"]["test_accuracy"])
+    assert acc == pytest.approx(trained_run["info"].metrics["test_accuracy"])
 
 
 def test_predictions_come_back_in_input_order(trained_run):
@@ -181,7 +181,7 @@ def test_reusing_a_run_name_is_refused_and_keeps_the_first_run(reviews_csv, smal
     with pytest.raises(BigModelError) as err:
         train_run(small_run_config(spec, name="mine", epochs=1, seed=1))
     assert err.value.hint
-    assert [r["id"] for r in list_runs()] == [first["id"]]
+    assert [r.id for r in list_runs()] == [first.id]
     assert (isolated_home / "runs" / "mine" / "weights.safetensors").read_bytes() == before
     assert sorted(p.name for p in (isolated_home / "runs").iterdir()) == ["mine"]
 

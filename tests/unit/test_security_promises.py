@@ -38,7 +38,7 @@ def test_training_predicting_and_explaining_open_no_network_connection(monkeypat
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a[0] if a else None))
     info = train_run(RunConfig(DataConfig(spec=f"csv:{reviews_csv()}"), ModelConfig("lstm", {"embed_dim": 8, "hidden": 8}),
                                TrainConfig(epochs=1, batch_size=16)))
-    predictor = load_bundle(info["id"])
+    predictor = load_bundle(info.id)
     assert predictor.predict("a good film")["prediction"] in ("negative", "positive")
     assert explain_text(predictor, "a good film", num_samples=50).tokens == ["a", "good", "film"]
 

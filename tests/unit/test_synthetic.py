@@ -181,7 +181,7 @@ def test_lime_top_word_for_the_classic_sentence_carries_its_sentiment(isolated_h
     with torch_threads(torch.get_num_threads()):
         info = train_run(RunConfig(DataConfig(), ModelConfig("fasttext_bigrams"),
                                    TrainConfig(epochs=6, lr=1e-2, seed=1, num_threads=1, device="cpu")))
-    exp = explain_text(load_bundle(info["id"]), "not good at all, a boring film", num_samples=500, seed=0)
+    exp = explain_text(load_bundle(info.id), "not good at all, a boring film", num_samples=500, seed=0)
     assert exp.class_names[exp.label] == "negative" and max(exp.probabilities) > 0.8
     word, _ = exp.top(k=1)[0]
     assert word in {"not", "good", "boring"}, exp.top(k=4)

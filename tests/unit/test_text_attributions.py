@@ -60,7 +60,7 @@ def zebra_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def predictor_for(zebra_runs: dict, name: str):
-    return load_bundle(zebra_runs["runs"][name]["id"], home=zebra_runs["home"])
+    return load_bundle(zebra_runs["runs"][name].id, home=zebra_runs["home"])
 
 
 def logit_gap(predictor, text: str, label: int) -> float:
@@ -79,7 +79,7 @@ def logit_gap(predictor, text: str, label: int) -> float:
 # --- Integrated Gradients -----------------------------------------------------------------------
 @pytest.mark.parametrize("family", ["lstm", "textcnn", "transformer"])
 def test_ig_ranks_the_deciding_word_first(zebra_runs, family):
-    assert zebra_runs["runs"][family]["metrics"]["val_accuracy"] >= 0.9, zebra_runs["runs"][family]["metrics"]
+    assert zebra_runs["runs"][family].metrics["val_accuracy"] >= 0.9, zebra_runs["runs"][family].metrics
     predictor = predictor_for(zebra_runs, family)
     exp = integrated_gradients_text(predictor, ZEBRA_TEXT)
     assert exp.method == "ig" and exp.tokens == ZEBRA_TEXT.split()
@@ -238,7 +238,7 @@ def test_a_one_word_sentence_is_explained_by_a_bigram_model(tmp_path):
     data = zebra_csv(tmp_path / "zebra.csv")
     info = train_run(RunConfig(DataConfig(spec=f"csv:{data}"), ModelConfig("fasttext_bigrams", {"embed_dim": 8}),
                                TrainConfig(epochs=2, batch_size=16)), home=tmp_path)
-    predictor = load_bundle(info["id"], home=tmp_path)
+    predictor = load_bundle(info.id, home=tmp_path)
     one = integrated_gradients_text(predictor, "zebra")  # no bigram in a single word
     assert one.tokens == ["zebra"] and len(one.weights[one.label]) == 1 and one.score < 0.05
     two = integrated_gradients_text(predictor, "zebra film")

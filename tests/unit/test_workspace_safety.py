@@ -99,10 +99,10 @@ def test_a_damaged_run_is_reported_once_and_the_others_keep_working(own_copy_of_
     bad.mkdir()
     (bad / "run.json").write_bytes(DAMAGE[damage])
     runs, damaged = scan_runs()
-    assert [r["id"] for r in runs] == [own_copy_of_run.name]
+    assert [r.id for r in runs] == [own_copy_of_run.name]
     assert [d["id"] for d in damaged] == ["zz-damaged"]
     assert "is damaged" in damaged[0]["message"] and "Delete it" in damaged[0]["hint"]
-    assert [r["id"] for r in list_runs()] == [own_copy_of_run.name]
+    assert [r.id for r in list_runs()] == [own_copy_of_run.name]
     with pytest.raises(RunError, match="damaged"):
         read_run("zz-damaged")
     with pytest.raises(RunError, match="damaged"):

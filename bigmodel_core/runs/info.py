@@ -1,0 +1,117 @@
+"""RunInfo: the typed record of one run (its run.json), with a schema version and a JSON round trip.
+
+run.json files written before the schema had a version (no "schema") are read unchanged: their
+`stopped` flag becomes the status, and every field they lack takes its default. Keys this
+version does not know are kept in `extra` and written back, so an older app never drops what a
+newer one recorded.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..config import RunConfig, from_dict
+from ..errors import ConfigError
+
+SCHEMA_VERSION = 2  # 1: the unversioned run.json of the first releases; 2: status, parent, files
+STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+
+
+@dataclass
+class RunInfo:
+    """Everything known about a run: what it was (config), what it learned (metrics), where it lives."""
+
+    id: str
+    task: str  # "text" | "image": how raw inputs become model inputs
+    config: RunConfig
+    data_info: dict[str, Any]  # class_names, num_classes, split sizes, vocab_size or image_size, ...
+    model_params: dict[str, Any]  # the preset's settings as resolved for this run
+    metrics: dict[str, Any] = field(default_factory=dict)  # val_accuracy, test_accuracy, ... (JSON numbers)
+    status: str = "finished"
+    stop_reason: Optional[str] = None
+    best_epoch: Optional[int] = None
+    created: str = ""  # local time, "YYYY-mm-dd HH:MM:SS"
+    seconds: Optional[float] = None
+    device: str = "cpu"
+    threads: Optional[int] = None
+    parent: Optional[str] = None  # the run this one was derived from (resumed, pruned, distilled, ...)
+    embeddings: Optional[dict[str, Any]] = None  # the word vectors the model started from, with coverage
+    val_report: dict[str, Any] = field(default_factory=dict)
+    test_report: dict[str, Any] = field(default_factory=dict)
+    misclassified: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the bundle's files, as written
+    path: Optional[str] = None  # the run's folder; not stored in run.json (it moves with the folder)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer schema, kept as they were
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def name(self) -> str:
+        return self.config.name or self.id
+
+    @property
+    def model_name(self) -> str:
+        return self.config.model.name
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.data_info["class_names"])
+
+    @property
+    def stopped(self) -> bool:
+        return self.status == "stopped"
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's content (without the folder path)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("path", "extra")}
+        out["config"] = dataclasses.asdict(self.config)
+        out["stopped"] = self.stopped  # for readers of schema 1
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: Optional[str] = None) -> "RunInfo":
+        """A RunInfo from run.json's content, of this schema or of schema 1; ConfigError when it does not fit."""
+        data = dict(data)
+        schema = data.pop("schema", 1)
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION + 100:
+            raise ConfigError(f"The run record has an unknown schema version {schema!r}.",
+                              "Update BigModel Lab to read it.")
+        stopped = data.pop("stopped", False)
+        data.setdefault("status", "stopped" if stopped else "finished")
+        data.pop("path", None)
+        if data["status"] not in STATUSES:
+            raise ConfigError(f"The run record has an unknown status {data['status']!r}.",
+                              "Valid statuses: " + ", ".join(STATUSES) + ".")
+        names = {f.name for f in dataclasses.fields(cls)} - {"path", "extra", "schema"}
+        known = {k: v for k, v in data.items() if k in names}
+        extra = {k: v for k, v in data.items() if k not in names}
+        known["config"] = _config(known.get("config"))
+        known.setdefault("task", known["data_info"].get("task", "text") if isinstance(known.get("data_info"), dict) else "text")
+        return cls(**known, path=path, extra=extra)
+
+
+def _config(raw: Any) -> RunConfig:
+    """The run's RunConfig, read leniently: a value outside today's ranges stays as it was recorded."""
+    if not isinstance(raw, dict):
+        raise ConfigError("The run record has no settings.", "Its run.json is incomplete.")
+    try:
+        return from_dict(RunConfig, raw)
+    except ConfigError:
+        # recorded by an older version with looser checks (say batch_size 0): keep it as recorded
+        parts = {}
+        for key, kind in (("data", "DataConfig"), ("model", "ModelConfig"), ("train", "TrainConfig")):
+            parts[key] = _unchecked(kind, raw.get(key) or {})
+        cfg = object.__new__(RunConfig)
+        cfg.data, cfg.model, cfg.train, cfg.name = parts["data"], parts["model"], parts["train"], raw.get("name")
+        return cfg
+
+
+def _unchecked(kind: str, values: dict[str, Any]) -> Any:
+    from .. import config
+
+    cls = getattr(config, kind)
+    obj = object.__new__(cls)
+    defaults = cls()
+    for f in dataclasses.fields(cls):
+        setattr(obj, f.name, values.get(f.name, getattr(defaults, f.name)))
+    return obj

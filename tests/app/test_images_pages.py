@@ -191,16 +191,16 @@ def test_training_on_digits_finishes_and_shows_the_mistaken_images(open_page, po
     from ui import state
 
     info = state.job_manager().get(at.session_state["train_job"]).result
-    assert info["task"] == "image" and info["config"]["model"]["name"] == "convnet"
-    if not info["misclassified"]:
+    assert info.task == "image" and info.model_name == "convnet"
+    if not info.misclassified:
         assert "No validation image was misclassified." in texts(at.info)
         return
     [cell] = [s for s in at.selectbox if (s.key or "").startswith("train_cell_")]
     assert re.fullmatch(r"true \d → predicted \d", cell.value)
     [thumbs] = [img for img in at.image if all(c.endswith("% sure") for c in img.captions)]
-    wanted = sum(1 for r in info["misclassified"] if cell.value == f"true {r['true']} → predicted {r['predicted']}")
+    wanted = sum(1 for r in info.misclassified if cell.value == f"true {r['true']} → predicted {r['predicted']}")
     assert len(thumbs.captions) == wanted  # one thumbnail per mistaken image of that cell
-    assert at.session_state["predict_run"] == info["id"]
+    assert at.session_state["predict_run"] == info.id
 
 
 def test_the_results_of_an_image_run_are_worded_for_pictures(open_page, poll):

@@ -50,7 +50,7 @@ def test_ten_sessions_training_at_once_all_finish_in_order_each_seeing_only_its_
     assert all(j.status == "done" for j in distinct), [(j.status, j.error) for j in distinct]
     assert manager.start_order == [j.id for j in distinct]  # first come, first served
     assert most_children <= manager.max_running  # never more trainers (and their memory) than the cap
-    run_ids = {j.id: j.result["id"] for j in distinct}
+    run_ids = {j.id: j.result.id for j in distinct}
     for at, job, seed in zip(sessions, jobs, SEEDS):
         [success] = texts(at.success)
         assert RUN_ID.search(success).group(1) == run_ids[job.id]  # its own run, no one else's

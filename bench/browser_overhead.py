@@ -44,7 +44,7 @@ HEADLESS_SCRIPT = """
 from bigmodel_core.training.jobs import demo_config
 from bigmodel_core.training.run import train_run
 info = train_run(demo_config())
-print(info["path"])
+print(info.path)
 """
 RENDER_SIM_SCRIPT = """
 import time
@@ -68,7 +68,7 @@ while not job.finished:
         pio.to_json(go.Figure(fig), validate=False)
     busy += time.perf_counter() - t0
     renders += 1
-print(job.result['path'], busy / max(renders, 1), renders)
+print(job.result.path, busy / max(renders, 1), renders)
 """
 
 

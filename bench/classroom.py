@@ -144,7 +144,7 @@ def classroom(name: str, configs: list, timeout: float = 1800) -> dict:
             raise SystemExit(f"{name}: a job did not finish: {failed}")
         ends = [foot.ended.get(j, time.perf_counter()) - t0 for j in jobs]
         ordered = manager.start_order == sorted(jobs, key=lambda i: jobs[i].seq)
-        val = [j.result["metrics"]["val_accuracy"] for j in jobs.values()]
+        val = [j.result.metrics["val_accuracy"] for j in jobs.values()]
         return emit(BENCH, kind="sessions", variant=name, sessions=len(configs), runs=len(jobs),
                     max_running=manager.max_running, last_finished_s=round(max(ends), 2),
                     first_finished_s=round(min(ends), 2), clicks_s=round(clicks_s, 2),
@@ -174,7 +174,7 @@ def part_preset(seeds: int) -> dict:
                 t0 = time.perf_counter()
                 info = train_run(cfg, home=home)
                 secs = time.perf_counter() - t0
-            m = info["metrics"]
+            m = info.metrics
             rows[name].append({"seconds": secs, "val": m["val_accuracy"], "test": m["test_accuracy"]})
             emit(BENCH, kind="preset", preset=name, seed=seed, seconds=round(secs, 2),
                  val_accuracy=round(m["val_accuracy"], 4), test_accuracy=round(m["test_accuracy"], 4))
@@ -247,7 +247,7 @@ def _trained_demo(home: str):
         time.sleep(0.2)
     at.run()
     assert at.success, "the demo did not finish"
-    return at, job.result["id"]
+    return at, job.result.id
 
 
 def _lime_step(run_id: str, home: str):

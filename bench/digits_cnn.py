@@ -42,7 +42,7 @@ def time_to_target(threads: int, epochs: int, seed: int) -> dict:
     clock.prep = prepare(cfg)  # the same split and batches the run uses, for the test evaluation
     info = train_run(cfg, [clock], home="/tmp/bigmodel-bench-digits")
     hit = next((r for r in clock.rows if r["test_accuracy"] >= TARGET), None)
-    return {"final_test_accuracy": info["metrics"]["test_accuracy"], "best_test_accuracy": max(r["test_accuracy"] for r in clock.rows),
+    return {"final_test_accuracy": info.metrics["test_accuracy"], "best_test_accuracy": max(r["test_accuracy"] for r in clock.rows),
             "seconds_to_target": hit["seconds"] if hit else None, "epoch_at_target": hit["epoch"] if hit else None,
             "total_seconds": time.perf_counter() - pressed}
 

@@ -130,9 +130,9 @@ def train_one(spec: str, model: str, params: dict, train: dict, seed: int, home:
     cfg = RunConfig(DataConfig(spec), ModelConfig(model, dict(params)), TrainConfig(**{**train, "seed": seed}))
     t = time.perf_counter()
     info = train_run(cfg, home=home)
-    m = info["metrics"]
+    m = info.metrics
     return {"test_accuracy": m["test_accuracy"], "train_accuracy": m["train_accuracy"], "val_accuracy": m["val_accuracy"],
-            "parameters": count_parameters(model, info["data_info"], **info["model_params"]),
+            "parameters": count_parameters(model, info.data_info, **info.model_params),
             "seconds": time.perf_counter() - t}
 
 

@@ -46,10 +46,10 @@ def train_lstm(data_dir: str, home: str, max_rows: int | None, size: str) -> str
                     ModelConfig("lstm", SIZES[size]), TrainConfig(epochs=1), name=f"bench-lime-lstm-{size}")
     t0 = time.perf_counter()
     info = train_run(cfg, home=home)
-    emit(BENCH, kind="trained", run=info["id"], size=size, model_params=info["model_params"],
-         test_accuracy=info["metrics"]["test_accuracy"], seconds=time.perf_counter() - t0,
-         train_rows=info["data_info"]["split"]["train"])
-    return info["id"]
+    emit(BENCH, kind="trained", run=info.id, size=size, model_params=info.model_params,
+         test_accuracy=info.metrics["test_accuracy"], seconds=time.perf_counter() - t0,
+         train_rows=info.data_info["split"]["train"])
+    return info.id
 
 
 # --- prototype of suggested engine changes (bench-only) -------------------------------------------

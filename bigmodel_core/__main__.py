@@ -72,7 +72,11 @@ def cmd_train(args) -> None:
                f"{cov['found']:,} of {cov['total']:,} words ({cov['fraction']:.1%}) got a vector")
     _print(args, {"event": "fit_end", "run": info.id, "path": info.path, "stopped": info.stopped, "status": info.status,
                   "metrics": m},
-           f"Saved run {info.id}: val accuracy {m['val_accuracy']:.3f}, test accuracy {m['test_accuracy']:.3f}")
+           f"Saved run {info.id}: val accuracy {_num(m['val_accuracy'])}, test accuracy {_num(m['test_accuracy'])}")
+
+
+def _num(x: Any) -> str:
+    return "-" if x is None else f"{x:.3f}"  # a split of size 0 has no figure
 
 
 def _default_model_for(spec: str) -> str:

@@ -61,6 +61,10 @@ def render_epochs(job) -> None:
     c2.plotly_chart(charts.epoch_curves(epochs, "accuracy"), width="stretch", key=f"train_eacc_{job.id}")
 
 
+def _pct(x) -> str:
+    return "—" if x is None else f"{x:.1%}"  # a split of size 0 has no accuracy
+
+
 def render_result(job) -> None:
     if job.status == "failed":
         show_job_error(job.error)
@@ -76,7 +80,7 @@ def render_result(job) -> None:
                 else "It stopped during the first epoch; the weights learned so far were kept.")
         st.warning(f"Training stopped early ({info.stop_reason}). {kept}", icon="⏹️")
     else:
-        st.success(f"Finished: validation accuracy {m['val_accuracy']:.1%}, test accuracy {m['test_accuracy']:.1%}. "
+        st.success(f"Finished: validation accuracy {_pct(m['val_accuracy'])}, test accuracy {_pct(m['test_accuracy'])}. "
                    f"Saved as run **{info.id}**.", icon="✅")
         if info.stop_reason:  # early stopping: the plan, not a failure
             st.caption(f"Training ended at epoch {info.best_epoch or '?'}'s weights: {info.stop_reason}.")

@@ -115,7 +115,7 @@ class Printer(Callback):
         m = event.metrics
         self._write({"event": "batch_end", "epoch": event.epoch, "step": event.step, **m},
                     f"  epoch {event.epoch} step {event.step}/{event.total_steps} loss {m['loss']:.4f} "
-                    f"{m['samples_per_s']:.0f} samples/s")
+                    + (f"lr {m['lr']:.2g} " if "lr" in m else "") + f"{m['samples_per_s']:.0f} samples/s")
 
     def on_epoch_end(self, trainer, event: TrainEvent) -> None:
         m = event.metrics

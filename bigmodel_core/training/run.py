@@ -87,6 +87,13 @@ def _misclassified(ds: Any, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[d
     return rows
 
 
+def _report(out: dict, class_names: list[str]) -> dict[str, Any]:
+    """The classification report of one split; an empty split (a fraction of 0) has no figures."""
+    if not len(out["labels"]):
+        return {"accuracy": None, "macro_f1": None, "per_class": [], "confusion": []}
+    return classification_report(out["labels"], out["probs"], class_names)
+
+
 def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
               stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> RunInfo:
     """Train and save one run; returns its record (id, path, metrics, ...).
@@ -109,8 +116,7 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
         model = trainer.fit(prep.model, prep.batches["train"], prep.batches["val"])
         val = predict_batches(model, prep.batches["val"], trainer.device)
         test = predict_batches(model, prep.batches["test"], trainer.device)
-        val_report = classification_report(val["labels"], val["probs"], prep.dataset.class_names)
-        test_report = classification_report(test["labels"], test["probs"], prep.dataset.class_names)
+        val_report, test_report = _report(val, prep.dataset.class_names), _report(test, prep.dataset.class_names)
         final = history.rows[-1]["metrics"] if history.rows else {}
         early = (trainer.stop_reason or "").startswith("early stopping")  # the plan working, not a Stop
         info = RunInfo(

@@ -80,6 +80,7 @@ def test_epochs_chosen_in_training_settings_are_used(train_page, poll):
 
 def _start_long_job(at, poll):
     at.number_input(key="train_epochs").set_value(200).run()
+    at.number_input(key="train_patience").set_value(0).run()  # early stopping off: the job must still run
     at.button(key="train_start").click().run()
     poll(at, lambda a: bool(progress_text(a) and STEP.match(progress_text(a))), timeout=60, every=0.1)
     job = job_of(at)
@@ -209,6 +210,7 @@ def test_two_learners_with_the_same_settings_watch_one_run_and_one_can_leave_it(
     job = _start_long_job(first, poll)
     second = open_page("train", data_cfg=SMALL_DATA, model_cfg=SMALL_MODEL, train_cfg=SMALL_TRAIN)
     second.number_input(key="train_epochs").set_value(200).run()
+    second.number_input(key="train_patience").set_value(0).run()  # the same settings as the first learner's
     second.button(key="train_start").click().run()
     assert job_of(second) is job
     assert job.viewers == {first.session_state["viewer_id"], second.session_state["viewer_id"]}

@@ -36,6 +36,7 @@ def cli_home(tmp_path_factory, review_texts):
     proc = subprocess.run(
         [sys.executable, "-m", "bigmodel_core", "train", "--data", f"csv:{data}", "--model", "bag_of_embeddings",
          "--set", "embed_dim=16", "--set", "hidden=16", "--set", "batch_size=16", "--set", "lr=0.02",
+         "--set", "schedule=constant", "--set", "weight_decay=0", "--set", "dropout=0.2",
          "--epochs", "3", "--name", "cli-run", "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     return {"home": home, "data": data, "held_out": held_out, "proc": proc}
@@ -220,6 +221,7 @@ def test_training_that_diverges_exits_with_code_1(capsys, tmp_path, review_texts
     pd.DataFrame({"text": texts, "label": labels}).to_csv(data, index=False)
     code, out, err = run_cli(capsys, "train", "--data", f"csv:{data}", "--model", "bag_of_embeddings",
                              "--set", "optimizer=sgd", "--set", "lr=10", "--set", "grad_clip=none", "--set", "batch_size=4",
+                             "--set", "weight_decay=0",
                              "--epochs", "3")
     assert_plain_error(code, out, err, "learning rate", exit_code=1)
     assert list((Path(os.environ["BIGMODEL_HOME"]) / "runs").iterdir()) == []

@@ -133,7 +133,7 @@ def test_lime_finds_the_word_a_trained_model_relies_on(tmp_path, isolated_home):
     from bigmodel_core.config import ModelConfig, RunConfig, TrainConfig
 
     cfg = RunConfig(DataConfig(spec=f"csv:{path}"), ModelConfig("bag_of_embeddings", {"embed_dim": 16, "hidden": 16}),
-                    TrainConfig(epochs=6, batch_size=16, lr=1e-2))
+                    TrainConfig(epochs=6, batch_size=16, lr=1e-2, weight_decay=0.0, schedule="constant"))
     info = train_run(cfg)
     assert info.metrics["val_accuracy"] >= 0.95
     predictor = load_bundle(info.id)

@@ -253,3 +253,15 @@ def test_loading_and_using_a_predictor_leaves_the_process_thread_count_alone(tra
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(1)
+
+
+def test_a_run_without_a_test_split_is_saved_with_no_test_figures(reviews_csv, small_run_config, capsys):
+    from bigmodel_core.__main__ import main
+
+    code = main(["train", "--data", f"csv:{reviews_csv()}", "--model", "bag_of_embeddings", "--epochs", "1",
+                 "--set", "test_fraction=0", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["metrics"]["test_accuracy"] is None and last["metrics"]["val_accuracy"] is not None
+    assert load_bundle(last["run"]).predict_proba(SENTENCES).shape == (4, 2)

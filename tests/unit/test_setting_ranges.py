@@ -142,7 +142,8 @@ def test_out_of_memory_in_a_step_becomes_a_plain_error_suggesting_a_smaller_batc
 def test_a_loss_that_explodes_ends_the_run_with_a_plain_error(reviews_csv, small_run_config, isolated_home):
     from bigmodel_core.training.run import train_run
 
-    cfg = small_run_config(f"csv:{reviews_csv()}", optimizer="sgd", lr=10.0, grad_clip=None, batch_size=4, epochs=3)
+    cfg = small_run_config(f"csv:{reviews_csv()}", optimizer="sgd", lr=10.0, grad_clip=None, batch_size=4, epochs=3,
+                           weight_decay=0.0)
     with pytest.raises(TrainingError) as err:
         train_run(cfg)
     assert any(w in err.value.message for w in ("exploded", "nan", "inf")) and "learning rate" in err.value.hint

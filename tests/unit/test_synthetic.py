@@ -180,7 +180,8 @@ def test_lime_top_word_for_the_classic_sentence_carries_its_sentiment(isolated_h
     # torch_threads gives the rest of the session back the thread count the trainer changes
     with torch_threads(torch.get_num_threads()):
         info = train_run(RunConfig(DataConfig(), ModelConfig("fasttext_bigrams"),
-                                   TrainConfig(epochs=6, lr=1e-2, seed=1, num_threads=1, device="cpu")))
+                                   TrainConfig(epochs=6, lr=1e-2, seed=1, num_threads=1, device="cpu",
+                                               weight_decay=0.0, schedule="constant", early_stopping_patience=None)))
     exp = explain_text(load_bundle(info.id), "not good at all, a boring film", num_samples=500, seed=0)
     assert exp.class_names[exp.label] == "negative" and max(exp.probabilities) > 0.8
     word, _ = exp.top(k=1)[0]

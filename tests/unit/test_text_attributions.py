@@ -53,7 +53,7 @@ def zebra_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     runs = {}
     for name, params in SMALL.items():
         cfg = RunConfig(DataConfig(spec=f"csv:{data}"), ModelConfig(name, params),
-                        TrainConfig(epochs=4, batch_size=16, lr=1e-2), name=f"zebra-{name}")
+                        TrainConfig(epochs=4, batch_size=16, lr=1e-2, weight_decay=0.0, schedule="constant"), name=f"zebra-{name}")
         info = train_run(cfg, home=home)
         runs[name] = info
     return {"home": home, "runs": runs}

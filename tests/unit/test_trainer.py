@@ -1,19 +1,26 @@
-"""The Trainer loop: events, history, stopping, early stopping, best checkpoint, NaN, devices."""
+"""The Trainer loop: events, history, lr schedule, stopping, early stopping, best checkpoint, NaN, devices."""
 from __future__ import annotations
 
+import csv
+import itertools
 import json
 import math
+import random
 import threading
 
+import numpy as np
 import pytest
 import torch
 
 from bigmodel_core.config import DataConfig, TrainConfig
-from bigmodel_core.data.batching import TextBatches
-from bigmodel_core.data.text import TextPipeline
+from bigmodel_core.data.text.batching import TextBatches
+from bigmodel_core.data.dataset import load_dataset
+from bigmodel_core.data.text.pipeline import TextPipeline
 from bigmodel_core.errors import ConfigError, DeviceError, TrainingError
 from bigmodel_core.models import create_model
 from bigmodel_core.runs.store import list_runs, read_history
+from bigmodel_core.serve.bundle import load_bundle
+from bigmodel_core.settings import parse_field
 from bigmodel_core.training import devices
 from bigmodel_core.training.callbacks import BestCheckpoint, EarlyStopping, History
 from bigmodel_core.training.events import Callback, StopTraining
@@ -105,7 +112,8 @@ def test_history_gives_one_row_per_epoch(data):
 def test_training_learns_the_tiny_task(data):
     train, val, vocab = data
     history = History()
-    Trainer(cfg(epochs=8, lr=2e-2), [history]).fit(small_model(vocab), train, val)
+    # constant rate: 48 steps are too few for the default decay to leave room to learn in
+    Trainer(cfg(epochs=8, lr=2e-2, schedule="constant"), [history]).fit(small_model(vocab), train, val)
     assert history.epochs()[-1]["val_accuracy"] >= 0.9
 
 
@@ -121,6 +129,70 @@ def test_unknown_optimizer_suggests_valid_ones(data):
     with pytest.raises(ConfigError) as err:
         Trainer(cfg(optimizer="adamm")).fit(small_model(vocab), train, val)
     assert "adam" in err.value.hint
+
+
+# --- learning-rate schedule ---------------------------------------------------------------------
+def batch_lrs(rec: Recorder) -> list[float]:
+    return [e["metrics"]["lr"] for e in rec.events if e["kind"] == "batch_end"]
+
+
+@pytest.mark.parametrize("schedule", ["warmup_linear", "warmup_cosine"])
+def test_learning_rate_warms_up_then_decays_batch_by_batch(data, schedule):
+    train, val, vocab = data
+    rec = Recorder()
+    Trainer(cfg(epochs=4, lr=1e-2, schedule=schedule, warmup_fraction=0.25), [rec]).fit(small_model(vocab), train, val)
+    lrs = batch_lrs(rec)  # 24 steps: 6 of warm-up, 18 of decay
+    assert len(lrs) == 24
+    assert lrs[0] == pytest.approx(1e-2 / 6), "the first batch already trains, at a small rate"
+    assert all(a < b for a, b in itertools.pairwise(lrs[:6])), "the rate climbs during the warm-up"
+    assert lrs[5] == pytest.approx(1e-2) and max(lrs) == pytest.approx(1e-2)
+    assert all(a > b for a, b in itertools.pairwise(lrs[5:])), "then it only falls"
+    assert 0 < lrs[-1] < 0.1 * 1e-2
+
+
+def test_constant_schedule_keeps_the_learning_rate(data):
+    train, val, vocab = data
+    rec = Recorder()
+    Trainer(cfg(epochs=2, lr=3e-3, schedule="constant"), [rec]).fit(small_model(vocab), train, val)
+    assert batch_lrs(rec) == [pytest.approx(3e-3)] * 12
+
+
+def test_dry_run_schedule_spans_only_its_two_batches(data):
+    train, val, vocab = data
+    rec = Recorder()
+    Trainer(cfg(epochs=5, lr=1e-2, schedule="warmup_linear", warmup_fraction=0.5, dry_run=True),
+            [rec]).fit(small_model(vocab), train, val)
+    # one warm-up batch at the full rate, one halfway down; sized to 5 epochs x 6 batches, the
+    # warm-up would still be at 1/15 and 2/15 of the rate
+    assert batch_lrs(rec) == [pytest.approx(1e-2), pytest.approx(5e-3)]
+
+
+def test_stop_mid_schedule_keeps_the_rates_seen_so_far(data):
+    train, val, vocab = data
+    rec = Recorder()
+    Trainer(cfg(epochs=3, warmup_fraction=0.5), [rec, AtStep(4, lambda t: t.request_stop())]).fit(
+        small_model(vocab), train, val)
+    lrs = batch_lrs(rec)
+    assert len(lrs) == 4 and lrs == sorted(lrs), "stopped during the warm-up: four rising rates"
+    assert rec.events[-1]["metrics"]["stopped"] is True
+
+
+def test_unknown_schedule_is_a_config_error_with_did_you_mean():
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(schedule="warmup_cosin")
+    assert "warmup_cosine" in err.value.hint
+    with pytest.raises(ConfigError) as err:
+        parse_field(TrainConfig, "schedule", "cosine")  # as `--set schedule=cosine` gives it
+    assert "warmup_cosine" in err.value.hint
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_adamw_strength_weight_decay_with_adam_or_sgd_is_refused_with_a_hint(data, optimizer):
+    train, val, vocab = data
+    with pytest.raises(ConfigError) as err:  # the default 0.5, kept after switching the optimizer
+        Trainer(cfg(optimizer=optimizer)).fit(small_model(vocab), train, val)
+    assert "adamw" in err.value.hint
+    Trainer(cfg(optimizer=optimizer, weight_decay=1e-4, epochs=1)).fit(small_model(vocab), train, val)
 
 
 # --- stopping -----------------------------------------------------------------------------------
@@ -193,6 +265,15 @@ def test_early_stopping_stops_when_the_metric_stalls(data):
     assert rec.events[-1]["metrics"]["stopped"] is True
 
 
+def test_callbacks_after_early_stopping_still_see_the_epoch_that_stopped_it(data):
+    train, val, vocab = data
+    rec = Recorder()  # listed after EarlyStopping, as the CLI printer and the UI log are in a run
+    trainer = Trainer(cfg(epochs=5, lr=1e-12), [EarlyStopping("val_accuracy", patience=1), rec])
+    trainer.fit(small_model(vocab), train, val)
+    assert [e["epoch"] for e in rec.events if e["kind"] == "epoch_end"] == [1, 2]
+    assert rec.kinds()[-1] == "fit_end" and rec.events[-1]["metrics"]["stopped"] is True
+
+
 def test_best_checkpoint_restores_the_best_epoch_weights(data):
     train, val, vocab = data
     fake_scores = {1: 0.5, 2: 0.9, 3: 0.6}
@@ -228,13 +309,15 @@ def runs_folder_entries(home) -> list[str]:
 def test_nan_loss_is_a_training_error(data):
     train, val, vocab = data
     with pytest.raises(TrainingError) as err:
-        Trainer(cfg(optimizer="sgd", lr=10.0, grad_clip=None, epochs=3)).fit(small_model(vocab), train, val)
+        Trainer(cfg(optimizer="sgd", lr=10.0, weight_decay=0.0, grad_clip=None, epochs=3)).fit(
+            small_model(vocab), train, val)
     assert any(word in err.value.message.lower() for word in ("nan", "inf", "exploded"))
     assert "learning rate" in err.value.hint
 
 
 def test_nan_loss_in_a_run_leaves_nothing_in_the_workspace(reviews_csv, small_run_config, isolated_home):
-    cfg_ = small_run_config(f"csv:{reviews_csv()}", optimizer="sgd", lr=10.0, grad_clip=None, epochs=3)
+    cfg_ = small_run_config(f"csv:{reviews_csv()}", optimizer="sgd", lr=10.0, weight_decay=0.0, grad_clip=None,
+                            epochs=3)
     with pytest.raises(TrainingError):
         train_run(cfg_)
     assert runs_folder_entries(isolated_home) == []
@@ -252,12 +335,10 @@ def test_failure_during_a_run_leaves_nothing_half_saved(reviews_csv, small_run_c
 
 
 def test_failure_while_saving_leaves_nothing_half_saved(reviews_csv, small_run_config, isolated_home, monkeypatch):
-    import bigmodel_core.training.run as run_mod
-
     def broken_vocab(*a, **k):
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(run_mod.TextPipeline, "to_json", broken_vocab)
+    monkeypatch.setattr(TextPipeline, "to_json", broken_vocab)  # the class, wherever the run imports it from
     with pytest.raises(OSError):
         train_run(small_run_config(f"csv:{reviews_csv()}"))
     assert runs_folder_entries(isolated_home) == []
@@ -267,21 +348,62 @@ def test_stopped_run_is_still_saved_and_marked_stopped(reviews_csv, small_run_co
     stop = threading.Event()
     info = train_run(small_run_config(f"csv:{reviews_csv()}", epochs=4), [AtStep(10, lambda t: stop.set())],
                      stop_event=stop)
-    assert info["stopped"] is True and info["stop_reason"]
+    assert info.stopped is True and info.stop_reason
     saved = list_runs()
-    assert [r["id"] for r in saved] == [info["id"]]
-    assert saved[0]["stopped"] is True
-    history = read_history(info["id"])
+    assert [r.id for r in saved] == [info.id]
+    assert saved[0].stopped is True
+    history = read_history(info.id)
     assert [r["step"] for r in history if r["kind"] == "batch_end"] == list(range(1, 11))
     assert history[-1]["kind"] == "fit_end" and history[-1]["metrics"]["stopped"] is True
-    assert runs_folder_entries(isolated_home) == [info["id"]]
+    assert runs_folder_entries(isolated_home) == [info.id]
 
 
 def test_early_stopping_in_a_run_stops_after_the_stalled_epoch(reviews_csv, small_run_config):
     info = train_run(small_run_config(f"csv:{reviews_csv()}", epochs=5, lr=1e-12, early_stopping_patience=1))
-    epochs = [r for r in read_history(info["id"]) if r["kind"] == "epoch_end"]
+    epochs = [r for r in read_history(info.id) if r["kind"] == "epoch_end"]
     assert len(epochs) == 2
-    assert info["stopped"] is True and "early stopping" in info["stop_reason"]
+    assert info.status == "finished" and "early stopping" in info.stop_reason  # early stopping is the plan
+
+
+def noisy_reviews_csv(tmp_path, review_texts, noise: float = 0.2):
+    """The tiny review set with a share of its labels flipped: validation accuracy peaks, then wobbles."""
+    texts, labels = review_texts(160)
+    rng = random.Random(0)
+    flip = {"positive": "negative", "negative": "positive"}
+    path = tmp_path / "noisy.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["text", "label"])
+        out.writerows([t, flip[l] if rng.random() < noise else l] for t, l in zip(texts, labels))
+    return path
+
+
+def test_early_stopping_is_on_by_default_and_the_run_keeps_the_best_epoch(tmp_path, review_texts, small_run_config):
+    patience = TrainConfig().early_stopping_patience
+    assert patience is not None
+    # val_loss: early stopping and the best checkpoint then judge epochs alike (an accuracy tie goes
+    # to the surer epoch in the checkpoint, but is no improvement for early stopping)
+    info = train_run(small_run_config(f"csv:{noisy_reviews_csv(tmp_path, review_texts)}", epochs=40,
+                                      monitor="val_loss"))
+    epochs = [r for r in read_history(info.id) if r["kind"] == "epoch_end"]
+    assert "early stopping" in info.stop_reason
+    assert len(epochs) < 40 and info.best_epoch == len(epochs) - patience
+    best = epochs[info.best_epoch - 1]["metrics"]
+    assert info.metrics["val_accuracy"] == pytest.approx(best["val_accuracy"])
+    assert info.metrics["val_loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+    # the saved weights, loaded back, score the best epoch's validation loss on the run's own val rows
+    ds = load_dataset(DataConfig(spec=info.config.data.spec))
+    texts, labels = ds.part("val")
+    probs = load_bundle(info.id).predict_proba(list(texts))
+    assert float((probs.argmax(1) == labels).mean()) == pytest.approx(best["val_accuracy"])
+    saved_loss = float(-np.log(probs[np.arange(len(labels)), labels]).mean())
+    assert saved_loss == pytest.approx(best["val_loss"], rel=1e-4)
+
+
+def test_early_stopping_can_be_turned_off(reviews_csv, small_run_config):
+    info = train_run(small_run_config(f"csv:{reviews_csv()}", epochs=5, lr=1e-12, early_stopping_patience=None))
+    assert len([r for r in read_history(info.id) if r["kind"] == "epoch_end"]) == 5
+    assert info.stopped is False and info.stop_reason is None
 
 
 # --- devices and threads ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from bigmodel_core.config import TrainConfig
+from bigmodel_core.config import SCHEDULES, TrainConfig
 from bigmodel_core.training import list_devices
 from ui import state
 from ui.feedback import show_error
@@ -30,7 +30,15 @@ def settings() -> TrainConfig:
                    weight_decay=float(s["train_wd"]), grad_clip=float(s["train_clip"]) or None,
                    early_stopping_patience=int(s["train_patience"]) or None, seed=int(s["train_seed"]),
                    device=s["train_device"], num_threads=int(s["train_threads"]) or None,
-                   momentum=float(s["train_momentum"]))
+                   momentum=float(s["train_momentum"]), schedule=s["train_schedule"],
+                   warmup_fraction=float(s["train_warmup"]))
+
+
+def optimizer_changed() -> None:
+    """Adam and SGD apply weight decay as an L2 term, which AdamW's strong default would swamp."""
+    s = st.session_state
+    if s["train_optimizer"] != "adamw" and float(s["train_wd"]) > 0.1:
+        s["train_wd"] = 0.0
 
 
 def train_clicked() -> None:
@@ -42,7 +50,9 @@ def train_clicked() -> None:
 with st.expander("Training settings", expanded=False):
     c1, c2, c3 = st.columns(3)
     opts = ["adam", "adamw", "sgd"]
-    c1.selectbox("Optimizer", opts, index=opts.index(cfg.optimizer), key="train_optimizer")
+    c1.selectbox("Optimizer", opts, index=opts.index(cfg.optimizer), key="train_optimizer", on_change=optimizer_changed,
+                 help="AdamW (the default) decays the weights apart from the gradient step; picking Adam or SGD "
+                      "sets a strong weight decay back to 0.")
     c1.number_input("Learning rate", 1e-5, 1.0, cfg.lr, format="%.4f", key="train_lr")
     c2.number_input("Epochs", 1, 200, cfg.epochs, key="train_epochs")
     c2.number_input("Batch size", 1, 4096, cfg.batch_size, key="train_batch")
@@ -58,6 +68,12 @@ with st.expander("Training settings", expanded=False):
                  format_func=lambda i: next(f"{d['name']} · {d['detail']}" for d in devices if d["id"] == i))
     c3.number_input("CPU threads (0 = automatic)", 0, 256, cfg.num_threads or 0, key="train_threads")
     c3.number_input("SGD momentum", 0.0, 0.999, cfg.momentum, key="train_momentum")
+    c1, c2, _ = st.columns(3)
+    c1.selectbox("Learning-rate schedule", list(SCHEDULES), index=SCHEDULES.index(cfg.schedule), key="train_schedule",
+                 format_func={"constant": "constant", "warmup_linear": "warm-up, then linear decay",
+                              "warmup_cosine": "warm-up, then cosine decay"}.get,
+                 help="Start gently (warm-up), then lower the rate so the last epochs settle instead of bouncing.")
+    c2.number_input("Warm-up share of the steps", 0.0, 0.5, cfg.warmup_fraction, 0.01, key="train_warmup")
 state.set_train_cfg(settings())
 
 job = state.current_job()

@@ -28,7 +28,7 @@ class RNNClassifier(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(ids))  # (batch, seq, emb)
         lengths = lengths.cpu().clamp(min=1)
-        if int(lengths.min()) == ids.size(1):  # no padding in this batch: the fused kernel is ~1.8x faster
+        if int(lengths.min()) == ids.size(1):  # no padding in this batch: the fused kernel, no packing (BENCHMARKS.md section 8)
             _, h = self.rnn(x)
         else:  # packing skips the padding, so the final state is the one after the last real word
             _, h = self.rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))

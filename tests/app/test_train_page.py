@@ -231,3 +231,14 @@ def test_two_learners_with_the_same_settings_watch_one_run_and_one_can_leave_it(
     first.button(key="train_stop").click().run()  # the last viewer really stops it
     poll(first, finished, timeout=30)
     assert job.status == "stopped"
+
+
+def test_the_schedule_is_a_training_setting_and_adam_gets_no_adamw_strength_decay(train_page):
+    at = train_page
+    at.selectbox(key="train_schedule").set_value("constant").run()
+    at.selectbox(key="train_optimizer").set_value("adam").run()
+    assert at.number_input(key="train_wd").value == 0.0  # AdamW's strong decay would swamp Adam's L2 term
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    job = job_of(at)
+    assert job.config.train.schedule == "constant" and job.config.train.optimizer == "adam"

@@ -72,10 +72,13 @@ def check_image(predictor, image: np.ndarray) -> np.ndarray:
     return arr if arr.dtype == np.uint8 else np.clip(np.round(arr), 0, 255).astype(np.uint8)
 
 
-def resolve_label(label: Union[str, int, None], class_names: Sequence[str], probabilities: np.ndarray) -> int:
-    """A class name or index -> index; None -> the predicted class."""
+def class_index(label: Union[str, int, None], class_names: Sequence[str]) -> Optional[int]:
+    """A class name or number -> its index (None stays None); a plain error for a class the model lacks.
+
+    The one check of a chosen class for every explainer (LIME, gradients, attention; text and images).
+    """
     if label is None:
-        return int(np.argmax(probabilities))
+        return None
     if isinstance(label, str):
         if label not in class_names:
             raise InputError(f"'{label}' is not one of this model's classes.",
@@ -84,6 +87,12 @@ def resolve_label(label: Union[str, int, None], class_names: Sequence[str], prob
     if not 0 <= int(label) < len(class_names):
         raise InputError(f"There is no class number {label}.", f"Choose a number from 0 to {len(class_names) - 1}.")
     return int(label)
+
+
+def resolve_label(label: Union[str, int, None], class_names: Sequence[str], probabilities: np.ndarray) -> int:
+    """A class name or index -> index; None -> the predicted class."""
+    index = class_index(label, class_names)
+    return int(np.argmax(probabilities)) if index is None else index
 
 
 def segment_image(image: np.ndarray, num_segments: Optional[int] = None, method: str = "auto") -> np.ndarray:

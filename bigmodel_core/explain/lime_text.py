@@ -94,9 +94,9 @@ def explain_text(predictor, text: str, num_samples: int = 1000, seed: int = 0,
     num_samples = LIME_SAMPLES.check("samples", num_samples)
     tokens = predictor.pipeline.tokens(text)
     names = predictor.class_names
-    if label is not None and label not in names:
-        raise InputError(f"'{label}' is not one of this model's classes.", "Choose one of: " + ", ".join(names) + ".")
+    from .lime_image import class_index
+
     exp = explain_tokens(predictor.predict_proba_tokens, tokens, names, num_samples, seed,
-                         None if label is None else names.index(label), labels=range(len(names)))
+                         class_index(label, names), labels=range(len(names)))
     exp.known = [predictor.pipeline.is_known(t) for t in tokens]
     return exp

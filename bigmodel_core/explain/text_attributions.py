@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
+from .lime_image import class_index
 from .gradients import _frozen
 from .lime_text import Explanation
 
@@ -48,11 +49,9 @@ def why_different(with_attention: bool) -> str:
 def _checked_tokens(predictor, text: str, label: Optional[str]) -> tuple[list[str], int, np.ndarray]:
     """(tokens, target class index, probabilities) for `text`; plain errors for empty text or an unknown class."""
     tokens = predictor.tokens(text, "explain")
-    names = list(predictor.class_names)
-    if label is not None and label not in names:
-        raise InputError(f"'{label}' is not one of this model's classes.", "Choose one of: " + ", ".join(names) + ".")
+    index = class_index(label, list(predictor.class_names))
     probs = predictor.predict_proba_tokens([tokens])[0]
-    target = int(probs.argmax()) if label is None else names.index(label)
+    target = int(probs.argmax()) if index is None else index
     return tokens, target, probs
 
 

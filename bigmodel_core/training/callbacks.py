@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any, Optional, TextIO
 
-from .events import Callback, StopTraining, TrainEvent
+from .events import Callback, StopTraining, TrainEvent, epoch_rows
 
 
 class History(Callback):
@@ -22,7 +22,8 @@ class History(Callback):
     on_fit_start = on_batch_end = on_epoch_end = on_fit_end = lambda self, trainer, event: self._add(event)
 
     def epochs(self) -> list[dict[str, Any]]:
-        return [{"epoch": r["epoch"], **r["metrics"]} for r in self.rows if r["kind"] == "epoch_end"]
+        """One row per epoch, {"epoch", **metrics}: the same view the Train and Embeddings pages draw."""
+        return epoch_rows(self.rows)
 
 
 class BestCheckpoint(Callback):

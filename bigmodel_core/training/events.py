@@ -42,10 +42,18 @@ def dispatch(callbacks: Iterable[Callback], event: TrainEvent, trainer: Optional
 
     `trainer` is None when the events come from elsewhere (a training child process, Word2Vec):
     callbacks that need the model (checkpoints, early stopping) run where the Trainer is.
+    Every callback gets the event even after one asks to stop (early stopping raises on the epoch the
+    UI and CLI must still show); the StopTraining is raised once all have had it.
     """
     hook = HOOKS[event.kind]
+    stop: Optional[StopTraining] = None
     for cb in callbacks:
-        getattr(cb, hook)(trainer, event)
+        try:
+            getattr(cb, hook)(trainer, event)
+        except StopTraining as exc:
+            stop = stop or exc
+    if stop is not None:
+        raise stop
 
 
 def epoch_rows(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

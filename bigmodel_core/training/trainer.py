@@ -14,7 +14,7 @@ from torch import nn
 from ..config import OPTIMIZERS, SCHEDULES, TrainConfig
 from ..errors import ConfigError, TrainingError, did_you_mean
 from .devices import choose_threads, resolve_device
-from .events import Callback, StopTraining, TrainEvent
+from .events import Callback, StopTraining, TrainEvent, dispatch
 from .metrics import predict_batches, to_device
 
 _HIGHER_IS_BETTER = ("accuracy", "f1")
@@ -109,17 +109,8 @@ class Trainer:
     def higher_is_better(self) -> bool:
         return any(k in self.cfg.monitor for k in _HIGHER_IS_BETTER)
 
-    def _emit(self, hook: str, event: TrainEvent) -> None:
-        """Every callback gets the event, even after one asks to stop (early stopping raises on the epoch
-        the UI and CLI must still show); the stop is raised once all have had it."""
-        stop: Optional[StopTraining] = None
-        for cb in self.callbacks:
-            try:
-                getattr(cb, hook)(self, event)
-            except StopTraining as exc:
-                stop = stop or exc
-        if stop is not None:
-            raise stop
+    def _emit(self, event: TrainEvent) -> None:
+        dispatch(self.callbacks, event, self)
 
     def fit(self, model: nn.Module, train_batches, val_batches=None) -> nn.Module:
         """Train `model`; batches yield ((inputs...), labels). Returns the model (on self.device)."""
@@ -133,22 +124,22 @@ class Trainer:
         total = epochs * per_epoch
         self.scheduler = make_scheduler(cfg, self.optimizer, total)
         start = time.perf_counter()
-        self._emit("on_fit_start", TrainEvent("fit_start", total_steps=total, metrics={
+        self._emit(TrainEvent("fit_start", total_steps=total, metrics={
             "device": str(self.device), "threads": self.threads, "train_examples": train_batches.num_examples,
             "parameters": sum(p.numel() for p in model.parameters())}))
         step, epoch, last = 0, 0, {}
         try:
             for epoch in range(1, epochs + 1):
                 train_batches.set_epoch(epoch)
-                self._emit("on_epoch_start", TrainEvent("epoch_start", epoch, step, total))
+                self._emit(TrainEvent("epoch_start", epoch, step, total))
                 step, train_metrics = self._train_epoch(epoch, step, total, per_epoch, train_batches, start)
                 secs = train_metrics.pop("_secs")
                 last = {**train_metrics, **self._validate(val_batches), "epoch_seconds": secs}
-                self._emit("on_epoch_end", TrainEvent("epoch_end", epoch, step, total, last))
+                self._emit(TrainEvent("epoch_end", epoch, step, total, last))
         except StopTraining as stop:
             self.stopped_early = True
             self.stop_reason = self.stop_reason or str(stop) or "stopped"
-        self._emit("on_fit_end", TrainEvent("fit_end", epoch, step, total, {
+        self._emit(TrainEvent("fit_end", epoch, step, total, {
             **last, "stopped": self.stopped_early, "stop_reason": self.stop_reason,
             "seconds": time.perf_counter() - start}))
         return self.model
@@ -185,7 +176,7 @@ class Trainer:
             rate = seen / max(elapsed, 1e-9)
             done_frac = step / max(total, 1)
             since = time.perf_counter() - fit_start
-            self._emit("on_batch_end", TrainEvent("batch_end", epoch, step, total, {
+            self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
                 "eta_s": since * (1 - done_frac) / max(done_frac, 1e-9)}))
         return step, {"train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),

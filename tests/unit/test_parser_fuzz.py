@@ -175,3 +175,30 @@ def test_columns_that_are_one_name_once_stripped_are_told_apart(tmp_path):
     df = tables.read_table(path)  # ' text' stripped was a second 'text': df['text'] was two columns
     assert list(df.columns) == ["text", "text.1", "label"]
     assert tables.detect_columns(df) == ("text", "label") and len(tables.column_summary(df)) == 3
+
+
+# --- the settings parser ---------------------------------------------------------------------------
+SETTING_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["nan", "inf", "-inf", "1e309", "0x10", "1_000", " 3 ",
+                                                              "true", "None", "3,4,x", ",,", "-0", "1e-400", "٣"]))
+
+
+@FUZZ
+@given(key=st.sampled_from(["lr", "epochs", "batch_size", "dropout", "grad_clip", "max_rows", "optimizer", "lowercase",
+                            "hidden", "widths", "embed_dim", "schedule", "seed"]), text=SETTING_TEXT)
+def test_any_setting_text_is_a_checked_value_or_a_plain_error(key, text):
+    """What `--set key=value` does with any text: a value inside the declared range, or a ConfigError."""
+    from bigmodel_core.config import DataConfig, TrainConfig
+    from bigmodel_core.errors import ConfigError
+    from bigmodel_core.models import model_entry
+    from bigmodel_core.settings import field_setting
+
+    spec = field_setting(TrainConfig, key) or field_setting(DataConfig, key)
+    entry = model_entry("textcnn" if key == "widths" else "lstm")
+    if spec is None:
+        spec = entry.setting(key)
+    try:
+        value = spec.parse(key, text)
+    except ConfigError as err:
+        assert err.message and err.hint
+        return
+    assert spec.check(key, value) == value  # what parse lets through is inside the declared range

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Optional
+
+import numpy as np
 
 from .errors import ConfigError
 
@@ -106,7 +109,7 @@ class Setting:
 
     def _number(self, name: str, value: Any, kind: type, whole: Any = None) -> Any:
         shown = value if whole is None else whole
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):  # numpy numbers welcome
             raise self._error(name, shown)
         if not math.isfinite(value):
             raise self._error(name, shown)

@@ -135,7 +135,10 @@ def left_shared_job() -> bool:
 
 
 def current_job():
-    return job_manager().get(st.session_state.get("train_job"))
+    """This session's job (or None); telling the JobManager the page still shows it."""
+    job_id = st.session_state.get("train_job")
+    job_manager().touch(job_id, session_id())
+    return job_manager().get(job_id)
 
 
 def data_task(cfg: DataConfig) -> str:

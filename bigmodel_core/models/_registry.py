@@ -103,6 +103,16 @@ def saved_params(name: str, recorded: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in entry.legacy.items() if k not in recorded}, **recorded}
 
 
+def rebuild_model(name: str, data_info: dict[str, Any], recorded: dict[str, Any]):
+    """A saved run's model as it was trained: its recorded settings are not re-checked against today's
+    ranges (an older version may have allowed more), only its size is."""
+    entry = model_entry(name)
+    params = {**entry.defaults, **saved_params(name, recorded)}
+    check_size(name, data_info, params)
+    needed = {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS}
+    return entry.fn(**needed, **params)
+
+
 def max_parameters() -> int:
     """The largest model the engine builds: BIGMODEL_MAX_PARAMS, else DEFAULT_MAX_PARAMETERS."""
     raw = os.environ.get("BIGMODEL_MAX_PARAMS", "")

@@ -90,16 +90,24 @@ class RunInfo:
         return cls(**known, path=path, extra=extra)
 
 
+# What a training setting was in effect before it existed: a run recorded without it trained so.
+TRAIN_LEGACY = {"schedule": "constant", "warmup_fraction": 0.0}
+
+
 def _config(raw: Any) -> RunConfig:
     """The run's RunConfig, read leniently: a value outside today's ranges stays as it was recorded."""
     if not isinstance(raw, dict):
         raise ConfigError("The run record has no settings.", "Its run.json is incomplete.")
+    if isinstance(raw.get("train"), dict):
+        raw = {**raw, "train": {**{k: v for k, v in TRAIN_LEGACY.items() if k not in raw["train"]}, **raw["train"]}}
     try:
         return from_dict(RunConfig, raw)
     except ConfigError:
         # recorded by an older version with looser checks (say batch_size 0): keep it as recorded
         parts = {}
         for key, kind in (("data", "DataConfig"), ("model", "ModelConfig"), ("train", "TrainConfig")):
+            if not isinstance(raw.get(key) or {}, dict):
+                raise ConfigError(f"The run record's '{key}' settings are not valid.", "Its run.json is damaged.") from None
             parts[key] = _unchecked(kind, raw.get(key) or {})
         cfg = object.__new__(RunConfig)
         cfg.data, cfg.model, cfg.train, cfg.name = parts["data"], parts["model"], parts["train"], raw.get("name")

@@ -78,7 +78,7 @@ def read_run(run: str | Path, home: Path | str | None = None) -> RunInfo:
         raise damaged(path.name, problem)
     try:
         return RunInfo.from_dict(data, path=str(path))
-    except (ConfigError, TypeError) as exc:
+    except (ConfigError, TypeError, AttributeError, ValueError) as exc:
         why = exc.message.rstrip(".").lower() if isinstance(exc, ConfigError) else "its run.json has unknown parts"
         raise damaged(path.name, why) from None
 

@@ -41,7 +41,7 @@ def inside(root: Path | str, *parts: str) -> Path:
     """`root/parts...`, resolved; RunError if it would lie outside `root` (via .., a link or an absolute part)."""
     base = Path(root).resolve()
     path = base.joinpath(*parts).resolve()
-    if path != base and base not in path.parents:
+    if base not in path.parents and not (path == base and not parts):
         raise RunError(f"'{'/'.join(parts)}' points outside the workspace ({base}).",
                        "Use a plain name without '/', '\\\\' or '..'.")
     return path
@@ -147,17 +147,24 @@ class AtomicFolder:
 
     def __init__(self, parent: Path, name: str, what: str = "run") -> None:
         check_name(name, f"{what} name")
-        self.final = inside(parent, name)
-        self.tmp = inside(parent, TMP_PREFIX + name)
-        if self.final.exists():
+        folder = inside(parent)  # the names are checked: the two paths below are direct children of it
+        self.final, self.tmp = folder / name, folder / (TMP_PREFIX + name)
+        if self.final.exists() or self.final.is_symlink():
             raise RunError(f"There is already a {what} called '{name}'.",
                            f"Choose another name, or delete the old {what} first.")
+        busy = RunError(f"A {what} called '{name}' is being saved right now by another process.",
+                        "Wait for it to finish, or choose another name.")
+        if self.tmp.is_symlink():
+            raise busy  # never follow a link out of the folder to remove or write what it points at
         if self.tmp.exists():
-            if is_held(self.tmp):
-                raise RunError(f"A {what} called '{name}' is being saved right now by another process.",
-                               "Wait for it to finish, or choose another name.")
+            young_orphan = not (self.tmp / OWNER_FILE).exists() and time.time() - self.tmp.stat().st_mtime < ORPHAN_AGE_S
+            if is_held(self.tmp) or young_orphan:  # an unstamped folder may be one being created right now
+                raise busy
             shutil.rmtree(self.tmp, ignore_errors=True)  # left over from a process that was killed
-        self.tmp.mkdir(parents=True)
+        try:
+            self.tmp.mkdir(parents=True)
+        except FileExistsError:  # another process created it at this very moment
+            raise busy from None
         stamp_owner(self.tmp)
 
     def path(self, name: str) -> Path:

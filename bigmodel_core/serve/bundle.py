@@ -12,7 +12,7 @@ from ..data.text.batching import TextBatches
 from ..data.text.pipeline import UNK_ID, TextPipeline
 from ..errors import DataError, InputError, RunError
 from ..models import create_model
-from ..models._registry import saved_params
+from ..models._registry import rebuild_model
 from ..runs.info import RunInfo
 from ..runs.store import read_run, resolve_run
 from ..tasks import task_named
@@ -175,7 +175,7 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
     task = task_named(info.task)
     try:
         pipeline = task.load_pipeline(path)
-        model = create_model(info.model_name, info.data_info, **saved_params(info.model_name, info.model_params))
+        model = rebuild_model(info.model_name, info.data_info, info.model_params)
         model.load_state_dict(load_file(str(path / "weights.safetensors")))
     except (OSError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError, SafetensorError) as exc:
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",

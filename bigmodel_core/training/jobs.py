@@ -27,6 +27,7 @@ from .callbacks import LogCallback
 MAX_JOBS_ENV = "BIGMODEL_MAX_JOBS"
 JOB_MEMORY_MB = 1024  # one spawned training child (torch, a classroom model, its data), with room to spare
 SERVER_MEMORY_MB = 1024  # kept free for the web server and the browsers' sessions
+VIEWER_GONE_S = 60.0  # a live Train page reruns every second; this long without a rerun: the tab is closed
 KEEP_FINISHED = 200  # finished jobs remembered for their viewers; older ones are forgotten (runs stay on disk)
 
 _ids = itertools.count(1)
@@ -103,6 +104,7 @@ class Job:
     owner: str = ""  # browser session that started it
     seq: int = 0  # submission number: the queue is ordered by it (first come, first served)
     viewers: set[str] = field(default_factory=set)  # sessions watching it: the owner and any that joined
+    seen: dict[str, float] = field(default_factory=dict)  # viewer -> when its page last looked (see touch)
     status: str = "queued"  # queued | running | done | stopped | failed
     log: list[dict] = field(default_factory=list)  # every event so far; viewers keep their own offset
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -148,6 +150,7 @@ class JobManager:
                 self._jobs[job.id] = job
                 self._waiting.append(job.id)  # seq is taken under the same lock: the list stays in order
             job.viewers.add(owner)
+            job.seen[owner] = time.time()
         self._start_waiting()
         return job
 
@@ -181,7 +184,9 @@ class JobManager:
         if job is None or job.finished:
             return True
         with self._lock:
-            if owner is not None and job.viewers - {owner}:
+            now = time.time()  # a viewer whose page has not looked for a while has closed it: it does not count
+            others = {v for v in job.viewers - {owner} if now - job.seen.get(v, now) < VIEWER_GONE_S}
+            if owner is not None and others:
                 job.viewers.discard(owner)
                 return False
             if job_id in self._waiting:
@@ -189,8 +194,14 @@ class JobManager:
                 job.status = "stopped"
                 job.log.append({"kind": "job_end", "status": "stopped"})
                 return True
-        job.stop_event.set()
+            job.stop_event.set()  # inside the lock: nobody can join a job that is being stopped
         return True
+
+    def touch(self, job_id: Optional[str], owner: str) -> None:
+        """Record that `owner`'s page is still showing the job (pages call it on every rerun)."""
+        job = self._jobs.get(job_id) if job_id else None
+        if job is not None and owner in job.viewers:
+            job.seen[owner] = time.time()
 
     def _start_waiting(self) -> None:
         with self._lock:

@@ -74,6 +74,8 @@ def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None)
 
 def _misclassified(ds: Any, out: dict, limit: int = MAX_MISCLASSIFIED) -> list[dict]:
     """The most confident mistakes on the validation split (text, or index into the dataset for images)."""
+    if not len(out["labels"]):  # no validation split (val_fraction 0): nothing to show
+        return []
     val_idx = ds.split["val"]
     pred = out["probs"].argmax(1)
     wrong = np.flatnonzero(pred != out["labels"])

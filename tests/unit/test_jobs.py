@@ -391,3 +391,19 @@ def test_a_training_process_that_dies_ends_the_job_as_failed_with_the_reason(tmp
     assert job.status == "failed"
     assert "ended without a result" in job.error["message"] and job.error["hint"]
     assert job.log[-1] == {"kind": "job_end", "status": "failed"}
+
+
+def test_a_viewer_whose_page_is_gone_does_not_keep_a_shared_job_alive():
+    from bigmodel_core.training import jobs as jobs_module
+
+    runner = SeedRunner()
+    jobs = JobManager(max_running=1, runner=runner)
+    job = jobs.submit(seeded(0), owner="anna")
+    assert jobs.submit(seeded(0), owner="ben") is job
+    wait_until(lambda: job.status == "running")
+    job.seen["anna"] -= jobs_module.VIEWER_GONE_S + 1  # anna closed her tab a while ago
+    jobs.touch(job.id, "ben")
+    assert jobs.stop(job.id, owner="ben") is True  # ben is the only one still watching: it really stops
+    runner.gate(0).set()
+    wait_until(lambda: job.finished)
+    assert job.stop_event.is_set()

@@ -56,3 +56,25 @@ def test_an_unknown_status_makes_the_run_damaged(own_copy_of_run):
     (own_copy_of_run / "run.json").write_text(json.dumps({**record, "status": "exploded"}))
     with pytest.raises(RunError, match="damaged"):
         read_run(own_copy_of_run.name)
+
+
+def test_an_old_run_shows_the_constant_learning_rate_it_was_trained_with():
+    assert RunInfo.from_dict(OLD_RUN_JSON).config.train.schedule == "constant"
+
+
+def test_a_run_record_whose_settings_are_not_tables_is_damaged_not_a_crash(own_copy_of_run):
+    from bigmodel_core.runs.store import scan_runs
+
+    record = json.loads((own_copy_of_run / "run.json").read_text())
+    record["config"]["data"] = "builtin:synthetic_reviews"
+    record["config"]["train"]["batch_size"] = 0  # also outside today's range, so the lenient reader runs
+    (own_copy_of_run / "run.json").write_text(json.dumps(record))
+    runs, damaged = scan_runs()
+    assert runs == [] and [d["id"] for d in damaged] == [own_copy_of_run.name]
+
+
+def test_an_old_run_whose_model_settings_are_outside_todays_ranges_still_loads(own_copy_of_run):
+    record = json.loads((own_copy_of_run / "run.json").read_text())
+    record["model_params"]["dropout"] = 0.95  # allowed before settings had declared ranges
+    (own_copy_of_run / "run.json").write_text(json.dumps(record))
+    assert load_bundle(own_copy_of_run.name).predict_proba(["a good film"]).shape == (1, 2)

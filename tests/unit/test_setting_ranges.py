@@ -148,3 +148,10 @@ def test_a_loss_that_explodes_ends_the_run_with_a_plain_error(reviews_csv, small
         train_run(cfg)
     assert any(w in err.value.message for w in ("exploded", "nan", "inf")) and "learning rate" in err.value.hint
     assert not any((isolated_home / "runs").iterdir())
+
+
+def test_numpy_numbers_are_settings_like_python_numbers():
+    import numpy as np
+
+    cfg = TrainConfig(epochs=np.int64(3), lr=np.float32(0.01))
+    assert cfg.epochs == 3 and isinstance(cfg.epochs, int) and abs(cfg.lr - 0.01) < 1e-6

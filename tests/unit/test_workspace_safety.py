@@ -251,3 +251,26 @@ def test_kill_9_of_the_apps_training_child_fails_the_job_and_removes_its_half_ru
     with pytest.raises(TrainingError, match="ended without a result"):
         run_in_process(cfg, [KillChild()], home=isolated_home)
     assert tree(isolated_home / "runs") == []
+
+
+def test_a_temp_folder_that_is_a_link_is_never_followed(isolated_home):
+    runs = runs_dir()
+    other = runs / "other-run"
+    other.mkdir()
+    (other / "run.json").write_text("{}")
+    os.symlink(other, runs / ".tmp-new-run")
+    with pytest.raises(RunError, match="being saved"):
+        RunWriter("new-run", isolated_home)
+    assert (other / "run.json").exists()
+    with pytest.raises(RunError):
+        workspace.inside(runs, ".")  # a part that resolves to the folder itself is not inside it
+
+
+def test_a_training_run_without_a_validation_split_is_saved(reviews_csv, small_run_config, isolated_home):
+    from bigmodel_core.training.run import train_run
+
+    cfg = small_run_config(f"csv:{reviews_csv()}", epochs=1)
+    cfg.data.val_fraction = 0.0
+    info = train_run(cfg)
+    assert info.metrics["val_accuracy"] is None and info.misclassified == []
+    assert load_bundle(info.id).predict_proba(["a good film"]).shape == (1, 2)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from bigmodel_core.config import DataConfig
 from bigmodel_core.data.images import archives as image_archives
+from bigmodel_core.data.images import npz as image_npz
 from bigmodel_core.data.images.dataset import (IMAGE_BUILTINS, ImageDataset, convert_images, is_image_spec,
                                        load_image_dataset, to_model_image)
 from bigmodel_core.errors import BigModelError, DataError
@@ -208,7 +209,7 @@ def test_npz_with_huge_declared_shape_is_refused_before_allocating(tmp_path, mon
 
     monkeypatch.setattr(np.lib.format, "read_array", no_loading)
     with pytest.raises(DataError) as caught:
-        image_archives.read_npz(path)
+        image_npz.read_npz(path)
     assert "'images'" in caught.value.message and "(200000, 4096, 4096) of uint8" in caught.value.message
     assert "3,200,000 MB" in caught.value.message and "500 MB limit" in caught.value.message and caught.value.hint
 
@@ -224,14 +225,14 @@ def test_npz_with_huge_declared_shape_is_refused_before_allocating(tmp_path, mon
 def test_npz_with_damaged_or_unsafe_header_is_a_plain_error(tmp_path, images, match):
     path = write_zip(tmp_path / "bad.npz", {"images.npy": images, "labels.npy": npy((4,), "<i8", data=bytes(32))})
     with pytest.raises(DataError, match=match) as caught:
-        image_archives.read_npz(path)
+        image_npz.read_npz(path)
     assert "'images' in 'bad.npz'" in caught.value.message and caught.value.hint
 
 
 def test_compressed_npz_with_sorted_labels_is_not_taken_for_a_zip_bomb(tmp_path):
     labels = np.repeat(np.arange(2), 100_000)  # 1.6 MB of int64 that deflates 600x
     np.savez_compressed(tmp_path / "sorted.npz", images=np.zeros((200_000, 1, 1), np.uint8), labels=labels)
-    images, read = image_archives.read_npz(tmp_path / "sorted.npz")
+    images, read = image_npz.read_npz(tmp_path / "sorted.npz")
     assert images.shape == (200_000, 1, 1) and np.array_equal(read, labels)
 
 

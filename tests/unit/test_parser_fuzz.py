@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bigmodel_core.data.text import tables
-from bigmodel_core.data.images.archives import decode_image, open_image_files, read_npz
+from bigmodel_core.data.images.archives import decode_image, open_image_files
+from bigmodel_core.data.images.npz import read_npz
 from bigmodel_core.errors import BigModelError
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,

@@ -24,7 +24,8 @@ from sklearn.datasets import load_digits  # top level: see data/dataset.py (impo
 from ...config import DataConfig
 from ...errors import DataError, did_you_mean
 from ..labels import encode_labels, split_indices
-from .archives import ImageFiles, decode_image, load_image, open_image, open_image_files, read_npz
+from .archives import ImageFiles, decode_image, load_image, open_image, open_image_files
+from .npz import read_npz
 from .corpora import IMAGE_CORPORA, download_images, get_image_corpus
 
 IMAGE_BUILTINS = {

@@ -71,6 +71,9 @@ class RunInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: Optional[str] = None) -> "RunInfo":
         """A RunInfo from run.json's content, of this schema or of schema 1; ConfigError when it does not fit."""
+        problem = record_problem(data)
+        if problem:
+            raise ConfigError(problem[:1].upper() + problem[1:] + ".", "The run's run.json is damaged.")
         data = dict(data)
         schema = data.pop("schema", 1)
         if not isinstance(schema, int) or schema > SCHEMA_VERSION + 100:
@@ -88,6 +91,26 @@ class RunInfo:
         known["config"] = _config(known.get("config"))
         known.setdefault("task", known["data_info"].get("task", "text") if isinstance(known.get("data_info"), dict) else "text")
         return cls(**known, path=path, extra=extra)
+
+
+def record_problem(info: Any) -> Optional[str]:
+    """What is wrong with a run.json's content, or None when every part the app reads is there."""
+    if not isinstance(info, dict):
+        return f"its run.json holds {type(info).__name__ if info is not None else 'null'} instead of the run's details"
+    for key, kind in (("id", str), ("config", dict), ("data_info", dict), ("model_params", dict)):
+        if not isinstance(info.get(key), kind):
+            return f"its run.json has no valid '{key}'"
+    model = info["config"].get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        return "its run.json does not say which model it is"
+    names = info["data_info"].get("class_names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return "its run.json does not list the classes"
+    if info.get("task", "text") not in ("text", "image"):
+        return "its run.json names an unknown kind of data"
+    if not isinstance(info.get("metrics", {}), dict):
+        return "its run.json has no valid 'metrics'"
+    return None
 
 
 # What a training setting was in effect before it existed: a run recorded without it trained so.

@@ -7,7 +7,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from ..errors import ConfigError, RunError
 from .info import RunInfo
@@ -73,39 +73,16 @@ def read_run(run: str | Path, home: Path | str | None = None) -> RunInfo:
         data = json.loads((path / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):  # ValueError: bad JSON and bytes that are not UTF-8 alike
         raise damaged(path.name, "its run.json is not readable JSON") from None
-    problem = run_info_problem(data)
-    if problem:
-        raise damaged(path.name, problem)
     try:
         return RunInfo.from_dict(data, path=str(path))
     except (ConfigError, TypeError, AttributeError, ValueError) as exc:
-        why = exc.message.rstrip(".").lower() if isinstance(exc, ConfigError) else "its run.json has unknown parts"
-        raise damaged(path.name, why) from None
+        why = exc.message.rstrip(".") if isinstance(exc, ConfigError) else "its run.json has unknown parts"
+        raise damaged(path.name, why[:1].lower() + why[1:]) from None
 
 
 def damaged(name: str, why: str) -> RunError:
     return RunError(f"The run '{name}' is damaged: {why}.",
                     "Delete it, or restore its folder from a backup; the other runs are not affected.")
-
-
-def run_info_problem(info: Any) -> Optional[str]:
-    """What is wrong with a run.json's content, or None when every part the app reads is there."""
-    if not isinstance(info, dict):
-        return f"its run.json holds {type(info).__name__ if info is not None else 'null'} instead of the run's details"
-    for key, kind in (("id", str), ("config", dict), ("data_info", dict), ("model_params", dict)):
-        if not isinstance(info.get(key), kind):
-            return f"its run.json has no valid '{key}'"
-    model = info["config"].get("model")
-    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        return "its run.json does not say which model it is"
-    names = info["data_info"].get("class_names")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        return "its run.json does not list the classes"
-    if info.get("task", "text") not in ("text", "image"):
-        return "its run.json names an unknown kind of data"
-    if not isinstance(info.get("metrics", {}), dict):
-        return "its run.json has no valid 'metrics'"
-    return None
 
 
 def read_history(run: str | Path, home: Path | str | None = None) -> list[dict[str, Any]]:

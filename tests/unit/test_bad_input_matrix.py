@@ -116,6 +116,9 @@ CLI_CASES = {
     "mistyped optimizer": (TRAIN + ["--set", "optimizer=adma"], "adam"),
     "fractions adding up to all": (TRAIN + ["--set", "val_fraction=0.6"], "val_fraction"),
     "not a number": (TRAIN + ["--set", "embed_dim=big"], "embed_dim"),
+    "mistyped schedule": (TRAIN + ["--set", "schedule=cosine"], "warmup_cosine"),
+    "warm-up longer than half the run": (TRAIN + ["--set", "warmup_fraction=0.9"], "warmup_fraction"),
+    "Adam with AdamW's strong weight decay": (TRAIN + ["--set", "optimizer=adam"], "adamw"),
     "model too big for the cap": (TRAIN + ["--set", "embed_dim=2048", "--set", "bigram_buckets=5000000"], "parameters"),
     # models and devices
     "unknown model": (["train", "--data", "builtin:synthetic_reviews", "--model", "lstn"], "lstm"),

@@ -48,6 +48,14 @@ def cmd_train(args) -> None:
     from .training.callbacks import Printer
     from .training.run import train_run
 
+    if args.resume:
+        if args.data or args.model or args.set or args.name:
+            raise ConfigError("A resumed run keeps its own data, model and settings.",
+                              "Give only --resume RUN (and optionally --epochs N for more epochs).")
+        info = train_run(None, [Printer(json_lines=args.json)], resume=args.resume, epochs=args.epochs)
+        return _print_fit_end(args, info)
+    if not args.data:
+        raise ConfigError("Say which data to train on.", "Add --data SPEC, for example --data builtin:synthetic_reviews.")
     settings = _settings(args.set)
     data_keys = {f for f in DataConfig.__dataclass_fields__} - {"spec"}
     train_keys = set(TrainConfig.__dataclass_fields__)
@@ -63,6 +71,10 @@ def cmd_train(args) -> None:
                         freeze_embeddings=freeze)
     cfg = RunConfig(data_cfg, model, from_dict(TrainConfig, train), name=args.name)
     info = train_run(cfg, [Printer(json_lines=args.json)])
+    _print_fit_end(args, info)
+
+
+def _print_fit_end(args, info) -> None:
     m = info.metrics
     emb = info.embeddings
     if emb:
@@ -332,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--task", choices=["text", "image"])
     s.set_defaults(fn=cmd_models)
     s = sub.add_parser("train", help="train a model and save the run")
-    s.add_argument("--data", required=True, help="builtin:NAME, download:NAME, csv:PATH[#text=COL,label=COL]")
+    s.add_argument("--data", help="builtin:NAME, download:NAME, csv:PATH[#text=COL,label=COL]")
     s.add_argument("--model", help="a model name (see `models`); default: the one the app picks for this data")
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted or stopped run from its last checkpoint")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model, data or training setting")
     s.add_argument("--epochs", type=int)
     s.add_argument("--device")
@@ -360,9 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
                                 "images: lime (default), saliency, ig or gradxinput")
         s.set_defaults(fn=fn)
     embed = _embed_parser(sub)
-    for s in [p for name, p in sub.choices.items() if name != "embed"] + embed:
+    from .cli_runs import add_parsers
+
+    nested = embed + add_parsers(sub)
+    for s in [p for name, p in sub.choices.items() if name not in ("embed", "runs", "sweep")] + nested:
         s.add_argument("--json", action="store_true", help="print one JSON object per line")
     return p
+
+
+def _kept(stop: BaseException) -> str:
+    """After Ctrl-C or SIGTERM in `train`: the sentence naming the run kept as interrupted, if any."""
+    run = getattr(stop, "kept_run", None)
+    return (f"; the epochs trained so far are kept in the interrupted run {run} "
+            f"(continue it with: train --resume {run})") if run else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -374,10 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {exc.message}\nHint: {exc.hint}" if exc.hint else f"Error: {exc.message}", file=sys.stderr)
         return exc.exit_code
     except Terminated as stop:
-        print(f"Stopped by {stop.signal_name}: nothing half-done was kept.", file=sys.stderr)
+        print(f"Stopped by {stop.signal_name}: nothing half-done was kept{_kept(stop)}.", file=sys.stderr)
         return 128 + stop.signal_number
-    except KeyboardInterrupt:
-        print("Interrupted: nothing half-done was kept.", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        print(f"Interrupted: nothing half-done was kept{_kept(stop)}.", file=sys.stderr)
         return 130
     except MemoryError:
         print("Error: The computer ran out of memory, so the command stopped.\n"

@@ -67,6 +67,9 @@ class DataConfig:
     # None: all rows; a number samples that many (quick classroom runs)
     max_rows: Optional[int] = setting(None, kind=int, low=2, high=100_000_000, optional=True)
     seed: int = setting(0, kind=int, low=0, high=2**32 - 1)  # fixes the train/val/test split
+    # share of the training split trained on (the scaling explorer's "more data" axis): taken after
+    # the split, so validation and test stay the same whole sets and runs on 10 % and 100 % compare
+    train_fraction: float = setting(1.0, kind=float, low=0.0, low_open=True, high=1.0)
     # --- images only ---
     # None: the dataset's own (square) size; else resized to this
     image_size: Optional[int] = setting(None, kind=int, low=2, high=4096, optional=True)
@@ -131,6 +134,9 @@ class TrainConfig:
     device: str = setting("auto", kind=str)  # auto | cpu | cuda | cuda:N | mps
     num_threads: Optional[int] = setting(None, kind=int, low=1, high=1024, optional=True)  # None: automatic
     seed: int = setting(0, kind=int, low=0, high=2**32 - 1)
+    # stop once training has taken this many seconds (the scaling explorer's compute budget); the epoch
+    # in progress is validated and the run is finished. None: train all the epochs
+    time_budget_s: Optional[float] = setting(None, kind=float, low=0.0, low_open=True, high=1e7, optional=True)
     dry_run: bool = setting(False, kind=bool)  # two batches per epoch, one epoch: for tests and smoke checks
 
     def __post_init__(self) -> None:
@@ -145,12 +151,17 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: Optional[str] = None  # None: generated from model name and time; checked by runs.workspace
+    # the scaling sweep this run is a point of, {"id", "axis", "point", "index", "value"}: not a
+    # training setting, a label that groups the sweep's runs on the Runs and Scaling pages
+    sweep: Optional[dict[str, Any]] = None
 
     def __post_init__(self) -> None:
         for key, kind in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
             if not isinstance(getattr(self, key), kind):
                 raise ConfigError(f"The '{key}' part of the run settings is not valid.",
                                   "Give it as a JSON object of settings.")
+        if self.sweep is not None and not isinstance(self.sweep, dict):
+            raise ConfigError("The run's sweep label is not valid.", "Give it as a JSON object, or leave it out.")
         if self.name is not None:
             from .runs.workspace import check_name
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..errors import DataError, did_you_mean
-from .labels import encode_labels, split_indices
+from .labels import encode_labels, split_indices, subsample_train
 from .text import tables
 
 BUILTIN = {
@@ -122,5 +122,6 @@ def load_text_dataset(cfg: DataConfig) -> TextDataset:
         texts, raw_labels = [texts[i] for i in keep], raw_labels.iloc[keep].reset_index(drop=True)
     labels, classes = encode_labels(raw_labels.reset_index(drop=True), label_col)
     ds = TextDataset(texts, labels, classes, cfg.spec, description, text_col, label_col)
-    ds.split = split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    ds.split = subsample_train(split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed),
+                               cfg.train_fraction, cfg.seed)
     return ds

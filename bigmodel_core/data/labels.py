@@ -75,3 +75,13 @@ def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dic
         out[name] = np.sort(part)
     out["train"] = np.sort(rest)
     return {k: out[k] for k in ("train", "val", "test")}
+
+
+def subsample_train(split: dict[str, np.ndarray], fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """`split` with only `fraction` of its training rows (seeded, at least 2); validation and test unchanged."""
+    if fraction >= 1.0:
+        return split
+    train = split["train"]
+    keep = max(2, round(len(train) * fraction))
+    chosen = np.sort(np.random.default_rng(seed + 7919).choice(train, keep, replace=False))
+    return {**split, "train": chosen}

@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, RunError
 from ..runs.store import home_dir, new_run_id
 from ..runs.workspace import AtomicFolder, sweep_once
 
@@ -77,6 +77,12 @@ def save_vector_set(
     except BaseException:
         folder.discard()
         raise
+    from ..runs import index
+
+    try:
+        index.put_vector_set(meta, home)
+    except RunError:
+        pass  # the index is busy: the set is saved, and the next start's reconcile lists it
     return {**meta, "path": str(final)}
 
 
@@ -120,19 +126,14 @@ def read_set_arrays(path: Path) -> tuple[list[str], np.ndarray, Optional[list[in
 
 
 def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
-    """The meta of every saved set, newest first (damaged or half-written ones are skipped)."""
+    """The meta of every saved set, newest first, from the run index (damaged ones are reported there)."""
+    from ..runs import index
+
     folder = home_dir(home) / "vectors"
-    if not folder.is_dir():
-        return []
-    out = []
-    for path in folder.iterdir():
-        if path.name.startswith(".") or not (path / META).is_file():
-            continue
-        try:
-            out.append(read_set_meta(path))
-        except DataError:
-            continue
-    return sorted(out, key=lambda m: (m.get("created") or 0, m.get("id") or ""), reverse=True)
+    if folder.is_dir():
+        sweep_once(folder)  # stale temp folders of a killed save go first
+    return [{**meta, "path": str(folder / meta["id"])} for meta in index.query_vector_sets(home)
+            if isinstance(meta.get("id"), str) and _SAFE_ID.fullmatch(meta["id"])]
 
 
 def no_such_set(name: str, home: Path | str | None = None) -> DataError:

@@ -81,6 +81,36 @@ def summarize(model: nn.Module, example: tuple[torch.Tensor, ...]) -> dict[str, 
             "flops_per_example": int(flops)}
 
 
+def flops_per_example(model: nn.Module, batches: Any, examples: int = 8) -> Optional[int]:
+    """Forward FLOPs per training example, counted on the first few examples of the first batch.
+
+    The scaling explorer's compute is 3 x this x examples seen (the backward pass costs about
+    twice the forward). None when it cannot be counted. Draws no random numbers.
+    """
+    try:
+        inputs, _ = next(iter(batches))
+    except StopIteration:
+        return None
+    inputs = tuple(t[:examples] for t in inputs)
+    n = int(inputs[0].shape[0])
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(*inputs)
+    except Exception:  # noqa: BLE001 - a figure for a chart, never a reason to fail a run
+        return None
+    finally:
+        model.train(was_training)
+    flops, per_module = counter.get_total_flops(), counter.get_flop_counts()
+    steps = int(inputs[1].sum()) if len(inputs) > 1 and inputs[1].dim() == 1 else n
+    for name, mod in model.named_modules():
+        if isinstance(mod, _RECURRENT):
+            key = f"{type(model).__name__}.{name}"
+            flops += _rnn_flops(mod, steps) - sum(per_module.get(key, {}).values())
+    return int(flops / max(n, 1))
+
+
 def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int = 0, num_classes: int = 2,
                    example_len: int = 20, *, image_size: Optional[int] = None,
                    in_channels: Optional[int] = None) -> dict[str, Any]:

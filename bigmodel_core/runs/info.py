@@ -14,8 +14,10 @@ from typing import Any, Optional
 from ..config import RunConfig, from_dict
 from ..errors import ConfigError
 
-SCHEMA_VERSION = 2  # 1: the unversioned run.json of the first releases; 2: status, parent, files
-STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+# 1: the unversioned run.json of the first releases; 2: status, parent, files; 3: the run store's
+# fields (tags, label, parameters, examples seen, epochs done, the owning process, the error)
+SCHEMA_VERSION = 3
+STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 
 
 @dataclass
@@ -41,13 +43,21 @@ class RunInfo:
     test_report: dict[str, Any] = field(default_factory=dict)
     misclassified: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # the bundle's files, as written
+    label: Optional[str] = None  # a name given on the Runs page (the id and folder stay as they are)
+    tags: list[str] = field(default_factory=list)
+    parameters: Optional[int] = None  # the model's parameter count
+    flops_per_example: Optional[int] = None  # forward FLOPs for one training example (compute = 3 x this x examples)
+    examples_seen: int = 0  # training examples the model has been shown, over all epochs and resumes
+    epochs_done: int = 0  # whole epochs trained (a resume continues after them)
+    owner: Optional[dict[str, Any]] = None  # the process training it while status is "running"
+    error: Optional[dict[str, Any]] = None  # {"message", "hint"} of a failed run
     path: Optional[str] = None  # the run's folder; not stored in run.json (it moves with the folder)
     extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer schema, kept as they were
     schema: int = SCHEMA_VERSION
 
     @property
     def name(self) -> str:
-        return self.config.name or self.id
+        return self.label or self.config.name or self.id
 
     @property
     def model_name(self) -> str:
@@ -60,6 +70,16 @@ class RunInfo:
     @property
     def stopped(self) -> bool:
         return self.status == "stopped"
+
+    @property
+    def usable(self) -> bool:
+        """Has final weights to predict with (a finished or stopped run)."""
+        return self.status in ("finished", "stopped")
+
+    @property
+    def resumable(self) -> bool:
+        """Can continue training from its last checkpoint."""
+        return self.status in ("interrupted", "stopped", "failed")
 
     def to_dict(self) -> dict[str, Any]:
         """run.json's content (without the folder path)."""

@@ -7,13 +7,16 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from ..errors import ConfigError, RunError
+from . import index
 from .info import RunInfo
-from .workspace import AtomicFolder, check_name, inside, sweep_once
+from .workspace import TMP_PREFIX, AtomicFolder, check_name, inside, sweep_once
 
+# a run's bundle: what export and import carry; checkpoint.safetensors only while it can be resumed
 RUN_FILES = ("run.json", "history.jsonl", "vocab.json", "preprocess.json", "weights.safetensors", "misclassified.npz")
+CHECKPOINT = "checkpoint.safetensors"
 
 
 def home_dir(home: Path | str | None = None) -> Path:
@@ -85,42 +88,176 @@ def damaged(name: str, why: str) -> RunError:
                     "Delete it, or restore its folder from a backup; the other runs are not affected.")
 
 
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file whole or not at all: a temp file beside it, flushed, then renamed over it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def read_history(run: str | Path, home: Path | str | None = None) -> list[dict[str, Any]]:
+    """A run's event log (history.jsonl): every event as a dict, in order."""
     path = resolve_run(run, home) / "history.jsonl"
     if not path.exists():
         return []
-    try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except ValueError:
-        raise damaged(path.parent.name, "its history.jsonl is not readable") from None
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            raise damaged(path.parent.name, f"line {i + 1} of its history.jsonl is not readable") from None
     return [r for r in rows if isinstance(r, dict)]
 
 
-def scan_runs(home: Path | str | None = None) -> tuple[list[RunInfo], list[dict[str, str]]]:
-    """(saved runs newest first, damaged runs as {"id", "message", "hint"}): one bad run never hides the rest."""
-    good, bad = [], []
-    for path in sorted(runs_dir(home).iterdir(), reverse=True):
-        if path.name.startswith(".") or not path.is_dir() or not (path / "run.json").exists():
-            continue
-        try:
-            good.append(read_run(path))
-        except RunError as exc:
-            bad.append({"id": path.name, "message": exc.message, "hint": exc.hint})
-    return good, bad
+def read_epoch_rows(run: str | Path, home: Path | str | None = None) -> list[dict[str, Any]]:
+    """A run's epochs from its history.jsonl: {"epoch", "step", "wall", **metrics} (what the index keeps)."""
+    return [{**e.get("metrics", {}), "epoch": e.get("epoch"), "step": e.get("step"),
+             "wall": (e.get("metrics") or {}).get("elapsed")}
+            for e in read_history(run, home) if e.get("kind") == "epoch_end" and isinstance(e.get("epoch"), int)]
 
 
-def list_runs(home: Path | str | None = None) -> list[RunInfo]:
+def write_record(info: RunInfo, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None) -> None:
+    """Save `info` as its folder's run.json (atomically) and in the index: the folder first, it is the truth."""
+    write_atomic(Path(info.path) / "run.json", json.dumps(info.to_dict(), indent=2))
+    index.put_run(info, home, epochs)
+
+
+def scan_runs(home: Path | str | None = None, task: Optional[str] = None,
+              sweep: Optional[str] = None) -> tuple[list[RunInfo], list[dict[str, str]]]:
+    """(saved runs newest first, damaged runs as {"id", "message", "hint"}), from the run index.
+
+    One bad run never hides the rest; a run whose training process died shows as interrupted.
+    """
+    runs_dir(home)  # stale temp folders go before anything is listed
+    return index.query_runs(home, task=task, sweep=sweep)
+
+
+def list_runs(home: Path | str | None = None, task: Optional[str] = None) -> list[RunInfo]:
     """Saved runs, newest first (damaged ones are skipped: `scan_runs` reports them)."""
-    return scan_runs(home)[0]
+    return scan_runs(home, task)[0]
+
+
+def run_epochs(run: str, home: Path | str | None = None) -> list[dict[str, Any]]:
+    """A run's per-epoch metrics from the index: {"epoch", "step", "wall", **metrics}."""
+    return index.run_epochs(run, home)
 
 
 def delete_run(run: str | Path, home: Path | str | None = None) -> None:
-    """Remove a run's folder; only ever a folder directly inside this workspace's runs/."""
+    """Remove a run's folder and its entry; only ever a folder directly inside this workspace's runs/."""
     path = resolve_run(run, home).resolve()
     if path.parent != runs_dir(home):
         raise RunError(f"'{run}' is not a run of this workspace, so it was not deleted.",
-                       "Delete runs by their name as listed on the Predict page or by the CLI.")
-    shutil.rmtree(path)
+                       "Delete runs by their name as listed on the Runs page or by the CLI.")
+    try:
+        info = read_run(path)
+    except RunError:
+        info = None  # a damaged run can always be deleted
+    if info is not None and info.status == "running" and index._owner_running(info):
+        raise RunError(f"The run '{info.name}' is still training, so it was not deleted.",
+                       "Stop it first (on the Train page, or Ctrl-C in its terminal), then delete it.")
+    trash = path.with_name(f"{TMP_PREFIX}del-{path.name}-{uuid.uuid4().hex[:6]}")
+    try:
+        os.replace(path, trash)  # one rename: a second tab deleting it at the same moment finds it gone
+    except FileNotFoundError:
+        raise RunError(f"The run '{path.name}' does not exist (it may have been deleted).",
+                       "Pick another run from the list.") from None
+    shutil.rmtree(trash, ignore_errors=True)
+    index.drop_run(path.name, home)
+
+
+def mark_status(run: str, status: str, home: Path | str | None = None, reason: Optional[str] = None) -> RunInfo:
+    """Set a run's status (in run.json and the index); returns the updated record."""
+    info = read_run(run, home)
+    info.status, info.owner = status, None
+    if reason:
+        info.stop_reason = reason
+    write_record(info, home)
+    return info
+
+
+def update_run(run: str, home: Path | str | None = None, label: Optional[str] = None,
+               tags: Optional[list[str]] = None) -> RunInfo:
+    """Rename (a display name; the id and folder stay) or re-tag a run."""
+    info = read_run(run, home)
+    if label is not None:
+        label = " ".join(str(label).split())
+        if len(label) > 100:
+            raise ConfigError("A run name can have at most 100 characters.", "Choose a shorter name.")
+        info.label = label or None
+    if tags is not None:
+        clean = []
+        for tag in tags:
+            tag = " ".join(str(tag).split())
+            if not tag:
+                continue
+            if len(tag) > 40:
+                raise ConfigError(f"The tag '{tag[:40]}…' is too long.", "Use tags of at most 40 characters.")
+            if tag not in clean:
+                clean.append(tag)
+        if len(clean) > 20:
+            raise ConfigError("A run can have at most 20 tags.", "Remove some tags first.")
+        info.tags = clean
+    write_record(info, home)
+    return info
+
+
+def reindex(home: Path | str | None = None) -> dict[str, int]:
+    """Rebuild the run index from the run folders (and the vector sets); returns the counts found."""
+    runs_dir(home)
+    return index.reindex(home)
+
+
+class LiveRun:
+    """A run's folder while it trains: it exists from the first batch and every file in it is written
+    whole (temp file + rename), so a killed process leaves a readable, resumable run."""
+
+    def __init__(self, run_id: str, home: Path | str | None = None, resume: bool = False) -> None:
+        check_name(run_id, "run name")
+        self.run_id, self.home = run_id, home
+        self.folder = inside(runs_dir(home), run_id)
+        self.created = False
+        if resume:
+            return
+        if self.folder.exists() or self.folder.is_symlink() or (self.folder.parent / (TMP_PREFIX + run_id)).exists():
+            raise RunError(f"There is already a run called '{run_id}'.",
+                           "Choose another name, or delete the old run first.")
+
+    def open(self) -> None:
+        """Create the folder (at the first batch: a run that fails before it leaves nothing)."""
+        try:
+            self.folder.mkdir()
+        except FileExistsError:
+            raise RunError(f"A run called '{self.run_id}' appeared while this one was starting.",
+                           "Choose another name and train again.") from None
+        self.created = True
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def write_json(self, name: str, data: Any) -> None:
+        write_atomic(self.folder / name, json.dumps(data, indent=2))
+
+    def write_text(self, name: str, text: str) -> None:
+        write_atomic(self.folder / name, text)
+
+    def write_jsonl(self, name: str, rows: Iterable[dict]) -> None:
+        write_atomic(self.folder / name, "".join(json.dumps(row) + "\n" for row in rows))
+
+    def discard(self) -> None:
+        """Remove the run entirely (a failed run keeps nothing half-done)."""
+        if self.created:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            try:
+                index.drop_run(self.run_id, self.home)
+            except RunError:
+                pass  # the index is rebuilt from the folders; the folder is gone
 
 
 def read_misclassified_images(run: str | Path, home: Path | str | None = None):

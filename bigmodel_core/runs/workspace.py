@@ -72,11 +72,15 @@ def _process_start(pid: int) -> Optional[str]:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def owner_stamp() -> dict:
+    """Who this process is: {"pid", "host", "started", "time"}; `_owner_alive` tells later if it still runs."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_start(os.getpid()),
+            "time": time.time()}
+
+
 def stamp_owner(folder: Path) -> None:
     """Record in `folder` which live process is writing it, so a sweep leaves it alone."""
-    owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_start(os.getpid()),
-             "time": time.time()}
-    (folder / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+    (folder / OWNER_FILE).write_text(json.dumps(owner_stamp()), encoding="utf-8")
 
 
 def is_held(folder: Path) -> bool:

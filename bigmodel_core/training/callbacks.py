@@ -29,6 +29,8 @@ class History(Callback):
 class BestCheckpoint(Callback):
     """Keeps a CPU copy of the weights at the best `monitor` value; restores them at the end."""
 
+    checkpoint_key = "best"
+
     def __init__(self, monitor: str = "val_accuracy") -> None:
         self.monitor = monitor
         self.best: Optional[float] = None
@@ -56,9 +58,19 @@ class BestCheckpoint(Callback):
             trainer.model.load_state_dict(self.state)
         event.metrics["best_epoch"] = self.best_epoch
 
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return ({"best": self.best, "best_epoch": self.best_epoch, "best_loss": self.best_loss},
+                dict(self.state or {}))
+
+    def load_state_dict(self, values: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.best_loss = values["best"], values["best_epoch"], values["best_loss"]
+        self.state = dict(tensors) or None
+
 
 class EarlyStopping(Callback):
     """Stops when `monitor` has not improved for `patience` epochs."""
+
+    checkpoint_key = "early_stopping"
 
     def __init__(self, monitor: str, patience: int) -> None:
         self.monitor, self.patience = monitor, patience
@@ -75,7 +87,14 @@ class EarlyStopping(Callback):
         self.waited += 1
         if self.waited >= self.patience:
             trainer.stop_reason = f"early stopping: {self.monitor} did not improve for {self.patience} epochs"
+            trainer.planned_stop = True  # the plan working: the run is finished, not stopped
             raise StopTraining(trainer.stop_reason)
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"best": self.best, "waited": self.waited}, {}
+
+    def load_state_dict(self, values: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.best, self.waited = values["best"], values["waited"]
 
 
 class LogCallback(Callback):

@@ -112,6 +112,8 @@ class Job:
     error: Optional[dict] = None  # {"message", "hint", "traceback"?}
     created: float = field(default_factory=time.time)
     started: Optional[float] = None  # time.time() when it began to train
+    resume: Optional[str] = None  # the run this job continues (train_run's resume), if any
+    epochs: Optional[int] = None  # with resume: a new epoch count
 
     @property
     def finished(self) -> bool:
@@ -141,12 +143,17 @@ class JobManager:
         self._waiting: list[str] = []  # job ids in submission order
         self.start_order: list[str] = []  # job ids in the order they began to train
 
-    def submit(self, cfg: RunConfig, owner: str = "") -> Job:
-        """Queue `cfg`, or join an identical unnamed job that is queued or running (returned as is)."""
+    def submit(self, cfg: RunConfig, owner: str = "", resume: Optional[str] = None,
+               epochs: Optional[int] = None) -> Job:
+        """Queue `cfg`, or join an identical unnamed job that is queued or running (returned as is).
+
+        `resume`: continue that run (its RunInfo.config is `cfg`, shown while it waits) instead.
+        """
         with self._lock:
-            job = self._identical(cfg)
+            job = self._identical(cfg) if resume is None else next(
+                (j for j in self._jobs.values() if not j.finished and j.resume == resume), None)
             if job is None:
-                job = Job(f"job-{next(_ids)}", cfg, owner, seq=next(self._seq))
+                job = Job(f"job-{next(_ids)}", cfg, owner, seq=next(self._seq), resume=resume, epochs=epochs)
                 self._jobs[job.id] = job
                 self._waiting.append(job.id)  # seq is taken under the same lock: the list stays in order
             job.viewers.add(owner)
@@ -160,7 +167,7 @@ class JobManager:
             return None
         wanted = asdict(cfg)
         return next((j for j in self._jobs.values() if not j.finished and not j.stop_event.is_set()
-                     and j.config.name is None and asdict(j.config) == wanted), None)
+                     and j.resume is None and j.config.name is None and asdict(j.config) == wanted), None)
 
     def get(self, job_id: Optional[str]) -> Optional[Job]:
         return self._jobs.get(job_id) if job_id else None
@@ -213,8 +220,9 @@ class JobManager:
 
     def _work(self, job: Job) -> None:
         try:
-            job.result = self._runner(job.config, [LogCallback(job.log)], home=self.home,
-                                      stop_event=job.stop_event, running_jobs=len(self.running()))
+            more = {"resume": job.resume, "epochs": job.epochs} if job.resume else {}
+            job.result = self._runner(None if job.resume else job.config, [LogCallback(job.log)], home=self.home,
+                                      stop_event=job.stop_event, running_jobs=len(self.running()), **more)
             stopped = job.result.stopped if hasattr(job.result, "stopped") else job.result.get("stopped")
             job.status = "stopped" if stopped else "done"  # a run's record, or a Word2Vec set's meta
         except TrainingCancelled:

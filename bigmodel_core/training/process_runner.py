@@ -31,15 +31,16 @@ class _Forward(Callback):
     on_fit_start = on_epoch_start = on_batch_end = on_epoch_end = on_fit_end = _put
 
 
-def _child(cfg: dict, home: Optional[str], q, stop, running_jobs: int) -> None:
+def _child(cfg: Optional[dict], home: Optional[str], q, stop, running_jobs: int, resume: Optional[str] = None,
+           epochs: Optional[int] = None) -> None:
     from ..config import from_dict
     from ..signals import handle_sigterm
     from .run import train_run
 
     handle_sigterm()  # terminate() sends SIGTERM: unwind so that the run's temp folder is removed
     try:
-        result = train_run(from_dict(RunConfig, cfg), [_Forward(q)], home=home, stop_event=stop,
-                           running_jobs=running_jobs)
+        result = train_run(from_dict(RunConfig, cfg) if cfg is not None else None, [_Forward(q)], home=home,
+                           stop_event=stop, running_jobs=running_jobs, resume=resume, epochs=epochs)
         q.put(("result", {**result.to_dict(), "path": result.path}))  # plain JSON-able data across processes
     except errors.BigModelError as exc:
         q.put(("error", {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}))
@@ -47,14 +48,16 @@ def _child(cfg: dict, home: Optional[str], q, stop, running_jobs: int) -> None:
         q.put(("crash", {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}))
 
 
-def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
-                   stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> RunInfo:
+def run_in_process(cfg: Optional[RunConfig], callbacks: Iterable[Callback] = (), home: str | Path | None = None,
+                   stop_event: Optional[threading.Event] = None, running_jobs: int = 1,
+                   resume: Optional[str] = None, epochs: Optional[int] = None) -> RunInfo:
     """Like `train_run`, but the training happens in a spawned child process."""
     from dataclasses import asdict
 
     ctx = mp.get_context("spawn")  # fork would copy the server's threads and locks
     q, stop = ctx.Queue(), ctx.Event()
-    proc = ctx.Process(target=_child, args=(asdict(cfg), None if home is None else str(home), q, stop, running_jobs),
+    proc = ctx.Process(target=_child, args=(None if cfg is None else asdict(cfg), None if home is None else str(home), q, stop,
+                             running_jobs, resume, epochs),
                        name="bigmodel-train", daemon=True)
     proc.start()
     callbacks = list(callbacks)
@@ -67,7 +70,8 @@ def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str
             except queue.Empty:
                 if not proc.is_alive():
                     raise errors.TrainingError("The training process ended without a result (it may have run out of memory).",
-                                               "Try a smaller model or batch size, and train again.") from None
+                                               "Its run is kept as interrupted if an epoch had finished: resume it on "
+                                               "the Runs page, or try a smaller model or batch size.") from None
                 continue
             if kind == "event":
                 dispatch(callbacks, TrainEvent(**payload))
@@ -83,8 +87,14 @@ def run_in_process(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str
         if proc.is_alive():
             proc.terminate()
             proc.join(timeout=10)
-        if not proc.is_alive() and proc.pid is not None:  # killed (OOM killer, kill -9): drop its half-saved run now
-            from ..runs.store import runs_dir
+        if not proc.is_alive() and proc.pid is not None and proc.exitcode not in (0, None):
+            # killed (OOM killer, kill -9): its run shows as interrupted now (resumable from its last
+            # checkpoint, or removed at once if it had none), and any temp folder it held goes
+            from ..runs.store import runs_dir, scan_runs
             from ..runs.workspace import remove_owned_by
 
             remove_owned_by(runs_dir(home), proc.pid)
+            try:
+                scan_runs(home)
+            except errors.BigModelError:
+                pass

@@ -1,8 +1,13 @@
 """A whole run: data -> pipeline -> model -> Trainer -> report -> saved bundle (or nothing on failure)."""
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
+import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -12,13 +17,13 @@ import torch
 
 from ..config import RunConfig
 from ..data.dataset import load_dataset
-from ..errors import ModelError, TrainingCancelled
+from ..errors import BigModelError, ConfigError, DataError, ModelError, RunError, TrainingCancelled
 from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.info import RunInfo
-from ..runs.store import RunWriter, new_run_id
+from ..runs.store import CHECKPOINT, LiveRun, new_run_id
 from ..tasks import task_named
 from .callbacks import BestCheckpoint, EarlyStopping, History
-from .events import Callback
+from .events import Callback, TrainEvent, dispatch, epoch_rows
 from .metrics import classification_report, predict_batches
 from .trainer import Trainer
 
@@ -97,56 +102,270 @@ def _report(out: dict, class_names: list[str]) -> dict[str, Any]:
 
 
 def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Path | None = None,
-              stop_event: Optional[threading.Event] = None, running_jobs: int = 1) -> RunInfo:
+              stop_event: Optional[threading.Event] = None, running_jobs: int = 1,
+              resume: Optional[str] = None, epochs: Optional[int] = None, record: bool = True) -> RunInfo:
     """Train and save one run; returns its record (id, path, metrics, ...).
 
-    A failure leaves nothing in the workspace; a Stop saves the run with the best weights so far
-    and status "stopped"; early stopping is part of the plan, so its run is "finished".
+    The run exists from its first batch: its folder, its entry in the run index (status running)
+    and, after every epoch, its curves, best weights so far and a checkpoint (`record=False`
+    writes only at the end: the benchmark's "logging off"). A failure before the first batch, or a
+    plain training error (the loss exploded, out of memory) leaves nothing; a Stop saves the run
+    with the best weights so far and status "stopped"; early stopping and a time budget are part
+    of the plan, so their run is "finished". Ctrl-C, SIGTERM or a killed process leave it
+    "interrupted", resumable from its last checkpoint.
+
+    `resume`: the id of an interrupted, stopped or failed run to continue (same id, curves go on);
+    `cfg` is then ignored (the run's own settings are used), and `epochs` may raise its epoch count.
     """
-    t0 = time.perf_counter()
-    prep = prepare(cfg, home=home)
+    if resume is not None:
+        plan = plan_resume(resume, home, epochs)
+        cfg = plan.config
+    else:
+        plan = None
+        if epochs is not None:
+            raise ConfigError("A new run takes its epochs from its settings.", "Set train.epochs (--epochs) instead.")
+    run_id = plan.info.id if plan else (cfg.name or new_run_id(cfg.model.name))
+    live = LiveRun(run_id, home, resume=plan is not None)
+    prep = _prepare_for(cfg, plan, home)
     if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
         raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
     history, best = History(), BestCheckpoint(cfg.train.monitor)
+    info = plan.info if plan else RunInfo(
+        id=run_id, created=time.strftime("%Y-%m-%d %H:%M:%S"), task=prep.data_info["task"], config=cfg,
+        model_params=prep.model_params, data_info=prep.data_info, embeddings=prep.vectors, status="running")
+    info.config, info.path = cfg, str(live.folder)
+    if info.flops_per_example is None:
+        from ..models.summary import flops_per_example
+
+        info.flops_per_example = flops_per_example(prep.model, prep.batches["train"])
     extra: list[Callback] = [history, best]
     if cfg.train.early_stopping_patience:
         extra.append(EarlyStopping(cfg.train.monitor, cfg.train.early_stopping_patience))
-    trainer = Trainer(cfg.train, [*extra, *callbacks], running_jobs=running_jobs, stop_event=stop_event)
-    run_id = cfg.name or new_run_id(cfg.model.name)
-    writer = RunWriter(run_id, home)
+    extra.append(Recorder(live, info, prep, history, best, home, every_epoch=record))
+    trainer = Trainer(cfg.train, [*extra, *callbacks], running_jobs=running_jobs, stop_event=stop_event,
+                      checkpoint_to=live.path(CHECKPOINT) if record else None)
+    if plan is not None:
+        history.rows = plan.history
+        for row in plan.history:  # the curves so far, to the live chart and the printer: the run goes on
+            if row.get("kind") == "epoch_end":
+                dispatch(list(callbacks), TrainEvent(**row))
     try:
-        model = trainer.fit(prep.model, prep.batches["train"], prep.batches["val"])
-        val = predict_batches(model, prep.batches["val"], trainer.device)
-        test = predict_batches(model, prep.batches["test"], trainer.device)
-        val_report, test_report = _report(val, prep.dataset.class_names), _report(test, prep.dataset.class_names)
-        final = history.rows[-1]["metrics"] if history.rows else {}
-        early = (trainer.stop_reason or "").startswith("early stopping")  # the plan working, not a Stop
-        info = RunInfo(
-            id=run_id, created=time.strftime("%Y-%m-%d %H:%M:%S"), task=prep.data_info["task"], config=cfg,
-            model_params=prep.model_params, data_info=prep.data_info, device=str(trainer.device),
-            threads=trainer.threads, status="stopped" if trainer.stopped_early and not early else "finished",
-            stop_reason=trainer.stop_reason, best_epoch=best.best_epoch, embeddings=prep.vectors,
-            seconds=time.perf_counter() - t0,
-            metrics={"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],
-                     "test_accuracy": test_report["accuracy"], "test_macro_f1": test_report["macro_f1"],
-                     "val_loss": val["loss"], "test_loss": test["loss"],
-                     "train_loss": final.get("train_loss"), "train_accuracy": final.get("train_accuracy"),
-                     "samples_per_s": final.get("samples_per_s")},
-            val_report=val_report, test_report=test_report, misclassified=_misclassified(prep.dataset, val))
-        _save(writer, info, history, prep, model)
-        path = writer.commit()
-    except BaseException:
-        writer.discard()
+        model = trainer.fit(prep.model, prep.batches["train"], prep.batches["val"],
+                            resume=plan.checkpoint if plan else None)
+        _finish(info, trainer, model, prep, history, best)
+        _save(live, info, history, prep, model)
+    except BaseException as exc:
+        _failed(live, info, trainer, exc, resumed=plan is not None, home=home)
         raise
-    info.path = str(path)
     return info
 
 
-def _save(writer: RunWriter, info: RunInfo, history: History, prep: Prepared, model: torch.nn.Module) -> None:
-    from safetensors.torch import save_file
+@dataclass
+class ResumePlan:
+    info: RunInfo
+    config: RunConfig
+    checkpoint: tuple[dict, dict]
+    history: list[dict[str, Any]]
 
-    writer.write_json("run.json", info.to_dict())
-    writer.write_jsonl("history.jsonl", history.rows)
-    task_named(info.task).save(writer, prep.pipeline, prep.dataset, info.misclassified)
+
+def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] = None) -> ResumePlan:
+    """Check that `run` can be continued and load its checkpoint; a plain RunError when it cannot."""
+    from . import checkpoint
+    from ..runs.store import read_history, read_run
+
+    info = read_run(run, home)
+    if info.status == "finished":
+        raise RunError(f"The run '{info.name}' has already finished, so there is nothing to resume.",
+                       "Train a new run (with more epochs, if you want it to train longer).")
+    if info.status in ("running", "queued"):
+        from ..runs.index import _owner_running
+
+        if info.status == "queued" or _owner_running(info):
+            raise RunError(f"The run '{info.name}' is still training.", "Wait for it to end, or stop it first.")
+    tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
+    cfg = copy.deepcopy(info.config)
+    done = int(meta["position"]["epoch"]) - (0 if meta["position"]["batch"] else 1)
+    if epochs is not None:
+        if epochs <= done:
+            raise ConfigError(f"The run '{info.name}' has already trained {done} epochs, so {epochs} would add none.",
+                              f"Give more than {done} epochs, or resume without --epochs to finish its {cfg.train.epochs}.")
+        cfg.train = dataclasses.replace(cfg.train, epochs=epochs)
+    step = int(meta["position"]["step"])
+    kept = [r for r in read_history(info.path) if r.get("kind") != "fit_end" and int(r.get("step") or 0) <= step
+            and not (r.get("kind") == "fit_start" and r.get("step"))]
+    return ResumePlan(info, cfg, (tensors, meta), kept)
+
+
+def _prepare_for(cfg: RunConfig, plan: Optional[ResumePlan], home: str | Path | None) -> Prepared:
+    """`prepare(cfg)`; for a resume, also check that the data still reads as it did (same vocabulary)."""
+    if plan is None:
+        return prepare(cfg, home=home)
+    try:
+        prep = prepare(cfg, home=home)
+    except DataError as exc:
+        raise RunError(f"The data of the run '{plan.info.name}' cannot be read any more: {exc.message}",
+                       "Put the data back where it was (" + cfg.data.spec + "), then resume again.") from None
+    task = task_named(prep.data_info["task"])
+    saved = Path(plan.info.path) / task.pipeline_file
+    now = _Capture()
+    task.save(now, prep.pipeline, prep.dataset, [])
+    try:
+        same = json.loads(saved.read_text(encoding="utf-8")) == json.loads(now.files[task.pipeline_file])
+    except (OSError, ValueError):
+        same = False
+    if not same or prep.data_info.get("split") != plan.info.data_info.get("split"):
+        raise RunError(f"The data of the run '{plan.info.name}' has changed since it started, so it cannot be "
+                       "continued exactly.", "Put the original data back, or train a new run on the new data.")
+    return prep
+
+
+class _Capture:
+    """A stand-in run folder that keeps what a task would write (to compare pipelines)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+
+    def write_text(self, name: str, text: str) -> None:
+        self.files[name] = text
+
+    def write_json(self, name: str, data: Any) -> None:
+        self.files[name] = json.dumps(data)
+
+    def path(self, name: str) -> Path:
+        return Path(os.devnull)
+
+
+class Recorder(Callback):
+    """Keeps the run's folder and its index entry current while it trains (the run store's writer).
+
+    At the first batch: the folder, the pipeline files and run.json (status running, owner). After
+    every epoch: the event log, the best weights so far (when this epoch is the best), run.json and
+    the epoch's row in the index; the Trainer then writes the checkpoint. The index is only an
+    index: if another process holds it locked, training goes on and the next listing catches up.
+    """
+
+    def __init__(self, live: LiveRun, info: RunInfo, prep: Prepared, history: History, best: BestCheckpoint,
+                 home: str | Path | None, every_epoch: bool = True) -> None:
+        self.live, self.info, self.prep, self.history, self.best = live, info, prep, history, best
+        self.home, self.every_epoch = home, every_epoch
+
+    def on_fit_start(self, trainer, event: TrainEvent) -> None:
+        from ..runs.workspace import owner_stamp
+
+        info = self.info
+        info.parameters, info.device, info.threads = event.metrics["parameters"], str(trainer.device), trainer.threads
+        info.status, info.owner, info.error = "running", owner_stamp(), None
+        if not self.live.created and not (self.live.folder / "run.json").exists():
+            self.live.open()
+            task_named(info.task).save(self.live, self.prep.pipeline, self.prep.dataset, [])
+        self._write(trainer)
+
+    def on_epoch_end(self, trainer, event: TrainEvent) -> None:
+        if not self.every_epoch:
+            return
+        m = event.metrics
+        self.info.epochs_done = event.epoch
+        self.info.metrics = {k: m.get(k) for k in ("val_accuracy", "val_loss", "train_loss", "train_accuracy",
+                                                   "samples_per_s")}
+        if self.best.best_epoch == event.epoch and self.best.state is not None:
+            from safetensors.torch import save
+
+            from ..runs.store import write_atomic
+
+            write_atomic(self.live.path("weights.safetensors"),
+                         save({k: v.contiguous() for k, v in self.best.state.items()}))
+        self.live.write_jsonl("history.jsonl", self.history.rows)
+        self._write(trainer, {**m, "epoch": event.epoch, "step": event.step, "wall": m.get("elapsed")})
+
+    def _write(self, trainer, epoch_row: Optional[dict] = None) -> None:
+        from ..runs import index
+        from ..runs.store import write_atomic
+
+        self.info.examples_seen, self.info.seconds = trainer.examples_seen, trainer.elapsed()
+        self.info.files = sorted(p.name for p in self.live.folder.iterdir() if not p.name.startswith("."))
+        write_atomic(self.live.path("run.json"), json.dumps(self.info.to_dict(), indent=2))
+        try:
+            index.put_run(self.info, self.home)
+            if epoch_row is not None:
+                index.put_epoch(self.info.id, epoch_row, self.home)
+        except RunError as exc:
+            warnings.warn(f"{exc.message} {exc.hint}", RuntimeWarning, stacklevel=2)
+
+
+def _finish(info: RunInfo, trainer: Trainer, model: torch.nn.Module, prep: Prepared, history: History,
+            best: BestCheckpoint) -> None:
+    """Fill in the record of a run whose training ended (finished or stopped): final metrics and reports."""
+    val = predict_batches(model, prep.batches["val"], trainer.device)
+    test = predict_batches(model, prep.batches["test"], trainer.device)
+    val_report, test_report = _report(val, prep.dataset.class_names), _report(test, prep.dataset.class_names)
+    epochs = epoch_rows(history.rows)
+    final = epochs[-1] if epochs else {}
+    planned = trainer.planned_stop or not trainer.stopped_early  # early stopping or the time budget: finished
+    info.status = "finished" if planned else "stopped"
+    info.stop_reason, info.best_epoch, info.owner = trainer.stop_reason, best.best_epoch, None
+    info.device, info.threads = str(trainer.device), trainer.threads
+    info.epochs_done = final.get("epoch", 0)
+    info.examples_seen, info.seconds = trainer.examples_seen, trainer.elapsed()
+    info.metrics = {"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],
+                    "test_accuracy": test_report["accuracy"], "test_macro_f1": test_report["macro_f1"],
+                    "val_loss": val["loss"], "test_loss": test["loss"],
+                    "train_loss": final.get("train_loss"), "train_accuracy": final.get("train_accuracy"),
+                    "samples_per_s": final.get("samples_per_s")}
+    info.val_report, info.test_report = val_report, test_report
+    info.misclassified = _misclassified(prep.dataset, val)
+
+
+def _failed(live: LiveRun, info: RunInfo, trainer: Trainer, exc: BaseException, resumed: bool,
+            home: str | Path | None) -> None:
+    """Training did not end normally: keep what a resume can use, drop what it cannot."""
+    from ..runs.store import write_record
+
+    has_checkpoint = live.path(CHECKPOINT).exists()
+    if isinstance(exc, BigModelError) and not resumed:
+        live.discard()  # a plain error (bad setting, the loss exploded): nothing half-done is kept
+        return
+    if not live.created and not resumed:
+        return
+    if not has_checkpoint and not resumed:
+        live.discard()  # stopped before its first epoch ended: nothing to resume from
+        return
+    if isinstance(exc, BigModelError):
+        info.status, info.error = "failed", {"message": exc.message, "hint": exc.hint}
+    elif isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
+        info.status, info.stop_reason = "interrupted", f"interrupted ({type(exc).__name__})"
+        exc.kept_run = info.id  # the CLI names it in its last line
+    else:
+        info.status, info.error = "failed", {"message": f"{type(exc).__name__}: {exc}", "hint": "Resume it, or train it again."}
+    info.owner = None
+    try:
+        write_record(info, home)
+    except (OSError, BigModelError):
+        pass  # the folder's run.json stays "running": the next listing marks it interrupted
+
+
+def _save(live: LiveRun, info: RunInfo, history: History, prep: Prepared, model: torch.nn.Module) -> None:
+    """The run's final files; run.json last, so a run is "finished" only once everything else is there."""
+    from safetensors.torch import save
+
+    from ..runs import index
+    from ..runs.store import write_atomic
+
+    if not live.created and not (live.folder / "run.json").exists():
+        live.open()  # a run with no batch at all (an empty training split cannot happen; kept for safety)
+    live.write_jsonl("history.jsonl", history.rows)
+    task_named(info.task).save(live, prep.pipeline, prep.dataset, info.misclassified)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(writer.path("weights.safetensors")))
+    write_atomic(live.path("weights.safetensors"), save(state))
+    if info.status == "finished":
+        live.path(CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume: do not keep the optimizer state
+    info.files = sorted(p.name for p in live.folder.iterdir() if not p.name.startswith(".") and p.name != "run.json")
+    info.files.append("run.json")
+    live.write_json("run.json", info.to_dict())
+    try:
+        index.put_run(info, live.home, [{**r, "wall": r.get("elapsed")} for r in _epoch_rows_with_step(history.rows)])
+    except BigModelError as exc:
+        warnings.warn(f"{exc.message} {exc.hint}", RuntimeWarning, stacklevel=2)
+
+
+def _epoch_rows_with_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**e["metrics"], "epoch": e["epoch"], "step": e["step"]} for e in rows if e.get("kind") == "epoch_end"]

@@ -5,6 +5,7 @@ import math
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 import torch
@@ -89,8 +90,11 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, callbacks: Iterable[Callback] = (), running_jobs: int = 1,
-                 stop_event: Optional[threading.Event] = None) -> None:
+                 stop_event: Optional[threading.Event] = None, checkpoint_to: Optional[Path] = None) -> None:
+        """`checkpoint_to`: a file the whole training state is written to after every epoch and
+        at a Stop (training.checkpoint), so the run can be resumed exactly."""
         self.cfg = cfg
+        self.checkpoint_to = checkpoint_to
         self.callbacks = list(callbacks)
         self.device = resolve_device(cfg.device)
         self.threads = choose_threads(running_jobs, cfg.num_threads)
@@ -100,7 +104,19 @@ class Trainer:
         self.model: Optional[nn.Module] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self.scheduler: Optional[torch.optim.lr_scheduler.LambdaLR] = None
-        self._first_loss: Optional[float] = None
+        self.first_loss: Optional[float] = None
+        # where the run is, for checkpoints: the epoch in progress, batches done in it, global step
+        self.position = {"epoch": 1, "batch": 0, "step": 0}
+        self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "secs": 0.0}  # the epoch in progress
+        self.examples_seen = 0  # over every epoch and every resume
+        self.elapsed_before = 0.0  # training seconds of the sessions before a resume
+        self.total_steps = 0
+        self.planned_stop = False  # early stopping or the time budget: the run is finished, not stopped
+        self._fit_start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Training seconds so far, counting the sessions before a resume."""
+        return self.elapsed_before + time.perf_counter() - self._fit_start
 
     def request_stop(self, reason: str = "stopped by the user") -> None:
         self.stop_reason = reason
@@ -112,8 +128,14 @@ class Trainer:
     def _emit(self, event: TrainEvent) -> None:
         dispatch(self.callbacks, event, self)
 
-    def fit(self, model: nn.Module, train_batches, val_batches=None) -> nn.Module:
-        """Train `model`; batches yield ((inputs...), labels). Returns the model (on self.device)."""
+    def fit(self, model: nn.Module, train_batches, val_batches=None,
+            resume: Optional[tuple[dict, dict]] = None) -> nn.Module:
+        """Train `model`; batches yield ((inputs...), labels). Returns the model (on self.device).
+
+        `resume` is a checkpoint's (tensors, meta) (training.checkpoint.load): the model, optimizer,
+        schedule, callbacks and random generators are put back and training continues at the batch
+        where it was saved, in the same data order, as if it had never stopped.
+        """
         cfg = self.cfg
         if self.device.type == "cpu":
             torch.set_num_threads(self.threads)
@@ -121,37 +143,54 @@ class Trainer:
         self.optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad], self.device)
         epochs = 1 if cfg.dry_run else cfg.epochs
         per_epoch = min(2, len(train_batches)) if cfg.dry_run else len(train_batches)
-        total = epochs * per_epoch
+        total = self.total_steps = epochs * per_epoch
         self.scheduler = make_scheduler(cfg, self.optimizer, total)
-        start = time.perf_counter()
-        self._emit(TrainEvent("fit_start", total_steps=total, metrics={
+        self._fit_start = time.perf_counter()
+        if resume is not None:
+            from . import checkpoint
+
+            checkpoint.restore(self, *resume)
+            self.position, self.partial = dict(resume[1]["position"]), dict(resume[1]["partial"])
+        self._emit(TrainEvent("fit_start", self.position["epoch"], self.position["step"], total, metrics={
             "device": str(self.device), "threads": self.threads, "train_examples": train_batches.num_examples,
-            "parameters": sum(p.numel() for p in model.parameters())}))
-        step, epoch, last = 0, 0, {}
+            "parameters": sum(p.numel() for p in model.parameters()),
+            **({"resumed_at_step": self.position["step"]} if resume is not None else {})}))
+        step, epoch, last = self.position["step"], self.position["epoch"], {}
         try:
-            for epoch in range(1, epochs + 1):
+            for epoch in range(self.position["epoch"], epochs + 1):
                 train_batches.set_epoch(epoch)
-                self._emit(TrainEvent("epoch_start", epoch, step, total))
-                step, train_metrics = self._train_epoch(epoch, step, total, per_epoch, train_batches, start)
-                secs = train_metrics.pop("_secs")
-                last = {**train_metrics, **self._validate(val_batches), "epoch_seconds": secs}
+                skip = self.position["batch"] if epoch == self.position["epoch"] else 0
+                if not skip:
+                    self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "secs": 0.0}
+                    self._emit(TrainEvent("epoch_start", epoch, step, total))
+                step, train_metrics = self._train_epoch(epoch, step, total, per_epoch, train_batches, skip)
+                last = {**train_metrics, **self._validate(val_batches), "elapsed": self.elapsed()}
+                self.position = {"epoch": epoch + 1, "batch": 0, "step": step}
                 self._emit(TrainEvent("epoch_end", epoch, step, total, last))
+                self._checkpoint()
+                if self.planned_stop:
+                    raise StopTraining(self.stop_reason)
         except StopTraining as stop:
             self.stopped_early = True
             self.stop_reason = self.stop_reason or str(stop) or "stopped"
+            if not self.planned_stop:
+                self._checkpoint()  # a Stop: keep exactly where it was, so a resume goes on from here
         self._emit(TrainEvent("fit_end", epoch, step, total, {
             **last, "stopped": self.stopped_early, "stop_reason": self.stop_reason,
-            "seconds": time.perf_counter() - start}))
+            "seconds": self.elapsed()}))
         return self.model
 
-    def _train_epoch(self, epoch, step, total, per_epoch, batches, fit_start):
+    def _train_epoch(self, epoch, step, total, per_epoch, batches, skip=0):
         model, opt, cfg = self.model, self.optimizer, self.cfg
         model.train()
-        t0 = time.perf_counter()
-        loss_sum = correct = seen = 0.0
+        part = self.partial
+        t0 = time.perf_counter() - part["secs"]
+        budget = cfg.time_budget_s
         for i, (inputs, y) in enumerate(batches):
             if i >= per_epoch:
                 break
+            if i < skip:  # resumed inside this epoch: these batches were trained before the checkpoint
+                continue
             if self._stop.is_set():
                 raise StopTraining(self.stop_reason or "stopped by the user")
             inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
@@ -169,28 +208,41 @@ class Trainer:
             self._check_loss(value, step + 1, logits.size(1))
             step += 1
             n = y.size(0)
-            loss_sum += value * n
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += n
-            elapsed = time.perf_counter() - t0
-            rate = seen / max(elapsed, 1e-9)
+            part["loss_sum"] += value * n
+            part["correct"] += (logits.argmax(1) == y).sum().item()
+            part["seen"] += n
+            part["secs"] = time.perf_counter() - t0
+            self.examples_seen += n
+            self.position = {"epoch": epoch, "batch": i + 1, "step": step}
+            rate = part["seen"] / max(part["secs"], 1e-9)
             done_frac = step / max(total, 1)
-            since = time.perf_counter() - fit_start
+            since = self.elapsed()
             self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
                 "eta_s": since * (1 - done_frac) / max(done_frac, 1e-9)}))
-        return step, {"train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
-                      "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9), "_secs": time.perf_counter() - t0}
+            if budget is not None and since >= budget and not self.planned_stop:
+                self.planned_stop = True  # this epoch ends here and is validated; then the run is finished
+                self.stop_reason = f"time budget of {budget:g} s reached"
+                break
+        seen, secs = max(part["seen"], 1), time.perf_counter() - t0
+        return step, {"train_loss": part["loss_sum"] / seen, "train_accuracy": part["correct"] / seen,
+                      "samples_per_s": part["seen"] / max(secs, 1e-9), "epoch_seconds": secs}
+
+    def _checkpoint(self) -> None:
+        if self.checkpoint_to is not None and self.position["step"]:
+            from . import checkpoint
+
+            checkpoint.save(self.checkpoint_to, self)
 
     def _check_loss(self, value: float, step: int, classes: int) -> None:
         """Refuse a loss that is not a number or has exploded far past where it started."""
         if not math.isfinite(value):
             raise TrainingError(f"The loss became {value} at step {step}, so the model stopped learning.",
                                 "Lower the learning rate, or turn on gradient clipping, and train again.")
-        if self._first_loss is None:
-            self._first_loss = value
-        if value > EXPLODED * max(self._first_loss, math.log(max(classes, 2))):
-            raise TrainingError(f"The loss exploded to {value:.3g} at step {step} (it started at {self._first_loss:.3g}), "
+        if self.first_loss is None:
+            self.first_loss = value
+        if value > EXPLODED * max(self.first_loss, math.log(max(classes, 2))):
+            raise TrainingError(f"The loss exploded to {value:.3g} at step {step} (it started at {self.first_loss:.3g}), "
                                 "so the model is no longer learning.",
                                 "Lower the learning rate (for example by 10x), or turn on gradient clipping, and train again.")
 

@@ -169,7 +169,7 @@ def _wait_for_batches(proc: subprocess.Popen) -> None:
     raise AssertionError("training ended before its first batch: " + proc.stderr.read())
 
 
-def test_sigkill_mid_epoch_leaves_no_run_and_the_next_start_cleans_up(tmp_path):
+def test_sigkill_before_the_first_epoch_ends_leaves_no_run_once_the_next_start_looks(tmp_path):
     home = tmp_path / "home"
     proc = _train_process(home, "killed")
     try:
@@ -179,10 +179,9 @@ def test_sigkill_mid_epoch_leaves_no_run_and_the_next_start_cleans_up(tmp_path):
     finally:
         proc.kill()
     runs = home / "runs"
-    assert [p.name for p in runs.iterdir()] == [".tmp-killed"]  # never a half-written 'killed' run
-    old = time.time() - workspace.DEAD_OWNER_AGE_S - 1
-    os.utime(runs / ".tmp-killed", (old, old))
-    assert list_runs(home) == []  # the first listing of a workspace in a process is its start: it sweeps
+    assert [p.name for p in runs.iterdir()] == ["killed"]  # the run existed from its first batch ...
+    assert read_run("killed", home).status == "running"
+    assert list_runs(home) == []  # ... but it had no checkpoint yet: the next listing finds nothing to keep
     assert [p.name for p in runs.iterdir()] == []
 
 
@@ -233,7 +232,7 @@ def test_errors_are_bigmodel_errors_with_a_hint():
     assert err.value.message.endswith(".") and err.value.hint
 
 
-def test_kill_9_of_the_apps_training_child_fails_the_job_and_removes_its_half_run(reviews_csv, small_run_config,
+def test_kill_9_of_the_apps_training_child_in_its_first_epoch_fails_the_job_and_keeps_nothing(reviews_csv, small_run_config,
                                                                                  isolated_home):
     import multiprocessing
 

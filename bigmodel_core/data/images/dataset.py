@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits  # top level: see data/dataset.py (impo
 
 from ...config import DataConfig
 from ...errors import DataError, did_you_mean
-from ..labels import encode_labels, split_indices
+from ..labels import encode_labels, split_indices, subsample_train
 from .archives import ImageFiles, decode_image, load_image, open_image, open_image_files
 from .npz import read_npz
 from .corpora import IMAGE_CORPORA, download_images, get_image_corpus
@@ -96,7 +96,8 @@ def load_image_dataset(cfg: DataConfig) -> ImageDataset:
     images, raw, description = read_labelled_images(cfg)
     labels, classes = encode_labels(pd.Series(raw))
     ds = ImageDataset(images, labels, classes, cfg.spec, description)
-    ds.split = split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    ds.split = subsample_train(split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed),
+                               cfg.train_fraction, cfg.seed)
     return ds
 
 

@@ -1,0 +1,411 @@
+"""The run index: an SQLite database in the workspace that lists every run and its per-epoch metrics.
+
+The run folders stay the source of truth (weights, vocabulary, run.json, history.jsonl); this
+database only indexes them, so pages list runs, filter and sort them, and draw their curves
+without opening every folder. It can always be rebuilt from the folders (`reindex`, the CLI's
+`runs reindex`), and a workspace that has none yet, or one that is damaged, gets it rebuilt on
+first use. Saved word-vector sets are indexed here too.
+
+Written by several processes at once (the app's training children, a CLI run beside it): WAL
+mode, short transactions, and a busy timeout; a database still locked after that is a plain
+RunError, never a crashed page. The schema has one version number (`PRAGMA user_version`) and a
+list of migrations, applied in order when an older database is opened.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from ..errors import RunError
+
+DB_NAME = "index.sqlite"
+BUSY_S = 5.0  # how long a writer waits for another process's transaction before giving up
+MIGRATIONS: list[str] = [  # MIGRATIONS[i] takes a database from version i to i + 1
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, task TEXT, dataset TEXT, model TEXT, parameters INTEGER,
+        device TEXT, status TEXT NOT NULL, created TEXT, updated REAL, seconds REAL,
+        val_accuracy REAL, val_loss REAL, test_accuracy REAL, tags TEXT NOT NULL DEFAULT '[]',
+        parent TEXT, sweep TEXT, record TEXT NOT NULL);
+    CREATE INDEX runs_by_created ON runs (created);
+    CREATE INDEX runs_by_sweep ON runs (sweep);
+    CREATE TABLE epochs (
+        run_id TEXT NOT NULL, epoch INTEGER NOT NULL, step INTEGER, wall REAL, metrics TEXT NOT NULL,
+        PRIMARY KEY (run_id, epoch));
+    CREATE TABLE vector_sets (id TEXT PRIMARY KEY, created REAL, meta TEXT NOT NULL);
+    CREATE TABLE damaged (kind TEXT NOT NULL, id TEXT NOT NULL, message TEXT, hint TEXT, PRIMARY KEY (kind, id));
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_ready: set[tuple[str, int]] = set()  # (database path, pid) opened and brought up to date in this process
+_ready_lock = threading.Lock()
+
+
+def index_path(home: Path | str | None = None) -> Path:
+    from .store import home_dir
+
+    return home_dir(home) / DB_NAME
+
+
+def busy_error() -> RunError:
+    return RunError("The run list is busy: another BigModel Lab window or command is writing to it.",
+                    "Wait a few seconds and try again; if it stays busy, close the other program using this workspace.")
+
+
+@contextmanager
+def connect(home: Path | str | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection to the workspace's index (created, migrated or rebuilt first); commits on success.
+
+    sqlite's "locked"/"busy" becomes `busy_error()`; a file that is not a database is moved aside
+    (index.sqlite.damaged-TIME) and the index rebuilt from the run folders.
+    """
+    path = index_path(home)
+    _ensure(path, home)
+    try:
+        conn = _open(path)
+    except sqlite3.DatabaseError as exc:
+        raise _as_run_error(exc) from None
+    try:
+        yield conn
+        conn.commit()
+    except sqlite3.OperationalError as exc:
+        conn.rollback()
+        raise _as_run_error(exc) from None
+    finally:
+        conn.close()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_S, isolation_level="DEFERRED")
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a power cut may lose the last commit, never the file
+    return conn
+
+
+def _as_run_error(exc: sqlite3.DatabaseError) -> RunError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return busy_error()
+    return RunError(f"The run list could not be read ({exc}).",
+                    "Run `python -m bigmodel_core runs reindex` to rebuild it from the run folders.")
+
+
+def _ensure(path: Path, home: Path | str | None) -> None:
+    """Create or migrate the database the first time this process opens it; import existing runs if new."""
+    key = (str(path), os.getpid())
+    if key in _ready:
+        return
+    with _ready_lock:
+        if key in _ready:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists() or path.stat().st_size == 0
+        try:
+            fresh = _migrate(path) or fresh
+        except sqlite3.OperationalError as exc:
+            raise _as_run_error(exc) from None
+        except sqlite3.DatabaseError:  # not a database (or a damaged one): it is only an index, so rebuild it
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            _migrate(path)
+            fresh = True
+        _ready.add(key)
+    if fresh:
+        reindex(home)
+    else:
+        reconcile(home)
+
+
+def _migrate(path: Path) -> bool:
+    """Bring the schema up to SCHEMA_VERSION; True when the database was created now."""
+    conn = _open(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RunError(f"The run list was written by a newer BigModel Lab (schema {version}).",
+                           "Update BigModel Lab, or delete index.sqlite in the workspace to rebuild it.")
+        conn.execute("PRAGMA journal_mode=WAL")
+        for step in range(version, SCHEMA_VERSION):
+            conn.executescript("BEGIN;" + MIGRATIONS[step] + f"PRAGMA user_version={step + 1}; COMMIT;")
+        return version == 0
+    finally:
+        conn.close()
+
+
+# --- runs -------------------------------------------------------------------------------------
+
+def _row(info: Any) -> dict[str, Any]:
+    from .info import RunInfo
+
+    assert isinstance(info, RunInfo)
+    m = info.metrics or {}
+    sweep = (info.config.sweep or {}).get("id") if isinstance(info.config.sweep, dict) else None
+    return {"id": info.id, "name": info.name, "task": info.task, "dataset": info.config.data.spec,
+            "model": info.model_name, "parameters": info.parameters, "device": info.device, "status": info.status,
+            "created": info.created, "updated": time.time(), "seconds": info.seconds,
+            "val_accuracy": _num(m.get("val_accuracy")), "val_loss": _num(m.get("val_loss")),
+            "test_accuracy": _num(m.get("test_accuracy")), "tags": json.dumps(list(info.tags)),
+            "parent": info.parent, "sweep": sweep, "record": json.dumps({**info.to_dict(), "path": info.path})}
+
+
+def _num(value: Any) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def put_run(info: Any, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None) -> None:
+    """Insert or replace a run's row; with `epochs`, its per-epoch rows are replaced too."""
+    row = _row(info)
+    with connect(home) as conn:
+        conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                     list(row.values()))
+        conn.execute("DELETE FROM damaged WHERE kind = 'run' AND id = ?", (info.id,))
+        if epochs is not None:
+            conn.execute("DELETE FROM epochs WHERE run_id = ?", (info.id,))
+            _insert_epochs(conn, info.id, epochs)
+
+
+def put_epoch(run_id: str, row: dict[str, Any], home: Path | str | None = None) -> None:
+    """Record one finished epoch: {"epoch", "step", "wall", **metrics}."""
+    with connect(home) as conn:
+        _insert_epochs(conn, run_id, [row])
+
+
+def _insert_epochs(conn: sqlite3.Connection, run_id: str, rows: list[dict[str, Any]]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO epochs (run_id, epoch, step, wall, metrics) VALUES (?, ?, ?, ?, ?)",
+        [(run_id, int(r["epoch"]), r.get("step"), r.get("wall"),
+          json.dumps({k: v for k, v in r.items() if k not in ("epoch", "step", "wall")})) for r in rows])
+
+
+def drop_run(run_id: str, home: Path | str | None = None) -> None:
+    with connect(home) as conn:
+        conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM damaged WHERE kind = 'run' AND id = ?", (run_id,))
+
+
+def run_epochs(run_id: str, home: Path | str | None = None) -> list[dict[str, Any]]:
+    """A run's epoch rows, in order: {"epoch", "step", "wall", **metrics}."""
+    with connect(home) as conn:
+        rows = conn.execute("SELECT epoch, step, wall, metrics FROM epochs WHERE run_id = ? ORDER BY epoch",
+                            (run_id,)).fetchall()
+    out = []
+    for r in rows:
+        try:
+            metrics = json.loads(r["metrics"])
+        except ValueError:
+            continue  # one bad row: the others still draw
+        if isinstance(metrics, dict):
+            out.append({**metrics, "epoch": r["epoch"], "step": r["step"], "wall": r["wall"]})
+    return out
+
+
+def query_runs(home: Path | str | None = None, task: Optional[str] = None,
+               sweep: Optional[str] = None) -> tuple[list[Any], list[dict[str, str]]]:
+    """(runs newest first, damaged runs as {"id", "message", "hint"}), from the index alone.
+
+    A run still marked running whose process is gone becomes "interrupted" here (in its run.json
+    and its row), so the first listing after a crash shows it as such.
+    """
+    from .info import RunInfo
+    from .store import damaged as damaged_error
+
+    where, args = [], []
+    if task:
+        where.append("task = ?")
+        args.append(task)
+    if sweep:
+        where.append("sweep = ?")
+        args.append(sweep)
+    sql = "SELECT id, record FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + \
+        " ORDER BY created DESC, id DESC"
+    with connect(home) as conn:
+        rows = conn.execute(sql, args).fetchall()
+        bad = [{"id": r["id"], "message": r["message"], "hint": r["hint"]}
+               for r in conn.execute("SELECT id, message, hint FROM damaged WHERE kind = 'run' ORDER BY id")]
+    good: list[RunInfo] = []
+    for r in rows:
+        try:
+            data = json.loads(r["record"])
+            info = RunInfo.from_dict(data, path=data.get("path") if isinstance(data, dict) else None)
+        except Exception:  # noqa: BLE001 - a damaged row is reported, never a crashed page
+            err = damaged_error(r["id"], "its entry in the run list is not readable")
+            bad.append({"id": r["id"], "message": err.message,
+                        "hint": "Run `python -m bigmodel_core runs reindex` to rebuild the list from the run folders."})
+            continue
+        if info.status == "running" and not _owner_running(info):
+            info = _mark_interrupted(info, home)
+        if info is not None:
+            good.append(info)
+    return good, bad
+
+
+def _owner_running(info: Any) -> bool:
+    from .workspace import _owner_alive
+
+    owner = info.owner
+    return isinstance(owner, dict) and _owner_alive(owner)
+
+
+def _mark_interrupted(info: Any, home: Path | str | None) -> Any:
+    """A running run whose process has died: it is interrupted (resumable from its last checkpoint)."""
+    from .store import CHECKPOINT, mark_status
+
+    if info.path and not (Path(info.path) / CHECKPOINT).exists():
+        _remove_unfinished(info, home)  # died before its first epoch ended: nothing learned, nothing kept
+        return None
+    try:
+        return mark_status(info.id, "interrupted", home=home,
+                           reason="the program training it stopped before the run ended")
+    except RunError:
+        return info  # its folder is gone or unreadable: the next reconcile drops or reports it
+
+
+def _remove_unfinished(info: Any, home: Path | str | None) -> None:
+    import shutil
+
+    from .store import runs_dir
+
+    folder = Path(info.path)
+    if folder.parent.resolve() == runs_dir(home) and not folder.is_symlink():
+        shutil.rmtree(folder, ignore_errors=True)
+    drop_run(info.id, home)
+
+
+def put_damaged(kind: str, item_id: str, message: str, hint: str, home: Path | str | None = None) -> None:
+    with connect(home) as conn:
+        conn.execute("INSERT OR REPLACE INTO damaged (kind, id, message, hint) VALUES (?, ?, ?, ?)",
+                     (kind, item_id, message, hint))
+        if kind == "run":
+            conn.execute("DELETE FROM runs WHERE id = ?", (item_id,))
+
+
+def drop_damaged(kind: str, item_id: str, home: Path | str | None = None) -> None:
+    with connect(home) as conn:
+        conn.execute("DELETE FROM damaged WHERE kind = ? AND id = ?", (kind, item_id))
+
+
+# --- word-vector sets ---------------------------------------------------------------------------
+
+def put_vector_set(meta: dict[str, Any], home: Path | str | None = None) -> None:
+    with connect(home) as conn:
+        conn.execute("INSERT OR REPLACE INTO vector_sets (id, created, meta) VALUES (?, ?, ?)",
+                     (meta["id"], _num(meta.get("created")), json.dumps(meta)))
+
+
+def drop_vector_set(set_id: str, home: Path | str | None = None) -> None:
+    with connect(home) as conn:
+        conn.execute("DELETE FROM vector_sets WHERE id = ?", (set_id,))
+
+
+def query_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
+    """The meta of every indexed vector set, newest first (a row that does not parse is left out)."""
+    with connect(home) as conn:
+        rows = conn.execute("SELECT meta FROM vector_sets ORDER BY created DESC, id DESC").fetchall()
+    out = []
+    for r in rows:
+        try:
+            meta = json.loads(r["meta"])
+        except ValueError:
+            continue
+        if isinstance(meta, dict):
+            out.append(meta)
+    return out
+
+
+# --- rebuilding from the folders -----------------------------------------------------------------
+
+def reindex(home: Path | str | None = None) -> dict[str, int]:
+    """Rebuild the whole index from the run and vector-set folders; returns what it found."""
+    runs, sets, damaged = _read_folders(home, None)
+    with connect(home) as conn:
+        for table in ("runs", "epochs", "vector_sets", "damaged"):
+            conn.execute(f"DELETE FROM {table}")
+    _store(home, runs, sets, damaged)
+    return {"runs": len(runs), "vector_sets": len(sets), "damaged": len(damaged)}
+
+
+def reconcile(home: Path | str | None = None) -> None:
+    """Cheap check at a process's first use: index folders the index lacks, drop rows whose folder is gone."""
+    from .store import runs_dir
+
+    with connect(home) as conn:
+        known_runs = {r[0] for r in conn.execute("SELECT id FROM runs UNION SELECT id FROM damaged WHERE kind = 'run'")}
+        known_sets = {r[0] for r in conn.execute("SELECT id FROM vector_sets UNION SELECT id FROM damaged WHERE kind = 'vectors'")}
+    on_disk_runs = {p.name for p in _children(runs_dir(home)) if (p / "run.json").exists()}
+    on_disk_sets = {p.name for p in _children(_vectors_dir(home))}
+    gone_runs, gone_sets = known_runs - on_disk_runs, known_sets - on_disk_sets
+    if gone_runs or gone_sets:
+        with connect(home) as conn:
+            for rid in gone_runs:
+                for sql in ("DELETE FROM runs WHERE id = ?", "DELETE FROM epochs WHERE run_id = ?",
+                            "DELETE FROM damaged WHERE kind = 'run' AND id = ?"):
+                    conn.execute(sql, (rid,))
+            for sid in gone_sets:
+                conn.execute("DELETE FROM vector_sets WHERE id = ?", (sid,))
+                conn.execute("DELETE FROM damaged WHERE kind = 'vectors' AND id = ?", (sid,))
+    new = {"runs": on_disk_runs - known_runs, "sets": on_disk_sets - known_sets}
+    if new["runs"] or new["sets"]:
+        _store(home, *_read_folders(home, new))
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+
+
+def _vectors_dir(home: Path | str | None) -> Path:
+    from .store import home_dir
+
+    return home_dir(home) / "vectors"
+
+
+def _read_folders(home: Path | str | None, only: Optional[dict[str, set[str]]]):
+    from .store import read_epoch_rows, read_run, runs_dir
+
+    runs, sets, damaged = [], [], []
+    for path in sorted(_children(runs_dir(home))):
+        if not (path / "run.json").exists() or (only is not None and path.name not in only["runs"]):
+            continue
+        try:
+            info = read_run(path)
+            runs.append((info, read_epoch_rows(path)))
+        except RunError as exc:
+            damaged.append(("run", path.name, exc.message, exc.hint))
+    from ..embeddings.sets import META, read_set_meta
+    from ..errors import DataError
+
+    for path in sorted(_children(_vectors_dir(home))):
+        if not (path / META).is_file() or (only is not None and path.name not in only["sets"]):
+            continue
+        try:
+            sets.append(read_set_meta(path))
+        except DataError as exc:
+            damaged.append(("vectors", path.name, exc.message, exc.hint))
+    return runs, sets, damaged
+
+
+def _store(home, runs, sets, damaged) -> None:
+    rows = [(_row(info), epochs) for info, epochs in runs]
+    with connect(home) as conn:
+        for row, epochs in rows:
+            conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
+            conn.execute("DELETE FROM epochs WHERE run_id = ?", (row["id"],))
+            _insert_epochs(conn, row["id"], epochs)
+        for meta in sets:
+            meta = {k: v for k, v in meta.items() if k != "path"}
+            conn.execute("INSERT OR REPLACE INTO vector_sets (id, created, meta) VALUES (?, ?, ?)",
+                         (meta.get("id"), _num(meta.get("created")), json.dumps(meta)))
+        conn.executemany("INSERT OR REPLACE INTO damaged (kind, id, message, hint) VALUES (?, ?, ?, ?)", damaged)

@@ -129,3 +129,18 @@ def image_overlay(image, heatmap, title: str, signed: bool) -> go.Figure:
 
 def top_classes(top: list[tuple[str, float]]) -> go.Figure:
     return probabilities(dict(reversed(top)))
+
+
+RUN_COLOURS = [BLUE, ORANGE, GREEN, RED, "#7c3aed", "#0891b2"]  # one per compared run (at most 6)
+
+
+def run_overlay(curves: list[dict], metric_label: str, x_label: str, log_y: bool = False) -> go.Figure:
+    """One line per run of a metric against epoch, step or time (compare.overlay's curves)."""
+    fig = go.Figure()
+    for i, curve in enumerate(curves):
+        fig.add_trace(go.Scatter(x=list(curve["x"]), y=list(curve["y"]), mode="lines+markers", name=curve["name"],
+                                 line=dict(color=RUN_COLOURS[i % len(RUN_COLOURS)], width=2),
+                                 hovertemplate="%{fullData.name}<br>" + x_label + " %{x}: %{y:.4g}<extra></extra>"))
+    fig.update_layout(title=f"{metric_label.capitalize()} by {x_label}", xaxis_title=x_label, yaxis_title=metric_label,
+                      legend=dict(orientation="h", y=-0.25), **{**_LAYOUT, "height": 380})
+    return fig.update_yaxes(type="log") if log_y else fig

@@ -124,9 +124,20 @@ def read_epoch_rows(run: str | Path, home: Path | str | None = None) -> list[dic
 
 
 def write_record(info: RunInfo, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None) -> None:
-    """Save `info` as its folder's run.json (atomically) and in the index: the folder first, it is the truth."""
-    write_atomic(Path(info.path) / "run.json", json.dumps(info.to_dict(), indent=2))
-    index.put_run(info, home, epochs)
+    """Save `info` as its folder's run.json (atomically) and in the index: the folder first, it is the truth.
+
+    If the index cannot take it (another process holds it locked), run.json goes back to what it
+    was and the RunError is raised: the change is refused as a whole, never half made.
+    """
+    path = Path(info.path) / "run.json"
+    before = path.read_bytes() if path.exists() else None
+    write_atomic(path, json.dumps(info.to_dict(), indent=2))
+    try:
+        index.put_run(info, home, epochs)
+    except RunError:
+        if before is not None:
+            write_atomic(path, before)
+        raise
 
 
 def scan_runs(home: Path | str | None = None, task: Optional[str] = None,

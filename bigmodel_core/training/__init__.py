@@ -1,6 +1,9 @@
-"""The Trainer, its callbacks, devices and background jobs."""
+"""The Trainer, its callbacks, devices, background jobs and scaling sweeps."""
 from .._lazy import exports
 
 __all__, __getattr__ = exports(__name__, {
     "JobManager": ".jobs", "demo_config": ".jobs", "list_devices": ".devices", "train_run": ".run", "epoch_rows": ".events",
+    "plan_sweep": ".sweep", "sweep_points": ".sweep", "fit_power_law": ".sweep", "list_sweeps": ".sweep",
+    "axes_for": ".sweep", "SIZES": ".sweep", "AXES": ".sweep", "DATA_FRACTIONS": ".sweep",
+    "MIN_POINTS": ".sweep", "MAX_POINTS": ".sweep", "X_AXES": ".sweep",
 })

@@ -245,3 +245,16 @@ def run_sweep(configs: list[RunConfig], train: Optional[Callable[..., Any]] = No
         if on_point:
             on_point(info)
     return done
+
+
+def list_sweeps(runs: Iterable[Any]) -> list[dict[str, Any]]:
+    """The sweeps among `runs`, newest first: {"id", "model", "axis", "data", "runs": [RunInfo, ...]}."""
+    groups: dict[str, dict[str, Any]] = {}
+    for info in runs:
+        label = info.config.sweep
+        if not isinstance(label, dict) or not isinstance(label.get("id"), str):
+            continue
+        g = groups.setdefault(label["id"], {"id": label["id"], "model": info.model_name, "axis": label.get("axis"),
+                                            "data": info.config.data.spec, "runs": []})
+        g["runs"].append(info)
+    return sorted(groups.values(), key=lambda g: g["id"], reverse=True)

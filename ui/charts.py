@@ -139,8 +139,8 @@ def run_overlay(curves: list[dict], metric_label: str, x_label: str, log_y: bool
     fig = go.Figure()
     for i, curve in enumerate(curves):
         fig.add_trace(go.Scatter(x=list(curve["x"]), y=list(curve["y"]), mode="lines+markers", name=curve["name"],
-                                 line=dict(color=RUN_COLOURS[i % len(RUN_COLOURS)], width=2),
+                                 line={"color": RUN_COLOURS[i % len(RUN_COLOURS)], "width": 2},
                                  hovertemplate="%{fullData.name}<br>" + x_label + " %{x}: %{y:.4g}<extra></extra>"))
     fig.update_layout(title=f"{metric_label.capitalize()} by {x_label}", xaxis_title=x_label, yaxis_title=metric_label,
-                      legend=dict(orientation="h", y=-0.25), **{**_LAYOUT, "height": 380})
+                      legend={"orientation": "h", "y": -0.25}, **{**_LAYOUT, "height": 380})
     return fig.update_yaxes(type="log") if log_y else fig

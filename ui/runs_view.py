@@ -5,7 +5,8 @@ message in session state for the section to show on the rerun that follows.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st

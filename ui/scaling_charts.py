@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=420, template="plotly_white")
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 420, "template": "plotly_white"}
 BLUE, ORANGE, GREY = "#2563eb", "#ea580c", "#6b7280"
 SYMBOLS = {"parameters": "N", "compute": "C", "train_examples": "D"}  # the usual letters of the scaling-law papers
 
@@ -28,24 +29,24 @@ def fit_label(fit: dict, x_key: str) -> str:
     return f"L = {fit['a']:.3g}·{sym}^−{fit['b']:.2f} + {fit['c']:.3f}, {b}"
 
 
-def scaling_plot(points: Sequence[dict], x_key: str, x_label: str, fit: Optional[dict] = None) -> go.Figure:
+def scaling_plot(points: Sequence[dict], x_key: str, x_label: str, fit: dict | None = None) -> go.Figure:
     """Validation loss against `x_key` for each trained point (trace 0), the fitted law and its floor c."""
     pts = plottable(points, x_key)
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=[p[x_key] for p in pts], y=[p["val_loss"] for p in pts], mode="markers+text", name="trained runs",
         text=[str(p.get("point") or "") for p in pts], textposition="top center",
-        marker=dict(color=BLUE, size=11), customdata=[p.get("run") for p in pts],
+        marker={"color": BLUE, "size": 11}, customdata=[p.get("run") for p in pts],
         hovertemplate="%{text}: %{x:,.3s} → validation loss %{y:.4f}<br>%{customdata}<extra></extra>"))
     if fit is not None and pts:
         xs = [p[x_key] for p in pts]
         grid = np.geomspace(min(xs) / 1.5, max(xs) * 1.5, 80)
         fig.add_trace(go.Scatter(x=grid, y=fit["a"] * np.power(grid, -fit["b"]) + fit["c"], mode="lines",
-                                 name="fit: " + fit_label(fit, x_key), line=dict(color=ORANGE, width=2)))
+                                 name="fit: " + fit_label(fit, x_key), line={"color": ORANGE, "width": 2}))
         fig.add_trace(go.Scatter(x=[grid[0], grid[-1]], y=[fit["c"], fit["c"]], mode="lines",
-                                 name=f"floor c = {fit['c']:.3f}", line=dict(color=GREY, width=1, dash="dash")))
+                                 name=f"floor c = {fit['c']:.3f}", line={"color": GREY, "width": 1, "dash": "dash"}))
     fig.update_layout(title=f"Validation loss against {x_label} (log-log)", xaxis_title=f"{x_label} (log scale)",
                       yaxis_title="validation loss (log scale)",
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0), **_LAYOUT)
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}, **_LAYOUT)
     fig.update_xaxes(type="log")
     return fig.update_yaxes(type="log")

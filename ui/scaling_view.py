@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -156,7 +156,7 @@ def start_error() -> None:
         show_error(error)
 
 
-def _jobs(sweep_id: Optional[str] = None) -> list:
+def _jobs(sweep_id: str | None = None) -> list:
     """This session's sweep jobs (those the server still remembers), if `sweep_id` is that sweep."""
     s = st.session_state
     if sweep_id is not None and sweep_id != s.get("scaling_sweep"):
@@ -188,7 +188,7 @@ def buttons(ok: bool) -> None:
 # ---- showing a sweep ------------------------------------------------------------------------------------
 
 
-def choose_sweep() -> Optional[str]:
+def choose_sweep() -> str | None:
     """The sweep to show: this session's latest, or one picked from the saved sweeps (newest first)."""
     s = st.session_state
     groups = {g["id"]: g for g in list_sweeps(scan_runs()[0])}
@@ -240,10 +240,11 @@ def progress(sweep_id: str, runs: list) -> None:
     """'3 of 5 runs trained; training: small (epoch 2 of 5); waiting: medium, large'."""
     jobs = _jobs(sweep_id)
     if jobs:
-        total = len(jobs)
-        done = sum(j.status == "done" for j in jobs)
+        saved = {(r.config.sweep or {}).get("index") for r in runs if r.status == "finished"}
+        trained = [j for j in jobs if j.status == "done" or j.config.sweep["index"] in saved]  # the run's record
+        total, done = len(jobs), len(trained)  # is saved a moment before its job ends: either counts
         parts = [f"{done} of {total} runs trained"]
-        if training := [_epoch_text(j) for j in jobs if j.status == "running"]:
+        if training := [_epoch_text(j) for j in jobs if j.status == "running" and j not in trained]:
             parts.append("training: " + ", ".join(training))
         if waiting := [j.config.sweep["point"] for j in jobs if j.status == "queued"]:
             parts.append("waiting: " + ", ".join(waiting))
@@ -263,11 +264,11 @@ def progress(sweep_id: str, runs: list) -> None:
         st.progress(done / max(len(runs), 1), text=f"{done} of {len(runs)} runs trained; the others are training")
 
 
-def default_x(axis: Optional[str]) -> str:
+def default_x(axis: str | None) -> str:
     return "train_examples" if axis == "data" else "parameters"
 
 
-def _x_choice(sweep_id: str, axis: Optional[str]) -> str:
+def _x_choice(sweep_id: str, axis: str | None) -> str:
     s = st.session_state
     if s.get("scaling_x_for") != sweep_id:  # a new sweep on show: its natural x axis first
         s["scaling_x_for"], s["scaling_x"] = sweep_id, default_x(axis)
@@ -276,7 +277,7 @@ def _x_choice(sweep_id: str, axis: Optional[str]) -> str:
                              "in training. Training examples: the size of the training set.")
 
 
-def fit_caption(fit: Optional[dict], x_key: str, n: int) -> str:
+def fit_caption(fit: dict | None, x_key: str, n: int) -> str:
     if fit is None:
         if n < MIN_POINTS:
             return (f"{n} point{'s' * (n != 1)} so far: a fitted curve needs at least {MIN_POINTS} points "
@@ -290,7 +291,7 @@ def fit_caption(fit: Optional[dict], x_key: str, n: int) -> str:
     return text
 
 
-def reading(points: list[dict], fit: Optional[dict], x_key: str, axis: Optional[str]) -> Optional[str]:
+def reading(points: list[dict], fit: dict | None, x_key: str, axis: str | None) -> str | None:
     """One plain sentence about the user's own curve: how far its best point is above the floor."""
     if fit is None:
         return None

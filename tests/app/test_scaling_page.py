@@ -84,8 +84,8 @@ def test_a_width_sweep_fills_in_point_by_point_and_fits_a_power_law(page, poll, 
     seen = []
     poll(at, lambda a: points_on_chart(a) == 3 and bool(fit_caption(a)), timeout=120, every=0.3, seen=seen)
     assert any(s and "of 3 runs trained" in s and "training:" in s for s in seen), seen
-    at.run()
     assert "3 of 3 runs trained" in progress_text(at)
+    poll(at, lambda a: not a.button(key="scaling_run").disabled, timeout=30)  # the last job hands back its run
     assert not at.button(key="scaling_run").disabled and at.button(key="scaling_stop").disabled
     caption = fit_caption(at)
     assert "L = a·N^−b + c" in caption and "b = " in caption and "3 points" in caption

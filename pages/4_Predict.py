@@ -9,7 +9,7 @@ from ui.state import predictor
 
 st.set_page_config(page_title="Predict · BigModel Lab", page_icon="🔍", layout="wide")
 st.title("🔍 Predict & explain")
-runs = saved_runs()
+runs = saved_runs(usable_only=True)
 if not runs:
     st.info("There is no trained model yet. Train one on the Train page first.", icon="📈")
     st.page_link("pages/3_Train.py", label="Go to Train", icon="➡️")

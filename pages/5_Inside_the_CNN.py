@@ -11,7 +11,7 @@ from ui.run_list import saved_runs
 st.set_page_config(page_title="Inside the CNN · BigModel Lab", page_icon="🔬", layout="wide")
 st.title("🔬 Inside the CNN")
 st.caption("Follow one picture through the network, layer by layer (in the spirit of CNN Explainer).")
-runs = saved_runs("image")
+runs = saved_runs("image", usable_only=True)
 if not runs:
     st.info("There is no trained image model yet. Pick images on the Data page, then train one.", icon="🖼️")
     st.page_link("pages/1_Data.py", label="Go to Data", icon="➡️")

@@ -37,11 +37,11 @@ DONE = ("done", "stopped", "failed")
 
 EXPLANATION = (
     "**What is a scaling law?** Train the same kind of model several times, each time a bit bigger (or on more "
-    "data), and note how wrong it still is on texts it never saw: its *validation loss*. Researchers found that, "
+    "data), and note how wrong it still is on examples it never saw: its *validation loss*. Researchers found that, "
     "drawn on log-log axes, these points fall close to a smooth curve, a *power law* "
     "**L = a·N^−b + c**: every time the model (N) doubles, the loss falls by about the same share, and the "
     "exponent **b** says how fast. The curve does not fall forever: **c** is the floor that this much data "
-    "allows. When the data is small, the biggest models stop helping (they only learn the training texts by "
+    "allows. When the data is small, the biggest models stop helping (they only learn the training examples by "
     "heart), the curve flattens onto that floor, and your own sweep shows where it happens. More data lowers "
     "the floor; that is why large language models are trained on so much text.")
 

@@ -100,10 +100,10 @@ def _as_run_error(exc: sqlite3.DatabaseError) -> RunError:
 def _ensure(path: Path, home: Path | str | None) -> None:
     """Create or migrate the database the first time this process opens it; import existing runs if new."""
     key = (str(path), os.getpid())
-    if key in _ready:
+    if key in _ready and path.exists():  # a file deleted under a running process is created anew
         return
     with _ready_lock:
-        if key in _ready:
+        if key in _ready and path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not path.exists() or path.stat().st_size == 0

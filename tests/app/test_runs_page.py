@@ -30,12 +30,12 @@ def table(at: AppTest):
     return at.dataframe[0].value
 
 
-def train(workspace, name: str, epochs: int = 2, lr: float = 1e-3, callbacks=()):
+def train(workspace, name: str, epochs: int = 2, lr: float = 1e-3, callbacks=(), sweep=None):
     from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from bigmodel_core.training.run import train_run
 
     cfg = RunConfig(DataConfig(**SMALL_DATA), ModelConfig(SMALL_MODEL["name"], dict(SMALL_MODEL["params"])),
-                    TrainConfig(epochs=epochs, batch_size=32, lr=lr), name=name)
+                    TrainConfig(epochs=epochs, batch_size=32, lr=lr), name=name, sweep=sweep)
     return train_run(cfg, callbacks=callbacks, home=workspace)
 
 
@@ -74,6 +74,15 @@ def test_the_filters_narrow_the_table(trained_run):
     at.text_input(key="runs_search").set_value("").run()
     at.multiselect(key="runs_status").set_value(["finished"]).run()
     assert len(table(at)) == 2
+
+
+def test_sweep_runs_show_their_sweep_and_sit_together(workspace):
+    for i, name in enumerate(["point-1", "solo", "point-2", "latest"]):
+        sweep = {"id": "sweep-abc", "axis": "size", "point": name, "index": i, "value": i} if "point" in name else None
+        train(workspace, name, epochs=1, sweep=sweep)
+    df = table(open_runs())
+    assert list(df["name"]) == ["latest", "point-2", "point-1", "solo"]
+    assert list(df["sweep"]) == ["", "sweep-abc", "sweep-abc", ""]
 
 
 def test_two_picked_runs_overlay_their_curves_and_the_diff_shows_only_what_differs(workspace):

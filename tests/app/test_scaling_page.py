@@ -1,13 +1,15 @@
 """Scaling page: pick a model and sizes, Run sweep, and watch the log-log plot fill in with a fitted power law."""
+from pathlib import Path
+
 import pytest
 import streamlit as st
 from apphelpers import SMALL_DATA, charts, plotly_array, progress_text, texts
-from conftest import APP
 from streamlit.testing.v1 import AppTest
 
 from bigmodel_core.runs import scan_runs
 from ui import state
 
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/8_Scaling.py"
 FAST_TRAIN = {"batch_size": 32, "seed": 0, "epochs": 1}
 

@@ -37,7 +37,8 @@ def _child(cfg: Optional[dict], home: Optional[str], q, stop, running_jobs: int,
     from ..signals import handle_sigterm
     from .run import train_run
 
-    handle_sigterm()  # terminate() sends SIGTERM: unwind so that the run's temp folder is removed
+    handle_sigterm()  # terminate() sends SIGTERM: unwind, so the run is kept as interrupted (or removed)
+    _watch_parent(q)
     try:
         result = train_run(from_dict(RunConfig, cfg) if cfg is not None else None, [_Forward(q)], home=home,
                            stop_event=stop, running_jobs=running_jobs, resume=resume, epochs=epochs)
@@ -46,6 +47,29 @@ def _child(cfg: Optional[dict], home: Optional[str], q, stop, running_jobs: int,
         q.put(("error", {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it there
         q.put(("crash", {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}))
+
+
+def _watch_parent(q, every_s: float = 1.0) -> None:
+    """If the app dies (kill -9, a crash), SIGTERM ourselves: the run ends as interrupted, resumable.
+
+    Without this an orphaned child would go on training for nobody, or block forever on a full
+    queue that no one reads, and its run would stay "running" with a live owner.
+    """
+    import os
+    import signal
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                q.cancel_join_thread()  # nobody reads the queue any more: do not wait for it at exit
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="bigmodel-parent-watch", daemon=True).start()
 
 
 def run_in_process(cfg: Optional[RunConfig], callbacks: Iterable[Callback] = (), home: str | Path | None = None,

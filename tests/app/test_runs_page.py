@@ -77,12 +77,13 @@ def test_the_filters_narrow_the_table(trained_run):
 
 
 def test_sweep_runs_show_their_sweep_and_sit_together(workspace):
-    for i, name in enumerate(["point-1", "solo", "point-2", "latest"]):
+    # trained in id order, so newest-first is c, b, a whether or not they share a second of `created`
+    for i, name in enumerate(["a-point", "b-solo", "c-point"]):
         sweep = {"id": "sweep-abc", "axis": "size", "point": name, "index": i, "value": i} if "point" in name else None
         train(workspace, name, epochs=1, sweep=sweep)
     df = table(open_runs())
-    assert list(df["name"]) == ["latest", "point-2", "point-1", "solo"]
-    assert list(df["sweep"]) == ["", "sweep-abc", "sweep-abc", ""]
+    assert list(df["name"]) == ["c-point", "a-point", "b-solo"]
+    assert list(df["sweep"]) == ["sweep-abc", "sweep-abc", ""]
 
 
 def test_two_picked_runs_overlay_their_curves_and_the_diff_shows_only_what_differs(workspace):
@@ -106,18 +107,30 @@ def test_two_picked_runs_overlay_their_curves_and_the_diff_shows_only_what_diffe
     assert figure["layout"]["yaxis"]["type"] == "log" and "time" in figure["layout"]["xaxis"]["title"]["text"]
 
 
-def test_best_run_badges_name_the_best_run(workspace):
-    from bigmodel_core.runs import read_run
+def set_metrics(workspace: Path, run: str, **metrics) -> None:
+    """Give a run chosen final figures (written into its run.json, then the index rebuilt)."""
+    from bigmodel_core.runs import reindex
 
-    train(workspace, "one", lr=1e-3)
-    train(workspace, "two", lr=3e-2)
-    best = max(("one", "two"), key=lambda r: (read_run(r).metrics["val_accuracy"], -read_run(r).metrics["val_loss"]))
+    path = workspace / "runs" / run / "run.json"
+    record = json.loads(path.read_text())
+    record["metrics"].update(metrics)
+    path.write_text(json.dumps(record))
+    reindex()
+
+
+def test_best_run_badges_name_the_best_run(trained_run, workspace):
+    trained_run("one")
+    trained_run("two")
+    set_metrics(workspace, "one", val_accuracy=0.6, val_loss=0.5)
+    set_metrics(workspace, "two", val_accuracy=0.9, val_loss=0.7)
     at = open_runs(runs_compare=["one", "two"])
-    lines = [t for t in texts(at.markdown) if t.startswith("🏆")]
-    assert any(line.startswith(f"🏆 **{best}**") and "best validation accuracy" in line for line in lines)
+    lines = sorted(t for t in texts(at.markdown) if t.startswith("🏆"))
+    assert lines[0].startswith("🏆 **one**") and "lowest validation loss" in lines[0]
+    assert lines[1].startswith("🏆 **two**") and "best validation accuracy" in lines[1]
+    assert "smallest" not in " ".join(lines)  # both have the same size: neither is "smallest"
     df = table(at).set_index("name")
-    assert "best validation accuracy" in df.loc[best, "best at"]
-    assert "smallest" not in " ".join(lines)  # both have the same size: no one is "smallest"
+    assert "best validation accuracy" in df.loc["two", "best at"]
+    assert "best validation accuracy" not in df.loc["one", "best at"]
 
 
 def test_renaming_a_run_changes_its_shown_name(trained_run):

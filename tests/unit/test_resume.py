@@ -203,3 +203,38 @@ def test_the_app_resumes_a_run_as_a_job(reviews_csv, isolated_home):
             t.join(timeout=120)
     assert job.status == "done" and job.result.id == "paused" and job.result.epochs_done == 3
     assert [e["epoch"] for e in job.log if e.get("kind") == "epoch_end"] == [1, 2, 3]
+
+
+def test_when_the_app_is_killed_its_training_child_ends_and_leaves_the_run_interrupted(reviews_csv, isolated_home):
+    import time
+
+    from bigmodel_core.runs.store import read_run as read
+
+    app = textwrap.dedent(f"""
+        import os, signal
+        from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+        from bigmodel_core.training.events import Callback
+        from bigmodel_core.training.process_runner import run_in_process
+
+        class KillTheApp(Callback):
+            def on_epoch_end(self, trainer, event):
+                if event.epoch == 2:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        if __name__ == "__main__":
+            cfg = RunConfig(DataConfig(spec={f"csv:{reviews_csv(400)}"!r}),
+                            ModelConfig("lstm", {{"embed_dim": 16, "hidden": 16}}),
+                            TrainConfig(epochs=100, batch_size=4, early_stopping_patience=None), name="orphan")
+            run_in_process(cfg, [KillTheApp()], home={str(isolated_home)!r})
+    """)
+    script = isolated_home.parent / "app_stand_in.py"
+    script.write_text(app)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(script)], env=env, timeout=300, cwd=ROOT)
+    assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 60
+    while read("orphan", isolated_home).status == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)  # the child notices within a second that its parent is gone
+    info = read("orphan", isolated_home)
+    assert info.status == "interrupted" and info.epochs_done >= 2 and info.epochs_done < 100
+    assert train_run(None, resume="orphan", epochs=info.epochs_done + 1, home=isolated_home).status == "finished"

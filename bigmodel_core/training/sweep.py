@@ -38,6 +38,7 @@ SIZES: dict[str, tuple[int, int]] = {"nano": (4, 1), "tiny": (8, 1), "small": (1
 DEPTHS = {name: i + 1 for i, name in enumerate(SIZES)}  # the depth axis: nano 1 layer ... 3xl 8 layers
 DATA_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 MIN_POINTS, MAX_POINTS = 3, 8
+MAX_BUDGET_EPOCHS = 1000  # with a budget in seconds, only a bound that is never meant to be reached
 
 
 def _width(model: str, w: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +124,8 @@ def plan_sweep(base: RunConfig, axis: str, sizes: Iterable[Any], epochs: Optiona
                seconds: Optional[float] = None, sweep_id: Optional[str] = None) -> list[RunConfig]:
     """One RunConfig per point of the sweep, from `base` (its model, data and training settings).
 
-    The budget per run is `epochs` or `seconds` (then `base`'s epochs stay as the upper bound).
+    The budget per run is `epochs` or `seconds` (then training runs until the seconds are used, or
+    early stopping ends it; the learning-rate schedule is laid over the seconds).
     Each point's settings are checked here, so a bad point is refused before anything trains (its
     size against the memory limits is checked when it starts, once the data is known).
     """
@@ -141,8 +143,8 @@ def plan_sweep(base: RunConfig, axis: str, sizes: Iterable[Any], epochs: Optiona
     train = dataclasses.replace(base.train, monitor="val_loss", early_stopping_patience=base.train.early_stopping_patience)
     if epochs is not None:
         train = dataclasses.replace(train, epochs=epochs, time_budget_s=None)
-    if seconds is not None:
-        train = dataclasses.replace(train, time_budget_s=float(seconds))
+    if seconds is not None:  # the seconds decide: epochs only as a far bound, the schedule laid over the time
+        train = dataclasses.replace(train, time_budget_s=float(seconds), epochs=MAX_BUDGET_EPOCHS)
     params = {**entry.defaults, **base.model.params}
     out = []
     for i, point in enumerate(points):

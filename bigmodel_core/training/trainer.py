@@ -58,22 +58,34 @@ def make_optimizer(cfg: TrainConfig, params, device: torch.device | None = None)
     raise ConfigError(f"'{cfg.optimizer}' is not an optimizer.", did_you_mean(cfg.optimizer, OPTIMIZERS))
 
 
-def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer,
-                   total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int,
+                   clock=None) -> torch.optim.lr_scheduler.LambdaLR:
     """The learning-rate schedule `cfg` names, stepped once per batch over `total_steps` batches.
 
     warmup_*: the rate climbs linearly to cfg.lr over the first warmup_fraction of the steps (the
     first batch already trains, at lr / warm-up steps), then falls towards zero over the remaining
-    steps, along a straight line or a half cosine. constant: cfg.lr throughout.
+    steps, along a straight line or a half cosine. constant: cfg.lr throughout. With a time budget
+    (cfg.time_budget_s) and a `clock` (training seconds so far), the same shape is laid over the
+    budget's seconds instead, since the number of steps it allows is not known in advance.
     """
     if cfg.schedule not in SCHEDULES:
         raise ConfigError(f"'{cfg.schedule}' is not a learning-rate schedule.", did_you_mean(cfg.schedule, SCHEDULES))
     warm = max(1, round(cfg.warmup_fraction * total_steps)) if cfg.warmup_fraction else 0
     decay_steps = max(1, total_steps - warm) + 1  # + 1: the last batch still learns a little
+    budget = cfg.time_budget_s
+
+    def by_time() -> float:  # a time budget: the same shape over the seconds instead of the steps
+        frac = min(1.0, clock() / budget)
+        if frac < cfg.warmup_fraction:
+            return max(frac / cfg.warmup_fraction, 1e-3)
+        progress = (frac - cfg.warmup_fraction) / max(1e-9, 1.0 - cfg.warmup_fraction)
+        return max(1e-3, 1.0 - progress if cfg.schedule == "warmup_linear" else 0.5 * (1.0 + math.cos(math.pi * progress)))
 
     def factor(step: int) -> float:  # step = batches already taken; the factor is for the next one
         if cfg.schedule == "constant":
             return 1.0
+        if budget is not None and clock is not None:
+            return by_time()
         if step < warm:
             return (step + 1) / warm  # the last warm-up batch trains at the full rate
         progress = min(1.0, (step - warm + 1) / decay_steps)
@@ -144,7 +156,7 @@ class Trainer:
         epochs = 1 if cfg.dry_run else cfg.epochs
         per_epoch = min(2, len(train_batches)) if cfg.dry_run else len(train_batches)
         total = self.total_steps = epochs * per_epoch
-        self.scheduler = make_scheduler(cfg, self.optimizer, total)
+        self.scheduler = make_scheduler(cfg, self.optimizer, total, clock=self.elapsed)
         self._fit_start = time.perf_counter()
         if resume is not None:
             from . import checkpoint
@@ -217,9 +229,10 @@ class Trainer:
             rate = part["seen"] / max(part["secs"], 1e-9)
             done_frac = step / max(total, 1)
             since = self.elapsed()
+            eta = since * (1 - done_frac) / max(done_frac, 1e-9)
             self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
-                "eta_s": since * (1 - done_frac) / max(done_frac, 1e-9)}))
+                "eta_s": min(eta, max(0.0, budget - since)) if budget is not None else eta}))
             if budget is not None and since >= budget and not self.planned_stop:
                 self.planned_stop = True  # this epoch ends here and is validated; then the run is finished
                 self.stop_reason = f"time budget of {budget:g} s reached"

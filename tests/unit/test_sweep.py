@@ -105,6 +105,11 @@ def test_a_time_budget_ends_the_run_as_finished_with_its_epoch_validated(reviews
     assert info.status == "finished" and "time budget of 1.5 s" in info.stop_reason
     assert info.epochs_done < 200 and info.seconds < 20
     assert info.metrics["val_loss"] is not None
+    from bigmodel_core.runs.store import read_history
+
+    lrs = [e["metrics"]["lr"] for e in read_history(info.id, isolated_home) if e["kind"] == "batch_end"]
+    assert max(lrs) == pytest.approx(cfg.train.lr, rel=0.2)  # warmed up to the peak within the budget ...
+    assert lrs[-1] < 0.2 * cfg.train.lr  # ... and decayed over the seconds, not over 200 epochs
 
 
 def test_sweep_points_give_parameters_compute_and_data_for_the_plots(reviews_csv, isolated_home):

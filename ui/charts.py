@@ -134,8 +134,9 @@ def top_classes(top: list[tuple[str, float]]) -> go.Figure:
 RUN_COLOURS = [BLUE, ORANGE, GREEN, RED, "#7c3aed", "#0891b2"]  # one per compared run (at most 6)
 
 
-def run_overlay(curves: list[dict], metric_label: str, x_label: str, log_y: bool = False) -> go.Figure:
-    """One line per run of a metric against epoch, step or time (compare.overlay's curves)."""
+def run_overlay(curves: list[dict], metric_label: str, x_label: str, log_y: bool = False,
+                whole_x: bool = False) -> go.Figure:
+    """One line per run of a metric against epoch, step or time (compare.overlay's curves); `whole_x`: epochs."""
     fig = go.Figure()
     for i, curve in enumerate(curves):
         fig.add_trace(go.Scatter(x=list(curve["x"]), y=list(curve["y"]), mode="lines+markers", name=curve["name"],
@@ -143,4 +144,6 @@ def run_overlay(curves: list[dict], metric_label: str, x_label: str, log_y: bool
                                  hovertemplate="%{fullData.name}<br>" + x_label + " %{x}: %{y:.4g}<extra></extra>"))
     fig.update_layout(title=f"{metric_label.capitalize()} by {x_label}", xaxis_title=x_label, yaxis_title=metric_label,
                       legend={"orientation": "h", "y": -0.25}, **{**_LAYOUT, "height": 380})
+    if whole_x and max((max(c["x"], default=0) for c in curves), default=0) <= 20:
+        fig.update_xaxes(dtick=1)  # no epoch 1.5
     return fig.update_yaxes(type="log") if log_y else fig

@@ -56,13 +56,6 @@ def _sweep(run: RunInfo) -> str:
     return str((run.config.sweep or {}).get("id") or "")
 
 
-def badges(runs: list[RunInfo]) -> dict[str, list[str]]:
-    """best_badges, less a badge every run shares (all the same size: none is "smallest")."""
-    won = best_badges(runs)
-    everyone = set.intersection(*(set(v) for v in won.values())) if len(won) > 1 else set()
-    return {run: [b for b in labels if b not in everyone] for run, labels in won.items()}
-
-
 def _keep_known(key: str, options: list[Any], many: bool = False) -> None:
     """Drop a remembered choice that is no longer offered (a run deleted, a filter value gone)."""
     s = st.session_state
@@ -115,7 +108,7 @@ def run_table(runs: list[RunInfo]) -> list[RunInfo]:
     for i, r in enumerate(shown):
         first.setdefault(_sweep(r) or r.id, i)
     ordered = sorted(shown, key=lambda r: first[_sweep(r) or r.id])  # a sweep's runs sit together, newest group first
-    won = badges(shown)
+    won = best_badges(shown)
     rows = [{**row, "best at": ", ".join(won.get(row["id"], []))} for row in table_rows(ordered)]
     columns = [c for c in COLUMNS if c != "sweep" or any(row["sweep"] for row in rows)]
     st.dataframe(pd.DataFrame(rows, columns=["id", *COLUMNS]), hide_index=True, width="stretch", key="runs_table",
@@ -141,7 +134,7 @@ def compare(runs: list[RunInfo]) -> None:
         metric = c1.selectbox("Metric", metrics, key="runs_metric", format_func=CURVE_METRICS.get)
         x = c2.radio("Against", list(X_AXES), key="runs_x", format_func=X_AXES.get, horizontal=True)
         log = c3.checkbox("Log scale", key="runs_log", help="Makes small changes late in training visible.")
-        fig = charts.run_overlay(overlay(picked, metric, x), CURVE_METRICS[metric], X_AXES[x], log)
+        fig = charts.run_overlay(overlay(picked, metric, x), CURVE_METRICS[metric], X_AXES[x], log, x == "epoch")
         st.plotly_chart(fig, width="stretch", key="runs_overlay_chart")
     else:
         st.info("These runs have no curves recorded yet.", icon="📈")
@@ -152,7 +145,7 @@ def compare(runs: list[RunInfo]) -> None:
     else:
         st.info("These runs were trained with exactly the same settings.", icon="🟰")
     st.markdown("**Best runs**")
-    for run, won in badges(picked).items():
+    for run, won in best_badges(picked).items():
         if won:
             st.markdown(f"🏆 **{by_id[run].name}**: " + " · ".join(won))
 

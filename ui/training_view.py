@@ -79,6 +79,7 @@ def render_result(job) -> None:
         kept = (f"The best weights so far were kept (from epoch {best})." if best is not None
                 else "It stopped during the first epoch; the weights learned so far were kept.")
         st.warning(f"Training stopped early ({info.stop_reason}). {kept}", icon="⏹️")
+        st.page_link("pages/7_Runs.py", label="Continue it later: Resume on the Runs page", icon="⏯️")
     else:
         st.success(f"Finished: validation accuracy {_pct(m['val_accuracy'])}, test accuracy {_pct(m['test_accuracy'])}. "
                    f"Saved as run **{info.id}**.", icon="✅")

@@ -132,6 +132,7 @@ def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
     folder = home_dir(home) / "vectors"
     if folder.is_dir():
         sweep_once(folder)  # stale temp folders of a killed save go first
+    index.refresh_if_changed(home)
     return [{**meta, "path": str(folder / meta["id"])} for meta in index.query_vector_sets(home)
             if isinstance(meta.get("id"), str) and _SAFE_ID.fullmatch(meta["id"])]
 

@@ -91,6 +91,8 @@ def best_badges(runs: list[RunInfo]) -> dict[str, list[str]]:
         if len(known) < 2:
             continue
         best = max(known.values()) if higher else min(known.values())
+        if all(v == best for v in known.values()):
+            continue  # every run ties: nobody is best at it
         for rid, v in known.items():
             if v == best:
                 out[rid].append(label)

@@ -334,6 +334,31 @@ def reindex(home: Path | str | None = None) -> dict[str, int]:
     return {"runs": len(runs), "vector_sets": len(sets), "damaged": len(damaged)}
 
 
+_seen_mtimes: dict[str, tuple[int, int]] = {}  # database path -> (runs/, vectors/) mtimes at the last check
+
+
+def refresh_if_changed(home: Path | str | None = None) -> None:
+    """Reconcile when a run or vector-set folder was added, renamed or removed since the last look.
+
+    One stat() of each of the two folders per listing (a folder's mtime moves when an entry in it
+    does): runs copied in or removed by hand, or by an older version, show up without a reindex.
+    """
+    from .store import runs_dir
+
+    def mtime(folder: Path) -> int:
+        try:
+            return folder.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    _ensure(index_path(home), home)
+    key = str(index_path(home))
+    now = (mtime(runs_dir(home)), mtime(_vectors_dir(home)))
+    if _seen_mtimes.get(key) != now:
+        _seen_mtimes[key] = now
+        reconcile(home)
+
+
 def reconcile(home: Path | str | None = None) -> None:
     """Cheap check at a process's first use: index folders the index lacks, drop rows whose folder is gone."""
     from .store import runs_dir

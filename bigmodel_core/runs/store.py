@@ -147,6 +147,7 @@ def scan_runs(home: Path | str | None = None, task: Optional[str] = None,
     One bad run never hides the rest; a run whose training process died shows as interrupted.
     """
     runs_dir(home)  # stale temp folders go before anything is listed
+    index.refresh_if_changed(home)
     return index.query_runs(home, task=task, sweep=sweep)
 
 

@@ -98,7 +98,7 @@ def test_a_run_deleted_after_it_was_listed_is_a_plain_error(open_page, trained_r
 
     listing = store.scan_runs()
     shutil.rmtree(workspace / "runs" / "tiny-lstm")  # e.g. deleted from another window or the CLI
-    monkeypatch.setattr(run_list, "scan_runs", lambda home=None: listing)  # the page had listed it just before
+    monkeypatch.setattr(run_list, "scan_runs", lambda home=None, task=None: listing)  # the page had listed it just before
     st.cache_resource.clear()  # the model is not in memory any more either
     at.run()
     assert not at.exception

@@ -201,7 +201,8 @@ def test_a_training_process_that_dies_ends_failed_with_the_reason_on_the_page(tr
     poll(at, finished, timeout=60)
     assert job.status == "failed"
     assert texts(at.error) == ["The training process ended without a result (it may have run out of memory)."]
-    assert "Try a smaller model or batch size, and train again." in texts(at.info)
+    assert texts(at.info) == ["Its run is kept as interrupted if an epoch had finished: resume it on the Runs page, "
+                              "or try a smaller model or batch size."]
     assert not at.button(key="train_start").disabled
 
 

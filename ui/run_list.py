@@ -5,13 +5,19 @@ from typing import Optional
 
 import streamlit as st
 
+from bigmodel_core.errors import BigModelError
 from bigmodel_core.runs import RunInfo, scan_runs
+from ui.feedback import show_error
 
 
 def saved_runs(task: Optional[str] = None, usable_only: bool = False) -> list[RunInfo]:
     """Runs newest first, from the run store (only `task`'s when given; with `usable_only`, only finished or
     stopped ones, which have final weights); damaged ones are named once in a warning and skipped."""
-    runs, damaged = scan_runs(task=task)
+    try:
+        runs, damaged = scan_runs(task=task)
+    except BigModelError as exc:  # the run list is busy (another program holds it) or unreadable
+        show_error(exc)
+        st.stop()
     if usable_only:
         runs = [r for r in runs if r.usable]
     if damaged:

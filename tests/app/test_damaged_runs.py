@@ -37,3 +37,28 @@ def test_a_sentence_of_only_unknown_words_says_the_prediction_is_a_guess(open_pa
     at.text_input(key="predict_text").set_value("😀 🎬 🍿").run()
     assert not at.exception
     assert any("never seen any of these words" in w for w in texts(at.warning))
+
+
+def test_while_another_program_holds_the_run_list_pages_still_list_and_a_change_is_refused_plainly(
+        open_page, trained_run, workspace, monkeypatch):
+    import sqlite3
+
+    from bigmodel_core.runs import index, read_run
+
+    trained_run("good-run")
+    monkeypatch.setattr(index, "BUSY_S", 0.2)
+    holder = sqlite3.connect(index.index_path(workspace))
+    holder.execute("BEGIN EXCLUSIVE")  # another program in the middle of a long write
+    try:
+        at = open_page("predict")  # reading goes on beside a writer (the index is in WAL mode)
+        assert at.selectbox(key="predict_run_pick").value == "good-run"
+        at.switch_page("pages/7_Runs.py").run()
+        at.text_input(key="runs_rename").set_value("renamed")
+        at.button(key="runs_rename_btn").click().run()
+        assert not at.exception
+        assert "The run list is busy: another BigModel Lab window or command is writing to it." in texts(at.error)
+        assert any("try again" in t for t in texts(at.info))
+        assert read_run("good-run").name == "good-run"  # refused as a whole
+    finally:
+        holder.rollback()
+        holder.close()

@@ -161,10 +161,14 @@ def _num(value: Any) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def put_run(info: Any, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None) -> None:
-    """Insert or replace a run's row; with `epochs`, its per-epoch rows are replaced too."""
+def put_run(info: Any, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None,
+            epoch: Optional[dict[str, Any]] = None) -> None:
+    """Insert or replace a run's row; with `epochs`, its per-epoch rows are replaced too; `epoch`
+    adds (or replaces) one epoch's row in the same transaction (the Recorder, after each epoch)."""
     row = _row(info)
     with connect(home) as conn:
+        if epoch is not None:
+            _insert_epochs(conn, info.id, [epoch])
         conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                      list(row.values()))
         conn.execute("DELETE FROM damaged WHERE kind = 'run' AND id = ?", (info.id,))

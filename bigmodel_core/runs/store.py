@@ -89,13 +89,16 @@ def damaged(name: str, why: str) -> RunError:
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file whole or not at all: a temp file beside it, flushed, then renamed over it."""
+    """Write a file whole or not at all: a temp file beside it, then renamed over it.
+
+    Whole against a process that is killed at any moment (the rename is atomic). Not fsynced: a
+    power cut may lose the last epoch's files; the fsyncs were a fifth of the per-epoch write time
+    (BENCHMARKS.md, "What the run store costs").
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

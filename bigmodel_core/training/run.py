@@ -285,9 +285,7 @@ class Recorder(Callback):
         self.info.files = sorted(p.name for p in self.live.folder.iterdir() if not p.name.startswith("."))
         write_atomic(self.live.path("run.json"), json.dumps(self.info.to_dict(), indent=2))
         try:
-            index.put_run(self.info, self.home)
-            if epoch_row is not None:
-                index.put_epoch(self.info.id, epoch_row, self.home)
+            index.put_run(self.info, self.home, epoch=epoch_row)
         except RunError as exc:
             warnings.warn(f"{exc.message} {exc.hint}", RuntimeWarning, stacklevel=2)
 

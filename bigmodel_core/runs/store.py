@@ -109,12 +109,15 @@ def read_history(run: str | Path, home: Path | str | None = None) -> list[dict[s
     path = resolve_run(run, home) / "history.jsonl"
     if not path.exists():
         return []
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
     rows = []
     for i, line in enumerate(lines):
         try:
             rows.append(json.loads(line))
         except ValueError:
+            if i == len(lines) - 1 and not text.endswith("\n"):
+                break  # the last line, cut short by a process killed while appending it: dropped
             raise damaged(path.parent.name, f"line {i + 1} of its history.jsonl is not readable") from None
     return [r for r in rows if isinstance(r, dict)]
 

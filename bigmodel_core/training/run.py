@@ -239,8 +239,8 @@ class Recorder(Callback):
     """Keeps the run's folder and its index entry current while it trains (the run store's writer).
 
     At the first batch: the folder, the pipeline files and run.json (status running, owner). After
-    every epoch: the event log, the best weights so far (when this epoch is the best), run.json and
-    the epoch's row in the index; the Trainer then writes the checkpoint. The index is only an
+    every epoch: the event log's new lines, the best weights so far (when this epoch is the best),
+    run.json and the epoch's row in the index; the Trainer then writes the checkpoint. The index is only an
     index: if another process holds it locked, training goes on and the next listing catches up.
     """
 
@@ -248,6 +248,7 @@ class Recorder(Callback):
                  home: str | Path | None, every_epoch: bool = True) -> None:
         self.live, self.info, self.prep, self.history, self.best = live, info, prep, history, best
         self.home, self.every_epoch = home, every_epoch
+        self._written: Optional[int] = None  # rows of history.jsonl on disk
 
     def on_fit_start(self, trainer, event: TrainEvent) -> None:
         from ..runs.workspace import owner_stamp
@@ -274,8 +275,19 @@ class Recorder(Callback):
 
             write_atomic(self.live.path("weights.safetensors"),
                          save({k: v.contiguous() for k, v in self.best.state.items()}))
-        self.live.write_jsonl("history.jsonl", self.history.rows)
+        self._write_history()
         self._write(trainer, {**m, "epoch": event.epoch, "step": event.step, "wall": m.get("elapsed")})
+
+    def _write_history(self) -> None:
+        """The event log: written whole once (a resumed run's file may run past its checkpoint), then
+        appended epoch by epoch; a line cut short by a kill is dropped by the reader."""
+        rows = self.history.rows
+        if self._written is None:
+            self.live.write_jsonl("history.jsonl", rows)
+        else:
+            with open(self.live.path("history.jsonl"), "a", encoding="utf-8") as fh:
+                fh.write("".join(json.dumps(row) + "\n" for row in rows[self._written:]))
+        self._written = len(rows)
 
     def _write(self, trainer, epoch_row: Optional[dict] = None) -> None:
         from ..runs import index

@@ -11,12 +11,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from playwright.sync_api import Page, expect
-
 from test_new_user_flow import nav, screenshot, wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +120,7 @@ def test_a_user_compares_two_runs_in_the_browser(page: Page, app_server, monkeyp
     shot = tmp_path / "runs.png"
     screenshot(page, shot, height=1600)
     shutil.copy(shot, "/tmp/bigmodel_runs.png")
+    print(f"compare: overlay {traces}; settings diff {diff_rows}")
 
 
 def test_a_three_point_sweep_fills_in_point_by_point(page: Page, app_server, tmp_path):
@@ -152,9 +152,8 @@ def test_a_three_point_sweep_fills_in_point_by_point(page: Page, app_server, tmp
     expect(page.get_by_test_id("stProgress").filter(has_text="of 3 runs trained")).to_be_visible(timeout=60_000)
     expect(run).to_be_disabled()
     # the plot fills in point by point: a state with one or two points comes before the third
-    page.wait_for_function(f"() => {{ const n = ({SCALING_POINTS_JS})(); return n >= 1 && n <= 2; }}",
-                           timeout=SWEEP_TIMEOUT_S * 1000, polling=100)
-    partial = page.evaluate(SCALING_POINTS_JS)
+    partial = page.wait_for_function(f"() => {{ const n = ({SCALING_POINTS_JS})(); return n >= 1 && n <= 2 && n; }}",
+                                     timeout=SWEEP_TIMEOUT_S * 1000, polling=100).json_value()
     t_partial = time.monotonic() - t0
     page.wait_for_function(f"() => ({SCALING_POINTS_JS})() === 3", timeout=SWEEP_TIMEOUT_S * 1000, polling=200)
     caption = page.get_by_text(re.compile(r"^Fitted: L = a·N\^−b \+ c, b = -?\d+\.\d\d"))

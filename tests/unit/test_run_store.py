@@ -216,3 +216,16 @@ def test_the_schema_version_is_recorded_and_a_newer_one_is_refused(make_run, iso
     forget_index_in_this_process()
     with pytest.raises(RunError, match="newer BigModel Lab"):
         list_runs(isolated_home)
+
+
+def test_a_history_line_cut_short_by_a_kill_is_dropped_and_the_rest_reads(make_run, isolated_home):
+    from bigmodel_core.runs.store import read_history
+
+    info = make_run("cut")
+    path = Path(info.path) / "history.jsonl"
+    whole = read_history("cut", isolated_home)
+    path.write_text(path.read_text() + '{"kind": "batch_end", "epo')  # killed in the middle of an append
+    assert read_history("cut", isolated_home) == whole
+    path.write_text('{"kind": "fit_start"\n' + path.read_text())  # a bad line elsewhere is damage
+    with pytest.raises(RunError, match="line 1 of its history.jsonl"):
+        read_history("cut", isolated_home)

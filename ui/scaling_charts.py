@@ -43,8 +43,13 @@ def scaling_plot(points: Sequence[dict], x_key: str, x_label: str, fit: dict | N
         grid = np.geomspace(min(xs) / 1.5, max(xs) * 1.5, 80)
         fig.add_trace(go.Scatter(x=grid, y=fit["a"] * np.power(grid, -fit["b"]) + fit["c"], mode="lines",
                                  name="fit: " + fit_label(fit, x_key), line={"color": ORANGE, "width": 2}))
-        fig.add_trace(go.Scatter(x=[grid[0], grid[-1]], y=[fit["c"], fit["c"]], mode="lines",
-                                 name=f"floor c = {fit['c']:.3f}", line={"color": GREY, "width": 1, "dash": "dash"}))
+        ys = [p["val_loss"] for p in pts]
+        low, high = min(ys) / 1.15, max(ys) * 1.15
+        if fit["c"] >= low:  # a floor far below the points would stretch the log axis over many decades
+            fig.add_trace(go.Scatter(x=[grid[0], grid[-1]], y=[fit["c"], fit["c"]], mode="lines",
+                                     name=f"floor c = {fit['c']:.3f}", line={"color": GREY, "width": 1, "dash": "dash"}))
+            low = min(low, fit["c"] / 1.05)
+        fig.update_yaxes(range=[math.log10(low), math.log10(high)])  # the points fill the plot
     fig.update_layout(title=f"Validation loss against {x_label} (log-log)", xaxis_title=f"{x_label} (log scale)",
                       yaxis_title="validation loss (log scale)",
                       legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}, **_LAYOUT)

@@ -141,6 +141,8 @@ def start_sweep() -> None:
         return
     sweep_id = configs[0].sweep["id"]
     s["scaling_sweep"], s["scaling_jobs"] = sweep_id, [j.id for j in jobs]
+    s["scaling_sweep_meta"] = {"model": configs[0].model.name, "axis": configs[0].sweep["axis"],
+                               "data": configs[0].data.spec}
     s["scaling_show"] = sweep_id
 
 
@@ -201,16 +203,21 @@ def choose_sweep() -> str | None:
     _fix_choice("scaling_show", ids, own or ids[0])
 
     def name(sweep_id: str) -> str:
+        """A label that stays the same while the sweep fills in (a selectbox does not redraw a changed label)."""
         g = groups.get(sweep_id)
-        if g is None:
-            return f"{sweep_id} (your sweep, waiting to start)"
-        runs = g["runs"]
-        when = min((r.created for r in runs if r.created), default="")
+        if g is not None:
+            model, axis, data = g["model"], g["axis"], g["data"]
+        else:  # this session's sweep before its first run is saved: the same words, kept when it started
+            meta = s.get("scaling_sweep_meta") or {}
+            model, axis, data = meta.get("model", "?"), meta.get("axis", "?"), meta.get("data", "?")
+        parts = sweep_id.split("-")  # sweep-YYYYmmdd-HHMMSS-xxxx
+        when = (f"{parts[1][:4]}-{parts[1][4:6]}-{parts[1][6:]} {parts[2][:2]}:{parts[2][2:4]}"
+                if len(parts) >= 3 and len(parts[1]) == 8 and len(parts[2]) == 6 else sweep_id)
         mine = " · yours" if sweep_id == own else ""
-        return (f"{g['model']} · grows {g['axis']} · {len(runs)} run{'s' * (len(runs) != 1)} · "
-                f"{g['data']} · {when}{mine}")
+        return f"{model} · grows {axis} · {data} · {when}{mine}"
 
-    return st.selectbox("Sweep shown", ids, key="scaling_show", format_func=name,
+    labels = {i: name(i) for i in ids}  # worked out now: a format_func may be called outside this script run
+    return st.selectbox("Sweep shown", ids, key="scaling_show", format_func=lambda i: labels.get(i, i),
                         help="Every sweep is saved: pick an earlier one to look at it again.")
 
 
@@ -298,6 +305,10 @@ def reading(points: list[dict], fit: dict | None, x_key: str, axis: str | None) 
     best = min(p["val_loss"] for p in points)
     room = best - fit["c"]
     grown = "more data" if x_key == "train_examples" or axis == "data" else "bigger models of this kind"
+    chance = points[0].get("chance_loss")
+    if chance and all(abs(p["val_loss"] - chance) < 0.03 * chance for p in points):
+        return ("Every point is still at the loss of guessing: the models have not learned yet. Give each run "
+                "more epochs (or seconds), then the sizes can be compared.")
     if fit["b"] < 0.02:
         return ("The curve is flat: growing did not lower the validation loss here. With this little data, "
                 "bigger models do not help.")

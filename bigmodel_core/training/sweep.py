@@ -182,7 +182,8 @@ def sweep_points(runs: Iterable[Any]) -> list[dict[str, Any]]:
                     "compute": 3.0 * flops * info.examples_seen if flops and info.examples_seen else None,
                     "train_examples": train_size, "examples_seen": info.examples_seen,
                     "val_loss": m.get("val_loss"), "val_accuracy": m.get("val_accuracy"),
-                    "train_loss": m.get("train_loss"), "seconds": info.seconds})
+                    "train_loss": m.get("train_loss"), "seconds": info.seconds,
+                    "chance_loss": math.log(max(2, int(info.data_info.get("num_classes") or 2)))})
     return sorted(pts, key=lambda p: p["index"])
 
 

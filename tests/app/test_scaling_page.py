@@ -138,7 +138,7 @@ def test_an_earlier_sweep_is_shown_again_in_a_fresh_session(workspace):
 
     at = open_scaling()
     show = at.selectbox(key="scaling_show")
-    assert show.options[0].startswith("gru · grows width · 1 run ·")  # newest first
+    assert show.options[0] == "gru · grows width · builtin:synthetic_reviews · 2025-01-02 00:00"  # newest first
     assert show.value == newer[0].sweep["id"]
     assert points_on_chart(at) == 1 and "a fitted curve needs at least 3 points" in " ".join(texts(at.caption))
     show.set_value(older[0].sweep["id"]).run()

@@ -347,7 +347,7 @@ def refresh_if_changed(home: Path | str | None = None) -> None:
     One stat() of each of the two folders per listing (a folder's mtime moves when an entry in it
     does): runs copied in or removed by hand, or by an older version, show up without a reindex.
     """
-    from .store import runs_dir
+    from .store import home_dir
 
     def mtime(folder: Path) -> int:
         try:
@@ -357,7 +357,7 @@ def refresh_if_changed(home: Path | str | None = None) -> None:
 
     _ensure(index_path(home), home)
     key = str(index_path(home))
-    now = (mtime(runs_dir(home)), mtime(_vectors_dir(home)))
+    now = (mtime(home_dir(home) / "runs"), mtime(_vectors_dir(home)))
     if _seen_mtimes.get(key) != now:
         _seen_mtimes[key] = now
         reconcile(home)
@@ -365,12 +365,12 @@ def refresh_if_changed(home: Path | str | None = None) -> None:
 
 def reconcile(home: Path | str | None = None) -> None:
     """Cheap check at a process's first use: index folders the index lacks, drop rows whose folder is gone."""
-    from .store import runs_dir
+    from .store import home_dir
 
     with connect(home) as conn:
         known_runs = {r[0] for r in conn.execute("SELECT id FROM runs UNION SELECT id FROM damaged WHERE kind = 'run'")}
         known_sets = {r[0] for r in conn.execute("SELECT id FROM vector_sets UNION SELECT id FROM damaged WHERE kind = 'vectors'")}
-    on_disk_runs = {p.name for p in _children(runs_dir(home)) if (p / "run.json").exists()}
+    on_disk_runs = {p.name for p in _children(home_dir(home) / "runs") if (p / "run.json").exists()}
     on_disk_sets = {p.name for p in _children(_vectors_dir(home))}
     gone_runs, gone_sets = known_runs - on_disk_runs, known_sets - on_disk_sets
     if gone_runs or gone_sets:
@@ -401,10 +401,10 @@ def _vectors_dir(home: Path | str | None) -> Path:
 
 
 def _read_folders(home: Path | str | None, only: Optional[dict[str, set[str]]]):
-    from .store import read_epoch_rows, read_run, runs_dir
+    from .store import home_dir, read_epoch_rows, read_run
 
     runs, sets, damaged = [], [], []
-    for path in sorted(_children(runs_dir(home))):
+    for path in sorted(_children(home_dir(home) / "runs")):
         if not (path / "run.json").exists() or (only is not None and path.name not in only["runs"]):
             continue
         try:

@@ -23,11 +23,23 @@ from bigmodel_core.errors import BigModelError
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Every file and folder under `folder` with a hash of its content: what 'unchanged' means."""
+    """Every file and folder under `folder` with a hash of its content: what 'unchanged' means.
+
+    The run index (index.sqlite) is a cache of the run folders that a first listing may bring up
+    to date (a damaged folder it had not seen yet), so it counts by what it lists, not its bytes.
+    """
+    from bigmodel_core.runs.store import scan_runs
+
     out = {}
     for path in sorted(folder.rglob("*")):
         rel = str(path.relative_to(folder))
+        if rel.startswith("index.sqlite"):
+            continue
         out[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    if (folder / "index.sqlite").exists():
+        runs, damaged = scan_runs(folder)
+        out["index.sqlite (what it lists)"] = repr(sorted((r.id, r.status) for r in runs)) + repr(
+            sorted(d["id"] for d in damaged))
     return out
 
 

@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--sizes", default=SIZES)
     ap.add_argument("--model", default="lstm")
-    ap.add_argument("--quick", action="store_true", help="5 sizes (nano..2xl, every other), 6,000 rows, 3 epochs")
+    ap.add_argument("--quick", action="store_true", help="7 sizes (nano..2xl), 6,000 rows, 3 epochs")
     args = ap.parse_args(argv)
     if not args.data or not os.path.exists(os.path.join(args.data, "train.tsv")):
         emit(BENCH, kind="skipped", reason="SST-2 not found; pass --data DIR")

@@ -16,7 +16,6 @@ checkpoint, wrapped with a clock here): their share of the training time is the 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import tempfile

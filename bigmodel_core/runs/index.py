@@ -45,7 +45,7 @@ MIGRATIONS: list[str] = [  # MIGRATIONS[i] takes a database from version i to i 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ready: set[tuple[str, int]] = set()  # (database path, pid) opened and brought up to date in this process
-_ready_lock = threading.Lock()
+_ready_lock = threading.RLock()  # re-entered: _ensure sets a damaged file aside while holding it
 
 
 def index_path(home: Path | str | None = None) -> Path:
@@ -59,27 +59,75 @@ def busy_error() -> RunError:
                     "Wait a few seconds and try again; if it stays busy, close the other program using this workspace.")
 
 
+class _Damaged(Exception):
+    """The database file turned out damaged while in use: it has been set aside; try once more."""
+
+
 @contextmanager
 def connect(home: Path | str | None = None) -> Iterator[sqlite3.Connection]:
     """A connection to the workspace's index (created, migrated or rebuilt first); commits on success.
 
-    sqlite's "locked"/"busy" becomes `busy_error()`; a file that is not a database is moved aside
-    (index.sqlite.damaged-TIME) and the index rebuilt from the run folders.
+    sqlite's "locked"/"busy" becomes `busy_error()`. A file that is not a database, or one found
+    damaged ("malformed") while in use, is moved aside (index.sqlite.damaged-TIME): the public
+    functions below then rebuild the index from the run folders and try once more (`_retried`).
     """
     path = index_path(home)
     _ensure(path, home)
     try:
         conn = _open(path)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError as exc:
         raise _as_run_error(exc) from None
+    except sqlite3.DatabaseError:
+        _set_aside(path)
+        raise _Damaged() from None
     try:
         yield conn
         conn.commit()
     except sqlite3.OperationalError as exc:
         conn.rollback()
+        if "malformed" in str(exc).lower():
+            conn.close()
+            _set_aside(path)
+            raise _Damaged() from None
         raise _as_run_error(exc) from None
+    except sqlite3.DatabaseError:
+        conn.close()
+        _set_aside(path)
+        raise _Damaged() from None
     finally:
         conn.close()
+
+
+def _retried(fn):
+    """Run `fn`; if the database was found damaged (and set aside), rebuild it and run `fn` once more."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _Damaged:
+            try:
+                return fn(*args, **kwargs)  # connect() re-creates the database and reindexes the folders first
+            except _Damaged:
+                raise RunError("The run list is damaged and could not be rebuilt.",
+                               "Run `python -m bigmodel_core runs reindex`; if that fails, check the disk.") from None
+    return wrapper
+
+
+def _set_aside(path: Path) -> None:
+    """Move a damaged database out of the way (kept for a post-mortem); the next use rebuilds it."""
+    with _ready_lock:
+        if path.exists():
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+            try:
+                os.replace(path, aside)
+            except OSError:
+                pass  # another process moved it first
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        for key in [k for k in _ready if k[0] == str(path)]:
+            _ready.discard(key)
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -110,12 +158,13 @@ def _ensure(path: Path, home: Path | str | None) -> None:
         try:
             fresh = _migrate(path) or fresh
         except sqlite3.OperationalError as exc:
-            raise _as_run_error(exc) from None
+            if "malformed" not in str(exc).lower():
+                raise _as_run_error(exc) from None
+            _set_aside(path)
+            _migrate(path)
+            fresh = True
         except sqlite3.DatabaseError:  # not a database (or a damaged one): it is only an index, so rebuild it
-            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            os.replace(path, aside)
-            for suffix in ("-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+            _set_aside(path)
             _migrate(path)
             fresh = True
         _ready.add(key)
@@ -126,16 +175,31 @@ def _ensure(path: Path, home: Path | str | None) -> None:
 
 
 def _migrate(path: Path) -> bool:
-    """Bring the schema up to SCHEMA_VERSION; True when the database was created now."""
-    conn = _open(path)
+    """Bring the schema up to SCHEMA_VERSION in one write transaction; True when it was created now.
+
+    BEGIN IMMEDIATE takes the write lock before the version is read, so several processes opening
+    a new workspace at once create the tables once: the others wait, then find them there.
+    """
+    conn = sqlite3.connect(path, timeout=BUSY_S, isolation_level=None)  # autocommit: the BEGIN below is ours
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RunError(f"The run list was written by a newer BigModel Lab (schema {version}).",
-                           "Update BigModel Lab, or delete index.sqlite in the workspace to rebuild it.")
-        conn.execute("PRAGMA journal_mode=WAL")
-        for step in range(version, SCHEMA_VERSION):
-            conn.executescript("BEGIN;" + MIGRATIONS[step] + f"PRAGMA user_version={step + 1}; COMMIT;")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RunError(f"The run list was written by a newer BigModel Lab (schema {version}).",
+                               "Update BigModel Lab, or delete index.sqlite in the workspace to rebuild it.")
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         return version == 0
     finally:
         conn.close()
@@ -161,6 +225,7 @@ def _num(value: Any) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+@_retried
 def put_run(info: Any, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None,
             epoch: Optional[dict[str, Any]] = None) -> None:
     """Insert or replace a run's row; with `epochs`, its per-epoch rows are replaced too; `epoch`
@@ -177,6 +242,7 @@ def put_run(info: Any, home: Path | str | None = None, epochs: Optional[list[dic
             _insert_epochs(conn, info.id, epochs)
 
 
+@_retried
 def put_epoch(run_id: str, row: dict[str, Any], home: Path | str | None = None) -> None:
     """Record one finished epoch: {"epoch", "step", "wall", **metrics}."""
     with connect(home) as conn:
@@ -190,6 +256,7 @@ def _insert_epochs(conn: sqlite3.Connection, run_id: str, rows: list[dict[str, A
           json.dumps({k: v for k, v in r.items() if k not in ("epoch", "step", "wall")})) for r in rows])
 
 
+@_retried
 def drop_run(run_id: str, home: Path | str | None = None) -> None:
     with connect(home) as conn:
         conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -197,6 +264,7 @@ def drop_run(run_id: str, home: Path | str | None = None) -> None:
         conn.execute("DELETE FROM damaged WHERE kind = 'run' AND id = ?", (run_id,))
 
 
+@_retried
 def run_epochs(run_id: str, home: Path | str | None = None) -> list[dict[str, Any]]:
     """A run's epoch rows, in order: {"epoch", "step", "wall", **metrics}."""
     with connect(home) as conn:
@@ -213,6 +281,7 @@ def run_epochs(run_id: str, home: Path | str | None = None) -> list[dict[str, An
     return out
 
 
+@_retried
 def query_runs(home: Path | str | None = None, task: Optional[str] = None,
                sweep: Optional[str] = None) -> tuple[list[Any], list[dict[str, str]]]:
     """(runs newest first, damaged runs as {"id", "message", "hint"}), from the index alone.
@@ -232,6 +301,9 @@ def query_runs(home: Path | str | None = None, task: Optional[str] = None,
         args.append(sweep)
     sql = "SELECT id, record FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + \
         " ORDER BY created DESC, id DESC"
+    from .store import home_dir
+
+    folder = home_dir(home) / "runs"
     with connect(home) as conn:
         rows = conn.execute(sql, args).fetchall()
         bad = [{"id": r["id"], "message": r["message"], "hint": r["hint"]}
@@ -240,7 +312,7 @@ def query_runs(home: Path | str | None = None, task: Optional[str] = None,
     for r in rows:
         try:
             data = json.loads(r["record"])
-            info = RunInfo.from_dict(data, path=data.get("path") if isinstance(data, dict) else None)
+            info = RunInfo.from_dict(data, path=str(folder / r["id"]))  # where it is now: the workspace may have moved
         except Exception:  # noqa: BLE001 - a damaged row is reported, never a crashed page
             err = damaged_error(r["id"], "its entry in the run list is not readable")
             bad.append({"id": r["id"], "message": err.message,
@@ -285,6 +357,7 @@ def _remove_unfinished(info: Any, home: Path | str | None) -> None:
     drop_run(info.id, home)
 
 
+@_retried
 def put_damaged(kind: str, item_id: str, message: str, hint: str, home: Path | str | None = None) -> None:
     with connect(home) as conn:
         conn.execute("INSERT OR REPLACE INTO damaged (kind, id, message, hint) VALUES (?, ?, ?, ?)",
@@ -293,6 +366,7 @@ def put_damaged(kind: str, item_id: str, message: str, hint: str, home: Path | s
             conn.execute("DELETE FROM runs WHERE id = ?", (item_id,))
 
 
+@_retried
 def drop_damaged(kind: str, item_id: str, home: Path | str | None = None) -> None:
     with connect(home) as conn:
         conn.execute("DELETE FROM damaged WHERE kind = ? AND id = ?", (kind, item_id))
@@ -300,17 +374,20 @@ def drop_damaged(kind: str, item_id: str, home: Path | str | None = None) -> Non
 
 # --- word-vector sets ---------------------------------------------------------------------------
 
+@_retried
 def put_vector_set(meta: dict[str, Any], home: Path | str | None = None) -> None:
     with connect(home) as conn:
         conn.execute("INSERT OR REPLACE INTO vector_sets (id, created, meta) VALUES (?, ?, ?)",
                      (meta["id"], _num(meta.get("created")), json.dumps(meta)))
 
 
+@_retried
 def drop_vector_set(set_id: str, home: Path | str | None = None) -> None:
     with connect(home) as conn:
         conn.execute("DELETE FROM vector_sets WHERE id = ?", (set_id,))
 
 
+@_retried
 def query_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
     """The meta of every indexed vector set, newest first (a row that does not parse is left out)."""
     with connect(home) as conn:
@@ -328,19 +405,18 @@ def query_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
 
 # --- rebuilding from the folders -----------------------------------------------------------------
 
+@_retried
 def reindex(home: Path | str | None = None) -> dict[str, int]:
     """Rebuild the whole index from the run and vector-set folders; returns what it found."""
     runs, sets, damaged = _read_folders(home, None)
-    with connect(home) as conn:
-        for table in ("runs", "epochs", "vector_sets", "damaged"):
-            conn.execute(f"DELETE FROM {table}")
-    _store(home, runs, sets, damaged)
+    _store(home, runs, sets, damaged, clear=True)  # one transaction: no other process sees an empty list
     return {"runs": len(runs), "vector_sets": len(sets), "damaged": len(damaged)}
 
 
 _seen_mtimes: dict[str, tuple[int, int]] = {}  # database path -> (runs/, vectors/) mtimes at the last check
 
 
+@_retried
 def refresh_if_changed(home: Path | str | None = None) -> None:
     """Reconcile when a run or vector-set folder was added, renamed or removed since the last look.
 
@@ -357,22 +433,28 @@ def refresh_if_changed(home: Path | str | None = None) -> None:
 
     _ensure(index_path(home), home)
     key = str(index_path(home))
-    now = (mtime(home_dir(home) / "runs"), mtime(_vectors_dir(home)))
+    with connect(home) as conn:
+        damaged = [r[0] for r in conn.execute("SELECT id FROM damaged WHERE kind = 'run'")]
+    runs = home_dir(home) / "runs"  # a damaged run's run.json put right also counts as a change
+    now = (mtime(runs), mtime(_vectors_dir(home)), *(mtime(runs / d / "run.json") for d in damaged))
     if _seen_mtimes.get(key) != now:
         _seen_mtimes[key] = now
         reconcile(home)
 
 
+@_retried
 def reconcile(home: Path | str | None = None) -> None:
     """Cheap check at a process's first use: index folders the index lacks, drop rows whose folder is gone."""
     from .store import home_dir
 
-    with connect(home) as conn:
-        known_runs = {r[0] for r in conn.execute("SELECT id FROM runs UNION SELECT id FROM damaged WHERE kind = 'run'")}
-        known_sets = {r[0] for r in conn.execute("SELECT id FROM vector_sets UNION SELECT id FROM damaged WHERE kind = 'vectors'")}
+    with connect(home) as conn:  # damaged ones count as unknown: a folder restored from a backup is read again
+        known_runs = {r[0] for r in conn.execute("SELECT id FROM runs")}
+        known_sets = {r[0] for r in conn.execute("SELECT id FROM vector_sets")}
+        damaged = {(r[0], r[1]) for r in conn.execute("SELECT kind, id FROM damaged")}
     on_disk_runs = {p.name for p in _children(home_dir(home) / "runs") if (p / "run.json").exists()}
     on_disk_sets = {p.name for p in _children(_vectors_dir(home))}
-    gone_runs, gone_sets = known_runs - on_disk_runs, known_sets - on_disk_sets
+    gone_runs = (known_runs | {i for k, i in damaged if k == "run"}) - on_disk_runs
+    gone_sets = (known_sets | {i for k, i in damaged if k == "vectors"}) - on_disk_sets
     if gone_runs or gone_sets:
         with connect(home) as conn:
             for rid in gone_runs:
@@ -425,16 +507,21 @@ def _read_folders(home: Path | str | None, only: Optional[dict[str, set[str]]]):
     return runs, sets, damaged
 
 
-def _store(home, runs, sets, damaged) -> None:
+def _store(home, runs, sets, damaged, clear: bool = False) -> None:
     rows = [(_row(info), epochs) for info, epochs in runs]
     with connect(home) as conn:
+        if clear:
+            for table in ("runs", "epochs", "vector_sets", "damaged"):
+                conn.execute(f"DELETE FROM {table}")
         for row, epochs in rows:
             conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                          list(row.values()))
             conn.execute("DELETE FROM epochs WHERE run_id = ?", (row["id"],))
+            conn.execute("DELETE FROM damaged WHERE kind = 'run' AND id = ?", (row["id"],))
             _insert_epochs(conn, row["id"], epochs)
         for meta in sets:
             meta = {k: v for k, v in meta.items() if k != "path"}
             conn.execute("INSERT OR REPLACE INTO vector_sets (id, created, meta) VALUES (?, ?, ?)",
                          (meta.get("id"), _num(meta.get("created")), json.dumps(meta)))
+            conn.execute("DELETE FROM damaged WHERE kind = 'vectors' AND id = ?", (meta.get("id"),))
         conn.executemany("INSERT OR REPLACE INTO damaged (kind, id, message, hint) VALUES (?, ?, ?, ?)", damaged)

@@ -6,8 +6,10 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from contextlib import contextmanager, nullcontext
+from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigError, RunError
 from . import index
@@ -129,21 +131,58 @@ def read_epoch_rows(run: str | Path, home: Path | str | None = None) -> list[dic
             for e in read_history(run, home) if e.get("kind") == "epoch_end" and isinstance(e.get("epoch"), int)]
 
 
-def write_record(info: RunInfo, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None) -> None:
+@contextmanager
+def run_lock(folder: Path | str) -> Iterator[None]:
+    """An advisory lock on one run's record (flock on its .lock file): a rename on the Runs page and a
+    training process's per-epoch write never interleave. Where flock does not exist, no lock."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(Path(folder) / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+USER_FIELDS = ("label", "tags")  # set on the Runs page; a training process's writes keep what is on disk
+
+
+def write_record(info: RunInfo, home: Path | str | None = None, epochs: Optional[list[dict[str, Any]]] = None,
+                 epoch: Optional[dict[str, Any]] = None, keep_user_fields: bool = True, locked: bool = False,
+                 strict: bool = True) -> None:
     """Save `info` as its folder's run.json (atomically) and in the index: the folder first, it is the truth.
 
+    Under the run's lock. `keep_user_fields`: the name and tags given on the Runs page are taken
+    from the run.json on disk, so a training process writing its record never undoes a rename.
     If the index cannot take it (another process holds it locked), run.json goes back to what it
-    was and the RunError is raised: the change is refused as a whole, never half made.
+    was and the RunError is raised: the change is refused as a whole, never half made. With
+    `strict=False` (a training process's own writes) the folder keeps the new record and the index
+    catches up at the next write or listing; the RunError becomes a warning.
     """
-    path = Path(info.path) / "run.json"
-    before = path.read_bytes() if path.exists() else None
-    write_atomic(path, json.dumps(info.to_dict(), indent=2))
-    try:
-        index.put_run(info, home, epochs)
-    except RunError:
-        if before is not None:
-            write_atomic(path, before)
-        raise
+    folder = Path(info.path)
+    with (nullcontext() if locked else run_lock(folder)):
+        path = folder / "run.json"
+        before = path.read_bytes() if path.exists() else None
+        if keep_user_fields and before is not None:
+            try:
+                disk = json.loads(before)
+                info.label, info.tags = disk.get("label"), list(disk.get("tags") or [])
+            except (ValueError, AttributeError, TypeError):
+                pass  # a damaged run.json: this write repairs it
+        write_atomic(path, json.dumps(info.to_dict(), indent=2))
+        try:
+            index.put_run(info, home, epochs, epoch=epoch)
+        except RunError as exc:
+            if not strict:
+                warnings.warn(f"{exc.message} {exc.hint}", RuntimeWarning, stacklevel=2)
+                return
+            if before is not None:
+                write_atomic(path, before)
+            raise
 
 
 def scan_runs(home: Path | str | None = None, task: Optional[str] = None,
@@ -192,23 +231,24 @@ def delete_run(run: str | Path, home: Path | str | None = None) -> None:
 
 def mark_status(run: str, status: str, home: Path | str | None = None, reason: Optional[str] = None) -> RunInfo:
     """Set a run's status (in run.json and the index); returns the updated record."""
-    info = read_run(run, home)
-    info.status, info.owner = status, None
-    if reason:
-        info.stop_reason = reason
-    write_record(info, home)
+    folder = resolve_run(run, home)
+    with run_lock(folder):
+        info = read_run(folder)
+        info.status, info.owner = status, None
+        if reason:
+            info.stop_reason = reason
+        write_record(info, home, locked=True)
     return info
 
 
 def update_run(run: str, home: Path | str | None = None, label: Optional[str] = None,
                tags: Optional[list[str]] = None) -> RunInfo:
-    """Rename (a display name; the id and folder stay) or re-tag a run."""
-    info = read_run(run, home)
+    """Rename (a display name; the id and folder stay) or re-tag a run, also while it trains."""
     if label is not None:
         label = " ".join(str(label).split())
         if len(label) > 100:
             raise ConfigError("A run name can have at most 100 characters.", "Choose a shorter name.")
-        info.label = label or None
+    clean = None
     if tags is not None:
         clean = []
         for tag in tags:
@@ -221,8 +261,14 @@ def update_run(run: str, home: Path | str | None = None, label: Optional[str] = 
                 clean.append(tag)
         if len(clean) > 20:
             raise ConfigError("A run can have at most 20 tags.", "Remove some tags first.")
-        info.tags = clean
-    write_record(info, home)
+    folder = resolve_run(run, home)
+    with run_lock(folder):
+        info = read_run(folder)
+        if label is not None:
+            info.label = label or None
+        if clean is not None:
+            info.tags = clean
+        write_record(info, home, keep_user_fields=False, locked=True)
     return info
 
 

@@ -11,7 +11,6 @@ import torch
 from ..data.text.batching import TextBatches
 from ..data.text.pipeline import UNK_ID, TextPipeline
 from ..errors import DataError, InputError, RunError
-from ..models import create_model
 from ..models._registry import rebuild_model
 from ..runs.info import RunInfo
 from ..runs.store import read_run, resolve_run

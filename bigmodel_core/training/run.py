@@ -125,10 +125,15 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
         if epochs is not None:
             raise ConfigError("A new run takes its epochs from its settings.", "Set train.epochs (--epochs) instead.")
     run_id = plan.info.id if plan else (cfg.name or new_run_id(cfg.model.name))
-    live = LiveRun(run_id, home, resume=plan is not None)
-    prep = _prepare_for(cfg, plan, home)
-    if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
-        raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
+    try:
+        live = LiveRun(run_id, home, resume=plan is not None)
+        prep = _prepare_for(cfg, plan, home)
+        if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
+            raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
+    except BaseException:
+        if plan is not None:
+            release_resume(plan.info, plan.previous, home)
+        raise
     history, best = History(), BestCheckpoint(cfg.train.monitor)
     info = plan.info if plan else RunInfo(
         id=run_id, created=time.strftime("%Y-%m-%d %H:%M:%S"), task=prep.data_info["task"], config=cfg,
@@ -166,25 +171,53 @@ class ResumePlan:
     config: RunConfig
     checkpoint: tuple[dict, dict]
     history: list[dict[str, Any]]
+    previous: str = "interrupted"  # its status before this resume claimed it
 
 
 def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] = None) -> ResumePlan:
     """Check that `run` can be continued and load its checkpoint; a plain RunError when it cannot."""
     from . import checkpoint
-    from ..runs.store import read_history, read_run
+    from ..runs.store import read_history, read_run, resolve_run, run_lock, write_record
+    from ..runs.workspace import owner_stamp
 
-    info = read_run(run, home)
-    if info.status == "finished":
-        raise RunError(f"The run '{info.name}' has already finished, so there is nothing to resume.",
-                       "Train a new run (with more epochs, if you want it to train longer).")
-    if info.status in ("running", "queued"):
-        from ..runs.index import _owner_running
+    folder = resolve_run(run, home)
+    with run_lock(folder):  # claimed under the lock: a second Resume of the same run sees it training
+        info = read_run(folder)
+        if info.status == "finished":
+            raise RunError(f"The run '{info.name}' has already finished, so there is nothing to resume.",
+                           "Train a new run (with more epochs, if you want it to train longer).")
+        if info.status in ("running", "queued"):
+            from ..runs.index import _owner_running
 
-        if info.status == "queued" or _owner_running(info):
-            raise RunError(f"The run '{info.name}' is still training.", "Wait for it to end, or stop it first.")
-    tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
+            if info.status == "queued" or _owner_running(info):
+                raise RunError(f"The run '{info.name}' is still training.", "Wait for it to end, or stop it first.")
+        tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
+        previous = info.status
+        info.status, info.owner = "running", owner_stamp()
+        write_record(info, home, locked=True, strict=False)
+    try:
+        return _plan(info, previous, tensors, meta, epochs)
+    except BaseException:
+        release_resume(info, previous, home)
+        raise
+
+
+def release_resume(info: RunInfo, previous: str, home: str | Path | None) -> None:
+    """A resume that did not get to train: the run goes back to the status it had."""
+    from ..runs.store import write_record
+
+    info.status, info.owner = previous, None
+    try:
+        write_record(info, home, strict=False)
+    except OSError:
+        pass
+
+
+def _plan(info: RunInfo, previous: str, tensors: dict, meta: dict, epochs: Optional[int]) -> "ResumePlan":
+    from ..runs.store import read_history
+
     cfg = copy.deepcopy(info.config)
-    done = int(meta["position"]["epoch"]) - (0 if meta["position"]["batch"] else 1)
+    done = int(meta["position"]["epoch"]) - 1  # whole epochs: a checkpoint inside epoch e has e - 1 behind it
     if epochs is not None:
         if epochs <= done:
             raise ConfigError(f"The run '{info.name}' has already trained {done} epochs, so {epochs} would add none.",
@@ -193,7 +226,7 @@ def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] 
     step = int(meta["position"]["step"])
     kept = [r for r in read_history(info.path) if r.get("kind") != "fit_end" and int(r.get("step") or 0) <= step
             and not (r.get("kind") == "fit_start" and r.get("step"))]
-    return ResumePlan(info, cfg, (tensors, meta), kept)
+    return ResumePlan(info, cfg, (tensors, meta), kept, previous)
 
 
 def _prepare_for(cfg: RunConfig, plan: Optional[ResumePlan], home: str | Path | None) -> Prepared:
@@ -290,16 +323,11 @@ class Recorder(Callback):
         self._written = len(rows)
 
     def _write(self, trainer, epoch_row: Optional[dict] = None) -> None:
-        from ..runs import index
-        from ..runs.store import write_atomic
+        from ..runs.store import write_record
 
         self.info.examples_seen, self.info.seconds = trainer.examples_seen, trainer.elapsed()
         self.info.files = sorted(p.name for p in self.live.folder.iterdir() if not p.name.startswith("."))
-        write_atomic(self.live.path("run.json"), json.dumps(self.info.to_dict(), indent=2))
-        try:
-            index.put_run(self.info, self.home, epoch=epoch_row)
-        except RunError as exc:
-            warnings.warn(f"{exc.message} {exc.hint}", RuntimeWarning, stacklevel=2)
+        write_record(self.info, self.home, epoch=epoch_row, strict=False)  # keeps a rename made meanwhile
 
 
 def _finish(info: RunInfo, trainer: Trainer, model: torch.nn.Module, prep: Prepared, history: History,
@@ -331,15 +359,12 @@ def _failed(live: LiveRun, info: RunInfo, trainer: Trainer, exc: BaseException, 
     from ..runs.store import write_record
 
     has_checkpoint = live.path(CHECKPOINT).exists()
-    if isinstance(exc, BigModelError) and not resumed:
-        live.discard()  # a plain error (bad setting, the loss exploded): nothing half-done is kept
-        return
     if not live.created and not resumed:
         return
     if not has_checkpoint and not resumed:
-        live.discard()  # stopped before its first epoch ended: nothing to resume from
+        live.discard()  # failed or stopped before its first checkpoint: nothing to keep or resume from
         return
-    if isinstance(exc, BigModelError):
+    if isinstance(exc, BigModelError):  # the loss exploded, out of memory, ...: its epochs so far are kept
         info.status, info.error = "failed", {"message": exc.message, "hint": exc.hint}
     elif isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
         info.status, info.stop_reason = "interrupted", f"interrupted ({type(exc).__name__})"
@@ -348,8 +373,8 @@ def _failed(live: LiveRun, info: RunInfo, trainer: Trainer, exc: BaseException, 
         info.status, info.error = "failed", {"message": f"{type(exc).__name__}: {exc}", "hint": "Resume it, or train it again."}
     info.owner = None
     try:
-        write_record(info, home)
-    except (OSError, BigModelError):
+        write_record(info, home, strict=False)
+    except OSError:
         pass  # the folder's run.json stays "running": the next listing marks it interrupted
 
 
@@ -357,8 +382,7 @@ def _save(live: LiveRun, info: RunInfo, history: History, prep: Prepared, model:
     """The run's final files; run.json last, so a run is "finished" only once everything else is there."""
     from safetensors.torch import save
 
-    from ..runs import index
-    from ..runs.store import write_atomic
+    from ..runs.store import write_atomic, write_record
 
     if not live.created and not (live.folder / "run.json").exists():
         live.open()  # a run with no batch at all (an empty training split cannot happen; kept for safety)
@@ -366,15 +390,14 @@ def _save(live: LiveRun, info: RunInfo, history: History, prep: Prepared, model:
     task_named(info.task).save(live, prep.pipeline, prep.dataset, info.misclassified)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     write_atomic(live.path("weights.safetensors"), save(state))
-    if info.status == "finished":
-        live.path(CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume: do not keep the optimizer state
-    info.files = sorted(p.name for p in live.folder.iterdir() if not p.name.startswith(".") and p.name != "run.json")
+    finished = info.status == "finished"
+    info.files = sorted(p.name for p in live.folder.iterdir() if not p.name.startswith(".")
+                        and p.name != "run.json" and not (finished and p.name == CHECKPOINT))
     info.files.append("run.json")
-    live.write_json("run.json", info.to_dict())
-    try:
-        index.put_run(info, live.home, [{**r, "wall": r.get("elapsed")} for r in _epoch_rows_with_step(history.rows)])
-    except BigModelError as exc:
-        warnings.warn(f"{exc.message} {exc.hint}", RuntimeWarning, stacklevel=2)
+    write_record(info, live.home, [{**r, "wall": r.get("elapsed")} for r in _epoch_rows_with_step(history.rows)],
+                 strict=False)
+    if finished:  # only once run.json says so: a kill before this line leaves a resumable run
+        live.path(CHECKPOINT).unlink(missing_ok=True)  # nothing left to resume: do not keep the optimizer state
 
 
 def _epoch_rows_with_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

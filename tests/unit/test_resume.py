@@ -238,3 +238,29 @@ def test_when_the_app_is_killed_its_training_child_ends_and_leaves_the_run_inter
     info = read("orphan", isolated_home)
     assert info.status == "interrupted" and info.epochs_done >= 2 and info.epochs_done < 100
     assert train_run(None, resume="orphan", epochs=info.epochs_done + 1, home=isolated_home).status == "finished"
+
+
+def test_a_second_resume_of_a_run_already_resuming_is_refused(reviews_csv, isolated_home):
+    from bigmodel_core.training.run import plan_resume, release_resume
+
+    _stopped_run(f"csv:{reviews_csv(200)}", isolated_home)
+    first = plan_resume("paused", isolated_home)  # claimed: status running, owned by this process
+    assert read_run("paused", isolated_home).status == "running"
+    with pytest.raises(RunError, match="still training"):
+        train_run(None, resume="paused", home=isolated_home)
+    release_resume(first.info, first.previous, isolated_home)
+    assert read_run("paused", isolated_home).status == "stopped"
+
+
+def test_a_run_stopped_inside_its_first_epoch_can_be_resumed_to_one_epoch(reviews_csv, isolated_home):
+    stop = threading.Event()
+
+    class StopEarly(Callback):
+        def on_batch_end(self, trainer, event):
+            if event.step == 5:
+                stop.set()
+
+    train_run(lstm_config(f"csv:{reviews_csv(200)}", "early", epochs=3), [StopEarly()], home=isolated_home,
+              stop_event=stop)
+    info = train_run(None, resume="early", epochs=1, home=isolated_home)  # none of its epochs was whole yet
+    assert (info.status, info.epochs_done) == ("finished", 1)

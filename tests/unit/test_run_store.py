@@ -229,3 +229,78 @@ def test_a_history_line_cut_short_by_a_kill_is_dropped_and_the_rest_reads(make_r
     path.write_text('{"kind": "fit_start"\n' + path.read_text())  # a bad line elsewhere is damage
     with pytest.raises(RunError, match="line 1 of its history.jsonl"):
         read_history("cut", isolated_home)
+
+
+def test_a_rename_and_tags_given_while_a_run_trains_are_kept_to_the_end(reviews_csv, small_run_config, isolated_home):
+    class RenameMidway(Callback):
+        def on_epoch_end(self, trainer, event):
+            if event.epoch == 1:
+                update_run("busy", isolated_home, label="Renamed while training", tags=["keep-me"])
+
+    cfg = small_run_config(f"csv:{reviews_csv()}", name="busy", epochs=3, early_stopping_patience=None)
+    train_run(cfg, [RenameMidway()], home=isolated_home)
+    info = read_run("busy", isolated_home)
+    assert (info.name, info.tags, info.status) == ("Renamed while training", ["keep-me"], "finished")
+    assert list_runs(isolated_home)[0].name == "Renamed while training"
+
+
+def test_an_index_damaged_in_the_middle_is_set_aside_and_rebuilt_while_in_use(make_run, isolated_home):
+    make_run("a")
+    make_run("b")
+    path = index.index_path(isolated_home)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[8192:] = os.urandom(len(data) - 8192)  # pages past the second one: "database disk image is malformed"
+    path.write_bytes(bytes(data))
+    assert sorted(r.id for r in list_runs(isolated_home)) == ["a", "b"]  # this very process, no restart
+    assert list(isolated_home.glob("index.sqlite.damaged-*"))
+
+
+def test_several_processes_opening_a_new_workspace_at_once_all_list_it(make_run, isolated_home):
+    make_run("only")
+    index.index_path(isolated_home).unlink()
+    code = (f"from bigmodel_core.runs.store import list_runs; import sys; "
+            f"sys.exit(0 if [r.id for r in list_runs({str(isolated_home)!r})] == ['only'] else 3)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    assert [code for code, _ in results] == [0] * 6, [err[-300:] for _, err in results]
+
+
+def test_a_moved_workspace_lists_its_runs_where_they_are_now(make_run, isolated_home, tmp_path):
+    import shutil
+
+    make_run("travels")
+    moved = tmp_path / "moved-home"
+    shutil.move(str(isolated_home), moved)
+    (info,) = list_runs(moved)
+    assert info.path == str(moved / "runs" / "travels")
+
+
+def test_a_damaged_run_put_right_is_listed_again_without_a_reindex(make_run, isolated_home):
+    info = make_run("fixed-later")
+    record = (Path(info.path) / "run.json").read_bytes()
+    (Path(info.path) / "run.json").write_text("{broken")
+    reindex(isolated_home)
+    assert [d["id"] for d in scan_runs(isolated_home)[1]] == ["fixed-later"]
+    (Path(info.path) / "run.json").write_bytes(record)  # restored from a backup, as the hint says
+    runs, damaged = scan_runs(isolated_home)
+    assert [r.id for r in runs] == ["fixed-later"] and damaged == []
+
+
+def test_a_run_that_fails_after_its_first_epoch_is_kept_as_failed_with_its_error(reviews_csv, small_run_config,
+                                                                                 isolated_home):
+    from bigmodel_core.errors import TrainingError
+
+    class FailAtEpoch2(Callback):
+        def on_epoch_start(self, trainer, event):
+            if event.epoch == 2:
+                raise TrainingError("The loss exploded to 1e+09 at step 30.", "Lower the learning rate.")
+
+    cfg = small_run_config(f"csv:{reviews_csv()}", name="diverged", epochs=3)
+    with pytest.raises(TrainingError):
+        train_run(cfg, [FailAtEpoch2()], home=isolated_home)
+    info = read_run("diverged", isolated_home)
+    assert info.status == "failed" and info.error["message"].startswith("The loss exploded")
+    assert info.epochs_done == 1 and run_epochs("diverged", isolated_home)

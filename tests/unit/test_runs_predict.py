@@ -99,7 +99,6 @@ def test_two_loads_predict_the_same(trained_run):
 
 def test_loaded_run_reproduces_its_saved_test_accuracy(trained_run):
     """The bundle predicts exactly what the trained model predicted before saving."""
-    from bigmodel_core.config import DataConfig
     from bigmodel_core.data.dataset import load_dataset
 
     predictor = load_bundle(trained_run["path"])

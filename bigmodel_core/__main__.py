@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _kept(stop: BaseException) -> str:
     """After Ctrl-C or SIGTERM in `train`: the sentence naming the run kept as interrupted, if any."""
     run = getattr(stop, "kept_run", None)
-    return (f"; the epochs trained so far are kept in the interrupted run {run} "
+    return (f" beyond the epochs the run {run} finished: it is kept as an interrupted run "
             f"(continue it with: train --resume {run})") if run else ""
 
 

@@ -157,8 +157,13 @@ def cmd_sweep(args) -> None:
                f"  {info.config.sweep['point']:>6}: {info.parameters:,} parameters, val loss {_fmt(m.get('val_loss'))}, "
                f"val accuracy {_fmt(m.get('val_accuracy'))} ({info.id})")
 
+    def point_failed(cfg, exc) -> None:
+        _print(args, {"event": "point_failed", "sweep": sweep_id, "point": cfg.sweep["point"], "message": exc.message,
+                      "hint": exc.hint}, f"  {cfg.sweep['point']:>6}: failed: {exc.message} {exc.hint}")
+
     quiet = args.json  # per-batch lines of every run would drown the sweep's own lines
-    runs = run_sweep(configs, callbacks_for=(lambda i, c: [] if quiet else [Printer(every_s=5.0)]), on_point=point_done)
+    runs = run_sweep(configs, callbacks_for=(lambda i, c: [] if quiet else [Printer(every_s=5.0)]), on_point=point_done,
+                     on_failure=point_failed)
     points = sweep_points(runs)
     x_key = "train_examples" if args.axis == "data" else "parameters"
     fit = fit_power_law([p[x_key] for p in points], [p["val_loss"] for p in points])

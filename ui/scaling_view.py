@@ -107,8 +107,8 @@ def settings() -> bool:
             st.number_input("Epochs per run", 1, 50, min(max(state.train_cfg().epochs, 1), 50), key="scaling_epochs")
         else:
             st.number_input("Seconds per run", 5, 3600, 30, step=5, key="scaling_seconds")
-            st.caption(f"A run also ends after {state.train_cfg().epochs} epochs (the Train page's setting), "
-                       "or earlier when it stops improving.")
+            st.caption("Each run trains until its seconds are used (the learning rate warms up and decays over "
+                       "them), or earlier when it stops improving.")
     st.caption(f"Data **{state.data_cfg().spec}**: choose another on the Data page. Batch size, learning rate and "
                "the other training settings come from the Train page.")
     if not MIN_POINTS <= len(picked) <= MAX_POINTS:

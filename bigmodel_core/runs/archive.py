@@ -12,6 +12,7 @@ import io
 import json
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Optional, Union
 
@@ -76,52 +77,64 @@ def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 
 def import_zip(source: Union[str, Path, bytes, BinaryIO], home: Path | str | None = None) -> RunInfo:
     """Check and unpack a run's zip into the workspace; returns its record (a taken id gets -2, -3, ...)."""
-    from . import index
-
     data = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
         zf = zipfile.ZipFile(data)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise _bad("it is not a readable .zip file") from None
-    with zf:
-        files = _members(zf)
-        missing = [n for n in ("run.json", "weights.safetensors") if n not in files]
-        if missing:
-            raise _bad("it has no " + " and no ".join(missing))
-        if "vocab.json" not in files and "preprocess.json" not in files:
-            raise _bad("it has no vocab.json or preprocess.json (how its inputs are read)")
-        record = _read_limited(zf, files["run.json"], 64 * 2**20)
-        try:
-            raw = json.loads(record.decode("utf-8"))
-            info = RunInfo.from_dict(raw)
-        except Exception:  # noqa: BLE001 - any fault in the record is one plain message
-            raise _bad("its run.json does not describe a run") from None
-        new_id = _free_id(check_name(info.id, "run name"), home)
-        writer = AtomicFolder(runs_dir(home), new_id, "run")
-        try:
-            total = 0
-            for name, entry in files.items():
-                with zf.open(entry) as src, open(writer.path(name), "wb") as dst:
-                    while chunk := src.read(CHUNK):
-                        total += len(chunk)
-                        if total > MAX_IMPORT_BYTES:
-                            raise _bad(f"it unpacks to more than {MAX_IMPORT_BYTES // 2**30} GB")
-                        dst.write(chunk)
-            _check_weights(writer.path("weights.safetensors"))
-            if CHECKPOINT in files:
-                from ..training.checkpoint import load
+    try:
+        return _import(zf, home)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise _bad(f"it is damaged ({type(exc).__name__})") from None
+    except RuntimeError as exc:
+        if "password" in str(exc).lower() or "encrypted" in str(exc).lower():
+            raise _bad("it is protected by a password") from None
+        raise
+    finally:
+        zf.close()
 
-                load(writer.path(CHECKPOINT))
-            info.id, info.owner = new_id, None
-            if info.status in ("running", "queued"):
-                info.status = "interrupted"
-            writer.path("run.json").write_text(json.dumps(info.to_dict(), indent=2), encoding="utf-8")
-            if info.status in ("finished", "stopped"):
-                _check_loads(writer.tmp)
-            path = writer.commit()
-        except BaseException:
-            writer.discard()
-            raise
+
+def _import(zf: zipfile.ZipFile, home: Path | str | None) -> RunInfo:
+    from . import index
+
+    files = _members(zf)
+    missing = [n for n in ("run.json", "weights.safetensors") if n not in files]
+    if missing:
+        raise _bad("it has no " + " and no ".join(missing))
+    if "vocab.json" not in files and "preprocess.json" not in files:
+        raise _bad("it has no vocab.json or preprocess.json (how its inputs are read)")
+    record = _read_limited(zf, files["run.json"], 64 * 2**20)
+    try:
+        raw = json.loads(record.decode("utf-8"))
+        info = RunInfo.from_dict(raw)
+    except Exception:  # noqa: BLE001 - any fault in the record is one plain message
+        raise _bad("its run.json does not describe a run") from None
+    new_id = _free_id(check_name(info.id, "run name"), home)
+    writer = AtomicFolder(runs_dir(home), new_id, "run")
+    try:
+        total = 0
+        for name, entry in files.items():
+            with zf.open(entry) as src, open(writer.path(name), "wb") as dst:
+                while chunk := src.read(CHUNK):
+                    total += len(chunk)
+                    if total > MAX_IMPORT_BYTES:
+                        raise _bad(f"it unpacks to more than {MAX_IMPORT_BYTES // 2**30} GB")
+                    dst.write(chunk)
+        _check_weights(writer.path("weights.safetensors"))
+        if CHECKPOINT in files:
+            from ..training.checkpoint import load
+
+            load(writer.path(CHECKPOINT))
+        info.id, info.owner = new_id, None
+        if info.status in ("running", "queued"):
+            info.status = "interrupted"
+        writer.path("run.json").write_text(json.dumps(info.to_dict(), indent=2), encoding="utf-8")
+        if info.status in ("finished", "stopped"):
+            _check_loads(writer.tmp)
+        path = writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
     info = read_run(path)
     index.put_run(info, home, read_epoch_rows(path))
     return info

@@ -104,10 +104,36 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise RunError(f"The checkpoint of the run '{path.parent.name}' is of an unknown kind.",
                        "Update BigModel Lab, or train the run again from the start.")
+    if not _well_formed(meta, tensors):
+        raise RunError(f"The checkpoint of the run '{path.parent.name}' is damaged.",
+                       "Train the run again from the start; its curves so far are still on the Runs page.")
     return tensors, meta
 
 
+def _well_formed(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> bool:
+    """Every part `restore` reads is there, of the right kind (a checkpoint from elsewhere is not trusted)."""
+    pos, opt, rng = meta.get("position"), meta.get("optimizer"), meta.get("rng")
+    return (isinstance(pos, dict) and all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "batch", "step"))
+            and pos["epoch"] >= 1 and isinstance(meta.get("partial"), dict)
+            and isinstance(opt, dict) and isinstance(opt.get("param_groups"), list) and isinstance(opt.get("state"), dict)
+            and isinstance(meta.get("scheduler"), dict) and isinstance(meta.get("callbacks"), dict)
+            and isinstance(rng, dict) and isinstance(rng.get("numpy"), list) and len(rng["numpy"]) == 4
+            and isinstance(rng.get("python"), list) and len(rng["python"]) == 3
+            and "rng.torch" in tensors and "rng.numpy" in tensors and any(k.startswith("model.") for k in tensors))
+
+
 def restore(trainer: Any, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """`_restore`, with any mismatch between the checkpoint and this model as one plain RunError."""
+    try:
+        _restore(trainer, tensors, meta)
+    except RunError:
+        raise
+    except Exception:  # noqa: BLE001 - shapes, keys, types: the checkpoint is not this run's
+        raise RunError("The run's checkpoint does not fit its model (it may come from another run or be damaged).",
+                       "Train the run again from the start; its curves so far are still on the Runs page.") from None
+
+
+def _restore(trainer: Any, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Put a captured state back into `trainer` (its model, optimizer and scheduler already built)."""
     model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     trainer.model.load_state_dict(model_state)

@@ -191,6 +191,7 @@ def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] 
 
             if info.status == "queued" or _owner_running(info):
                 raise RunError(f"The run '{info.name}' is still training.", "Wait for it to end, or stop it first.")
+        _remove_dead_temp_files(folder)
         tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
         previous = info.status
         info.status, info.owner = "running", owner_stamp()
@@ -200,6 +201,23 @@ def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] 
     except BaseException:
         release_resume(info, previous, home)
         raise
+
+
+def _remove_dead_temp_files(folder: Path) -> None:
+    """A process killed while writing a file leaves its `.NAME.tmp-PID` behind: remove those of dead processes."""
+    import os
+
+    for path in folder.glob(".*.tmp-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that process is still alive (it may be writing right now)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            continue
 
 
 def release_resume(info: RunInfo, previous: str, home: str | Path | None) -> None:
@@ -299,8 +317,9 @@ class Recorder(Callback):
             return
         m = event.metrics
         self.info.epochs_done = event.epoch
-        self.info.metrics = {k: m.get(k) for k in ("val_accuracy", "val_loss", "train_loss", "train_accuracy",
-                                                   "samples_per_s")}
+        kept = next((r for r in epoch_rows(self.history.rows) if r["epoch"] == self.best.best_epoch), m)
+        self.info.metrics = {k: kept.get(k) for k in ("val_accuracy", "val_loss", "train_loss", "train_accuracy",
+                                                      "samples_per_s")}  # the best epoch so far: what is kept
         if self.best.best_epoch == event.epoch and self.best.state is not None:
             from safetensors.torch import save
 

@@ -236,14 +236,26 @@ def _ok(v: Any) -> bool:
 
 def run_sweep(configs: list[RunConfig], train: Optional[Callable[..., Any]] = None,
               callbacks_for: Optional[Callable[[int, RunConfig], list]] = None, home: Any = None,
-              on_point: Optional[Callable[[Any], None]] = None) -> list[Any]:
-    """Train the sweep's runs one after the other (the CLI; the app queues them as jobs instead)."""
+              on_point: Optional[Callable[[Any], None]] = None,
+              on_failure: Optional[Callable[[RunConfig, Exception], None]] = None) -> list[Any]:
+    """Train the sweep's runs one after the other (the CLI; the app queues them as jobs instead).
+
+    A point that fails with a plain error (too big for this computer, the loss exploded) is
+    reported to `on_failure` and the sweep goes on: the other points still make a curve.
+    """
+    from ..errors import BigModelError
     from .run import train_run
 
     train = train or train_run
     done = []
     for i, cfg in enumerate(configs):
-        info = train(cfg, callbacks_for(i, cfg) if callbacks_for else [], home=home)
+        try:
+            info = train(cfg, callbacks_for(i, cfg) if callbacks_for else [], home=home)
+        except BigModelError as exc:
+            if on_failure is None:
+                raise
+            on_failure(cfg, exc)
+            continue
         done.append(info)
         if on_point:
             on_point(info)

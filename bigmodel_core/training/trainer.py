@@ -22,6 +22,9 @@ _HIGHER_IS_BETTER = ("accuracy", "f1")
 EXPLODED = 100.0  # a loss this many times its start (or chance level) means training diverged
 # adam/sgd add weight decay to the gradient: at adamw's default (0.5) an LSTM stays at chance
 COUPLED_DECAY_LIMIT = 0.1
+# besides every epoch's end, a checkpoint this often inside a long epoch (a big dataset, a pretrained
+# model on a CPU): a crash then loses at most this much training
+CHECKPOINT_EVERY_S = 120.0
 
 
 @contextmanager
@@ -125,6 +128,7 @@ class Trainer:
         self.total_steps = 0
         self.planned_stop = False  # early stopping or the time budget: the run is finished, not stopped
         self._fit_start = time.perf_counter()
+        self._last_checkpoint = time.perf_counter()
 
     def elapsed(self) -> float:
         """Training seconds so far, counting the sessions before a resume."""
@@ -233,6 +237,8 @@ class Trainer:
             self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
                 "eta_s": min(eta, max(0.0, budget - since)) if budget is not None else eta}))
+            if self.checkpoint_to is not None and time.perf_counter() - self._last_checkpoint >= CHECKPOINT_EVERY_S:
+                self._checkpoint()
             if budget is not None and since >= budget and not self.planned_stop:
                 self.planned_stop = True  # this epoch ends here and is validated; then the run is finished
                 self.stop_reason = f"time budget of {budget:g} s reached"
@@ -246,6 +252,7 @@ class Trainer:
             from . import checkpoint
 
             checkpoint.save(self.checkpoint_to, self)
+            self._last_checkpoint = time.perf_counter()
 
     def _check_loss(self, value: float, step: int, classes: int) -> None:
         """Refuse a loss that is not a number or has exploded far past where it started."""

@@ -179,7 +179,7 @@ def test_the_cli_resumes_an_interrupted_run_and_ctrl_c_keeps_it(reviews_csv, iso
     finally:
         proc.kill()
     assert proc.returncode == 130
-    assert "interrupted run cli-run" in err and "train --resume cli-run" in err
+    assert "the run cli-run finished: it is kept as an interrupted run" in err and "train --resume cli-run" in err
     kept = read_run("cli-run", isolated_home)
     assert kept.status == "interrupted" and kept.epochs_done >= 1
     more = str(kept.epochs_done + 1)
@@ -264,3 +264,31 @@ def test_a_run_stopped_inside_its_first_epoch_can_be_resumed_to_one_epoch(review
               stop_event=stop)
     info = train_run(None, resume="early", epochs=1, home=isolated_home)  # none of its epochs was whole yet
     assert (info.status, info.epochs_done) == ("finished", 1)
+
+
+def test_a_run_killed_inside_its_first_epoch_resumes_from_a_timed_checkpoint(reviews_csv, isolated_home):
+    spec = f"csv:{reviews_csv(200)}"
+    straight = train_run(lstm_config(spec, "straight", epochs=2), home=isolated_home)
+    child = textwrap.dedent(f"""
+        import os, signal
+        from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+        from bigmodel_core.training import trainer
+        from bigmodel_core.training.events import Callback
+        from bigmodel_core.training.run import train_run
+
+        trainer.CHECKPOINT_EVERY_S = 0.0  # a long epoch, in short: a timed checkpoint after every batch
+
+        class KillAtStep7(Callback):
+            def on_batch_end(self, t, event):
+                if event.step == 7:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        cfg = RunConfig(DataConfig(spec={spec!r}), ModelConfig("lstm", {{"embed_dim": 16, "hidden": 16}}),
+                        TrainConfig(epochs=2, batch_size=8, early_stopping_patience=None), name="early-kill")
+        train_run(cfg, [KillAtStep7()], home={str(isolated_home)!r})
+    """)
+    proc = subprocess.run([sys.executable, "-c", child], env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    killed = {r.id: r for r in list_runs(isolated_home)}["early-kill"]
+    assert (killed.status, killed.epochs_done) == ("interrupted", 0)  # kept, though no epoch had ended
+    assert_same_run(straight, train_run(None, resume="early-kill", home=isolated_home))

@@ -172,3 +172,27 @@ def test_the_zip_holds_only_the_bundle(run_zip):
         names = zf.namelist()
     assert sorted(names) == sorted(f"shared-run/{n}" for n in json.loads(
         (Path(info.path) / "run.json").read_text())["files"])
+
+
+def test_a_zip_with_a_broken_checksum_is_refused_plainly(run_zip, isolated_home):
+    info, data = run_zip
+    raw = bytearray(data)
+    start = raw.index(b"PK\x03\x04")  # the first entry's data: flip a byte inside it
+    raw[start + 60] ^= 0xFF
+    before = workspace_files(isolated_home)
+    with pytest.raises(RunError) as err:
+        import_zip(bytes(raw), isolated_home)
+    assert err.value.message.startswith("This file is not a BigModel Lab run")
+    assert workspace_files(isolated_home) == before
+
+
+def test_a_checkpoint_with_a_made_up_header_is_refused_at_import(run_zip, isolated_home):
+    import torch
+    from safetensors.torch import save
+
+    info, data = run_zip
+    fake = save({"model.x": torch.zeros(1)}, metadata={"bigmodel_checkpoint": json.dumps({"format": 1})})
+    bad = rezip(data, add("shared-run/checkpoint.safetensors", fake))
+    with pytest.raises(RunError, match="checkpoint .* is damaged"):
+        import_zip(bad, isolated_home)
+    assert sorted(r.id for r in list_runs(isolated_home)) == ["shared-run"]

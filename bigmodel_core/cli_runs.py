@@ -129,7 +129,7 @@ def cmd_runs_rename(args) -> None:
 def cmd_sweep(args) -> None:
     from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict
     from .training.callbacks import Printer
-    from .training.sweep import X_AXES, fit_power_law, plan_sweep, run_sweep, sweep_points
+    from .training.sweep import X_AXES, describe_fit, fit_power_law, plan_sweep, run_sweep, sweep_points
 
     if args.epochs is not None and args.seconds is not None:
         raise ConfigError("Give the budget per run as --epochs or --seconds, not both.", "Drop one of them.")
@@ -167,11 +167,13 @@ def cmd_sweep(args) -> None:
     points = sweep_points(runs)
     x_key = "train_examples" if args.axis == "data" else "parameters"
     fit = fit_power_law([p[x_key] for p in points], [p["val_loss"] for p in points])
+    reading = describe_fit(points, fit, x_key, args.axis)
     _print(args, {"event": "sweep_end", "sweep": sweep_id, "x": x_key, "runs": [p["run"] for p in points],
-                  "points": points, "fit": fit},
+                  "points": points, "fit": fit, "reading": reading},
            f"Fitted L = a·N^(-b) + c against {X_AXES[x_key]}: "
            + (f"b = {fit['b']:.3f}" + (f" ± {fit['b_stderr']:.3f}" if fit["b_stderr"] is not None else "")
-              + f", c = {fit['c']:.4f}" if fit else "no fit (too few points trained)"))
+              + f", c = {fit['c']:.4f}" if fit else "no fit (too few points trained)")
+           + (f"\n{reading}" if reading else ""))
 
 
 def add_parsers(sub) -> list[argparse.ArgumentParser]:

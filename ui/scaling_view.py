@@ -17,6 +17,7 @@ from bigmodel_core.training import (
     SIZES,
     X_AXES,
     axes_for,
+    describe_fit,
     fit_power_law,
     list_sweeps,
     plan_sweep,
@@ -298,25 +299,6 @@ def fit_caption(fit: dict | None, x_key: str, n: int) -> str:
     return text
 
 
-def reading(points: list[dict], fit: dict | None, x_key: str, axis: str | None) -> str | None:
-    """One plain sentence about the user's own curve: how far its best point is above the floor."""
-    if fit is None:
-        return None
-    best = min(p["val_loss"] for p in points)
-    room = best - fit["c"]
-    grown = "more data" if x_key == "train_examples" or axis == "data" else "bigger models of this kind"
-    chance = points[0].get("chance_loss")
-    if chance and all(abs(p["val_loss"] - chance) < 0.03 * chance for p in points):
-        return ("Every point is still at the loss of guessing: the models have not learned yet. Give each run "
-                "more epochs (or seconds), then the sizes can be compared.")
-    if fit["b"] < 0.02:
-        return ("The curve is flat: growing did not lower the validation loss here. With this little data, "
-                "bigger models do not help.")
-    return (f"Your best point is {room:.3f} above the floor c = {fit['c']:.3f}, so {grown} could lower the "
-            f"validation loss by at most about {room:.3f} here"
-            + (": the curve has flattened." if room < 0.1 * max(best, 1e-9) else "."))
-
-
 def _table(points: list[dict], jobs: list) -> pd.DataFrame:
     rows = {p["index"]: p for p in points}
     for job in jobs:  # points not saved yet: waiting in the queue, or preparing
@@ -344,7 +326,7 @@ def render_sweep(sweep_id: str) -> None:
     fit = fit_power_law([p[x_key] for p in shown], [p["val_loss"] for p in shown]) if len(shown) >= MIN_POINTS else None
     st.plotly_chart(scaling_plot(shown, x_key, X_AXES[x_key], fit), width="stretch", key="scaling_chart")
     st.caption(fit_caption(fit, x_key, len(shown)))
-    if (sentence := reading(shown, fit, x_key, axis)) is not None:
+    if (sentence := describe_fit(shown, fit, x_key, axis)) is not None:
         st.markdown(sentence)
     st.dataframe(_table(points, jobs), hide_index=True, width="stretch",
                  column_config={"validation loss": st.column_config.NumberColumn(format="%.4f"),

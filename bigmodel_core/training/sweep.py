@@ -273,3 +273,28 @@ def list_sweeps(runs: Iterable[Any]) -> list[dict[str, Any]]:
                                             "data": info.config.data.spec, "runs": []})
         g["runs"].append(info)
     return sorted(groups.values(), key=lambda g: g["id"], reverse=True)
+
+
+def describe_fit(points: list[dict[str, Any]], fit: Optional[dict[str, Any]], x_key: str,
+                 axis: Optional[str]) -> Optional[str]:
+    """One plain sentence about a sweep's own curve (the Scaling page and the CLI say it under the fit).
+
+    Still at the loss of guessing: the models have not learned yet (more epochs). Flat: growing did
+    not help, the data is the limit. Otherwise: how far the best point is above the fitted floor c,
+    which is as much as growing further could still gain.
+    """
+    if fit is None or not points:
+        return None
+    best = min(p["val_loss"] for p in points)
+    room = best - fit["c"]
+    grown = "more data" if x_key == "train_examples" or axis == "data" else "bigger models of this kind"
+    chance = points[0].get("chance_loss")
+    if chance and all(abs(p["val_loss"] - chance) < 0.03 * chance for p in points):
+        return ("Every point is still at the loss of guessing: the models have not learned yet. Give each run "
+                "more epochs (or seconds), then the sizes can be compared.")
+    if fit["b"] < 0.02:
+        return ("The curve is flat: growing did not lower the validation loss here. With this little data, "
+                "bigger models do not help.")
+    return (f"Your best point is {room:.3f} above the floor c = {fit['c']:.3f}, so {grown} could lower the "
+            f"validation loss by at most about {room:.3f} here"
+            + (": the curve has flattened." if room < 0.1 * max(best, 1e-9) else "."))

@@ -154,3 +154,18 @@ def test_the_cli_refuses_a_bad_sweep_in_one_plain_line(isolated_home):
                           env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and proc.stderr.startswith("Error: A sweep needs 3 to 8 points")
     assert "Traceback" not in proc.stderr
+
+
+def test_the_sentence_under_the_fit_tells_untrained_flat_and_room_to_grow_apart():
+    from bigmodel_core.training.sweep import describe_fit
+
+    def pts(losses):
+        return [{"val_loss": v, "chance_loss": float(np.log(2))} for v in losses]
+
+    untrained = describe_fit(pts([0.693, 0.692, 0.691]), {"b": 0.3, "c": 0.5}, "parameters", "width")
+    assert "not learned yet" in untrained and "more epochs" in untrained
+    flat = describe_fit(pts([0.40, 0.40, 0.40]), {"b": 0.001, "c": 0.39}, "parameters", "width")
+    assert "flat" in flat and "bigger models do not help" in flat
+    room = describe_fit(pts([0.5, 0.4, 0.35]), {"b": 0.3, "c": 0.2}, "train_examples", "data")
+    assert "0.150 above the floor" in room and "more data" in room
+    assert describe_fit(pts([0.5]), None, "parameters", "width") is None

@@ -133,19 +133,23 @@ def read_epoch_rows(run: str | Path, home: Path | str | None = None) -> list[dic
 
 @contextmanager
 def run_lock(folder: Path | str) -> Iterator[None]:
-    """An advisory lock on one run's record (flock on its .lock file): a rename on the Runs page and a
-    training process's per-epoch write never interleave. Where flock does not exist, no lock."""
+    """An advisory lock on one run's record (flock on the run's folder itself, so no lock file is left in
+    it): a rename on the Runs page and a training process's per-epoch write never interleave. Where
+    flock does not exist (not POSIX), no lock."""
     try:
         import fcntl
-    except ImportError:  # not POSIX
+    except ImportError:
         yield
         return
-    with open(Path(folder) / ".lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 USER_FIELDS = ("label", "tags")  # set on the Runs page; a training process's writes keep what is on disk

@@ -18,6 +18,7 @@ from bigmodel_core.training import (
     X_AXES,
     axes_for,
     describe_fit,
+    sweep_started,
     fit_power_law,
     list_sweeps,
     plan_sweep,
@@ -211,9 +212,7 @@ def choose_sweep() -> str | None:
         else:  # this session's sweep before its first run is saved: the same words, kept when it started
             meta = s.get("scaling_sweep_meta") or {}
             model, axis, data = meta.get("model", "?"), meta.get("axis", "?"), meta.get("data", "?")
-        parts = sweep_id.split("-")  # sweep-YYYYmmdd-HHMMSS-xxxx
-        when = (f"{parts[1][:4]}-{parts[1][4:6]}-{parts[1][6:]} {parts[2][:2]}:{parts[2][2:4]}"
-                if len(parts) >= 3 and len(parts[1]) == 8 and len(parts[2]) == 6 else sweep_id)
+        when = sweep_started(sweep_id)
         mine = " · yours" if sweep_id == own else ""
         return f"{model} · grows {axis} · {data} · {when}{mine}"
 

@@ -298,3 +298,13 @@ def describe_fit(points: list[dict[str, Any]], fit: Optional[dict[str, Any]], x_
     return (f"Your best point is {room:.3f} above the floor c = {fit['c']:.3f}, so {grown} could lower the "
             f"validation loss by at most about {room:.3f} here"
             + (": the curve has flattened." if room < 0.1 * max(best, 1e-9) else "."))
+
+
+def sweep_started(sweep_id: str) -> str:
+    """When a sweep started, "YYYY-mm-dd HH:MM", read from its id (plan_sweep names them by the time);
+    the id itself for one named otherwise."""
+    parts = sweep_id.split("-")  # sweep-YYYYmmdd-HHMMSS-xxxx
+    if len(parts) >= 3 and parts[0] == "sweep" and len(parts[1]) == 8 and len(parts[2]) == 6 \
+            and (parts[1] + parts[2]).isdigit():
+        return f"{parts[1][:4]}-{parts[1][4:6]}-{parts[1][6:]} {parts[2][:2]}:{parts[2][2:4]}"
+    return sweep_id

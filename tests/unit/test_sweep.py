@@ -169,3 +169,11 @@ def test_the_sentence_under_the_fit_tells_untrained_flat_and_room_to_grow_apart(
     room = describe_fit(pts([0.5, 0.4, 0.35]), {"b": 0.3, "c": 0.2}, "train_examples", "data")
     assert "0.150 above the floor" in room and "more data" in room
     assert describe_fit(pts([0.5]), None, "parameters", "width") is None
+
+
+def test_a_sweep_says_when_it_started_from_its_id():
+    from bigmodel_core.training.sweep import sweep_started
+
+    assert sweep_started("sweep-20261201-124013-4cf6") == "2026-12-01 12:40"
+    assert sweep_started("my-own-sweep") == "my-own-sweep"
+    assert plan_sweep(base(), "width", ["nano", "tiny", "small"])[0].sweep["id"].startswith("sweep-")

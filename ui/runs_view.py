@@ -17,6 +17,8 @@ from bigmodel_core.runs import (
     X_AXES,
     RunInfo,
     best_badges,
+    home_dir,
+    small_vs_big,
     delete_run,
     export_tensorboard,
     export_zip,
@@ -148,6 +150,19 @@ def compare(runs: list[RunInfo]) -> None:
     for run, won in best_badges(picked).items():
         if won:
             st.markdown(f"🏆 **{by_id[run].name}**: " + " · ".join(won))
+    with st.expander("Small vs big: what the bigger model bought", expanded=False):
+        home = str(home_dir())
+        latency = {r.id: state.predict_latency(r.id, home, tuple(r.files)) for r in picked}
+        cmp = small_vs_big(picked, latency)
+        if cmp["sentence"]:
+            st.markdown(cmp["sentence"])
+        st.dataframe(pd.DataFrame(cmp["rows"]), hide_index=True, width="stretch", key="runs_small_big",
+                     column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
+                                    "test macro-F1": st.column_config.NumberColumn(format="%.3f"),
+                                    "training seconds": st.column_config.NumberColumn(format="%.1f"),
+                                    "ms per training example": st.column_config.NumberColumn(format="%.3f"),
+                                    "predict ms (one sentence)": st.column_config.NumberColumn(format="%.1f")})
+        st.caption("Prediction time is for one sentence on this computer, after one warm-up; pictures are not timed.")
 
 
 def _rename() -> None:

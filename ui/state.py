@@ -201,3 +201,11 @@ def text_views(run_id: str, home: str, text: str, samples: int, seed: int, label
     from bigmodel_core.explain import explain_text_views
 
     return explain_text_views(predictor(run_id, home), text, num_samples=samples, seed=seed, label=label)
+
+
+@st.cache_data(max_entries=64, show_spinner="Timing a prediction…")
+def predict_latency(run_id: str, home: str, files: tuple) -> float | None:
+    """Milliseconds to predict one sentence with a run (cached per run and its files)."""
+    from bigmodel_core.runs import predict_latency_ms, read_run
+
+    return predict_latency_ms(read_run(run_id, home), home=home)

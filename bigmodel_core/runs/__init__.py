@@ -8,5 +8,5 @@ __all__, __getattr__ = exports(__name__, {
     "export_zip": ".archive", "import_zip": ".archive", "export_tensorboard": ".archive",
     "table_rows": ".compare", "filter_runs": ".compare", "settings_diff": ".compare", "best_badges": ".compare",
     "overlay": ".compare", "metrics_in": ".compare", "CURVE_METRICS": ".compare", "X_AXES": ".compare",
-    "MAX_COMPARED": ".compare",
+    "MAX_COMPARED": ".compare", "small_vs_big": ".compare", "predict_latency_ms": ".compare",
 })

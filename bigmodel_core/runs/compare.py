@@ -126,3 +126,71 @@ def metrics_in(runs: list[RunInfo], home: Any = None) -> list[str]:
         for e in run_epochs(r.id, home):
             seen |= {k for k, v in e.items() if isinstance(v, (int, float))}
     return [m for m in CURVE_METRICS if m in seen]
+
+
+LATENCY_SENTENCE = "the acting was not good at all, but the ending was a pleasant surprise"
+
+
+def predict_latency_ms(run: RunInfo, home: Any = None, repeats: int = 7) -> Optional[float]:
+    """Median milliseconds to predict one sentence with a text run (after one warm-up call); None for
+    image runs or a run that does not load."""
+    import statistics
+    import time
+
+    from ..errors import BigModelError
+    from ..serve.bundle import load_bundle
+
+    if run.task != "text" or not run.usable:
+        return None
+    try:
+        predictor = load_bundle(run.id, home=home)
+        predictor.predict_proba([LATENCY_SENTENCE])
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            predictor.predict_proba([LATENCY_SENTENCE])
+            times.append((time.perf_counter() - t0) * 1000)
+    except BigModelError:
+        return None
+    return statistics.median(times)
+
+
+def small_vs_big(runs: list[RunInfo], latency: Optional[dict[str, Optional[float]]] = None) -> dict[str, Any]:
+    """What a bigger model bought: one row per run (smallest first) and one plain sentence.
+
+    {"rows": [{"name", "model", "parameters", "test accuracy", "test macro-F1", "training seconds",
+    "examples seen", "ms per training example", "predict ms (one sentence)"}], "sentence", "same_data"}.
+    The sentence compares the biggest run with the smallest: points of test accuracy gained, at how
+    many times the parameters and the training time per example. `latency`: {run id: ms} measured
+    by `predict_latency_ms` (slow: the caller caches it).
+    """
+    latency = latency or {}
+    ordered = sorted(runs, key=lambda r: (r.parameters or 0, r.name))
+    rows = []
+    for r in ordered:
+        m = r.metrics or {}
+        per = (1000 * r.seconds / r.examples_seen) if r.seconds and r.examples_seen else None
+        rows.append({"name": r.name, "model": r.model_name, "parameters": r.parameters,
+                     "test accuracy": m.get("test_accuracy"), "test macro-F1": m.get("test_macro_f1"),
+                     "training seconds": r.seconds, "examples seen": r.examples_seen,
+                     "ms per training example": per, "predict ms (one sentence)": latency.get(r.id)})
+    same = len({r.config.data.spec for r in runs}) == 1
+    sentence = None
+    small, big = (ordered[0], ordered[-1]) if len(ordered) >= 2 else (None, None)
+    if small is not None and (small.parameters or 0) < (big.parameters or 0):
+        a_small, a_big = (small.metrics or {}).get("test_accuracy"), (big.metrics or {}).get("test_accuracy")
+        s_rows, b_rows = rows[0], rows[-1]
+        parts = []
+        if isinstance(a_small, (int, float)) and isinstance(a_big, (int, float)):
+            parts.append(f"{(a_big - a_small) * 100:+.1f} points of test accuracy")
+        ratio = f"{big.parameters / small.parameters:,.0f}× the parameters" if small.parameters else None
+        if s_rows["ms per training example"] and b_rows["ms per training example"]:
+            t = b_rows["ms per training example"] / s_rows["ms per training example"]
+            ratio = (ratio + " and " if ratio else "") + f"{t:,.1f}× the training time per example"
+        if parts:
+            sentence = (f"{big.name} ({big.model_name}) gives {parts[0]} over {small.name} ({small.model_name})"
+                        + (f", at {ratio}." if ratio else "."))
+    if not same:
+        sentence = ((sentence + " ") if sentence else "") + ("These runs were trained on different data, so the "
+                                                             "comparison is not a fair one.")
+    return {"rows": rows, "sentence": sentence, "same_data": same}

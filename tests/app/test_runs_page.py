@@ -320,3 +320,21 @@ def test_an_interrupted_run_shows_resume_and_resuming_trains_it_to_the_end(works
     at.run()
     assert list(table(at)["status"]) == ["finished"]
     assert "runs_resume" not in [b.key for b in at.button]
+
+
+def test_small_vs_big_says_what_the_bigger_model_bought_and_times_a_prediction(workspace):
+    from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from bigmodel_core.training.run import train_run
+
+    for name, size in (("tiny-lstm", 4), ("wide-lstm", 32)):
+        train_run(RunConfig(DataConfig(**SMALL_DATA), ModelConfig("lstm", {"embed_dim": size, "hidden": size}),
+                            TrainConfig(epochs=2, batch_size=32), name=name), home=workspace)
+    at = open_runs()
+    at.multiselect(key="runs_compare").set_value(["tiny-lstm", "wide-lstm"]).run()
+    assert not at.exception
+    sentence = next(t for t in texts(at.markdown) if "points of test accuracy" in t)
+    assert sentence.startswith("wide-lstm (lstm) gives") and "over tiny-lstm (lstm)" in sentence
+    assert "× the parameters" in sentence
+    rows = next(df.value for df in at.dataframe if "predict ms (one sentence)" in df.value.columns)
+    assert list(rows["name"]) == ["tiny-lstm", "wide-lstm"]  # smallest first
+    assert all(0 < ms < 5000 for ms in rows["predict ms (one sentence)"])

@@ -127,12 +127,12 @@ def read_set_arrays(path: Path) -> tuple[list[str], np.ndarray, Optional[list[in
 
 def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
     """The meta of every saved set, newest first, from the run index (damaged ones are reported there)."""
-    from ..runs import index
+    from ..runs import index, rebuild
 
     folder = home_dir(home) / "vectors"
     if folder.is_dir():
         sweep_once(folder)  # stale temp folders of a killed save go first
-    index.refresh_if_changed(home)
+    rebuild.refresh_if_changed(home)
     return [{**meta, "path": str(folder / meta["id"])} for meta in index.query_vector_sets(home)
             if isinstance(meta.get("id"), str) and _SAFE_ID.fullmatch(meta["id"])]
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigError, RunError
-from . import index
+from . import index, rebuild
 from .info import RunInfo
 from .workspace import TMP_PREFIX, AtomicFolder, check_name, inside, sweep_once
 
@@ -196,7 +196,7 @@ def scan_runs(home: Path | str | None = None, task: Optional[str] = None,
     One bad run never hides the rest; a run whose training process died shows as interrupted.
     """
     runs_dir(home)  # stale temp folders go before anything is listed
-    index.refresh_if_changed(home)
+    rebuild.refresh_if_changed(home)
     return index.query_runs(home, task=task, sweep=sweep)
 
 
@@ -279,7 +279,7 @@ def update_run(run: str, home: Path | str | None = None, label: Optional[str] = 
 def reindex(home: Path | str | None = None) -> dict[str, int]:
     """Rebuild the run index from the run folders (and the vector sets); returns the counts found."""
     runs_dir(home)
-    return index.reindex(home)
+    return rebuild.reindex(home)
 
 
 class LiveRun:

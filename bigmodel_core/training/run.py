@@ -1,13 +1,9 @@
 """A whole run: data -> pipeline -> model -> Trainer -> report -> saved bundle (or nothing on failure)."""
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
-import os
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -17,7 +13,7 @@ import torch
 
 from ..config import RunConfig
 from ..data.dataset import load_dataset
-from ..errors import BigModelError, ConfigError, DataError, ModelError, RunError, TrainingCancelled
+from ..errors import BigModelError, ConfigError, ModelError, TrainingCancelled
 from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.info import RunInfo
 from ..runs.store import CHECKPOINT, LiveRun, new_run_id
@@ -25,6 +21,7 @@ from ..tasks import task_named
 from .callbacks import BestCheckpoint, EarlyStopping, History
 from .events import Callback, TrainEvent, dispatch, epoch_rows
 from .metrics import classification_report, predict_batches
+from .resume import plan_resume, prepare_for_resume, release_resume
 from .trainer import Trainer
 
 MAX_MISCLASSIFIED = 50  # shown on the Train page; more would not be read
@@ -127,7 +124,7 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
     run_id = plan.info.id if plan else (cfg.name or new_run_id(cfg.model.name))
     try:
         live = LiveRun(run_id, home, resume=plan is not None)
-        prep = _prepare_for(cfg, plan, home)
+        prep = prepare(cfg, home=home) if plan is None else prepare_for_resume(cfg, plan, home)
         if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
             raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
     except BaseException:
@@ -163,127 +160,6 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
         _failed(live, info, trainer, exc, resumed=plan is not None, home=home)
         raise
     return info
-
-
-@dataclass
-class ResumePlan:
-    info: RunInfo
-    config: RunConfig
-    checkpoint: tuple[dict, dict]
-    history: list[dict[str, Any]]
-    previous: str = "interrupted"  # its status before this resume claimed it
-
-
-def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] = None) -> ResumePlan:
-    """Check that `run` can be continued and load its checkpoint; a plain RunError when it cannot."""
-    from . import checkpoint
-    from ..runs.store import read_history, read_run, resolve_run, run_lock, write_record
-    from ..runs.workspace import owner_stamp
-
-    folder = resolve_run(run, home)
-    with run_lock(folder):  # claimed under the lock: a second Resume of the same run sees it training
-        info = read_run(folder)
-        if info.status == "finished":
-            raise RunError(f"The run '{info.name}' has already finished, so there is nothing to resume.",
-                           "Train a new run (with more epochs, if you want it to train longer).")
-        if info.status in ("running", "queued"):
-            from ..runs.index import _owner_running
-
-            if info.status == "queued" or _owner_running(info):
-                raise RunError(f"The run '{info.name}' is still training.", "Wait for it to end, or stop it first.")
-        _remove_dead_temp_files(folder)
-        tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
-        previous = info.status
-        info.status, info.owner = "running", owner_stamp()
-        write_record(info, home, locked=True, strict=False)
-    try:
-        return _plan(info, previous, tensors, meta, epochs)
-    except BaseException:
-        release_resume(info, previous, home)
-        raise
-
-
-def _remove_dead_temp_files(folder: Path) -> None:
-    """A process killed while writing a file leaves its `.NAME.tmp-PID` behind: remove those of dead processes."""
-    import os
-
-    for path in folder.glob(".*.tmp-*"):
-        pid = path.name.rsplit("-", 1)[-1]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            continue  # that process is still alive (it may be writing right now)
-        except ProcessLookupError:
-            path.unlink(missing_ok=True)
-        except PermissionError:
-            continue
-
-
-def release_resume(info: RunInfo, previous: str, home: str | Path | None) -> None:
-    """A resume that did not get to train: the run goes back to the status it had."""
-    from ..runs.store import write_record
-
-    info.status, info.owner = previous, None
-    try:
-        write_record(info, home, strict=False)
-    except OSError:
-        pass
-
-
-def _plan(info: RunInfo, previous: str, tensors: dict, meta: dict, epochs: Optional[int]) -> "ResumePlan":
-    from ..runs.store import read_history
-
-    cfg = copy.deepcopy(info.config)
-    done = int(meta["position"]["epoch"]) - 1  # whole epochs: a checkpoint inside epoch e has e - 1 behind it
-    if epochs is not None:
-        if epochs <= done:
-            raise ConfigError(f"The run '{info.name}' has already trained {done} epochs, so {epochs} would add none.",
-                              f"Give more than {done} epochs, or resume without --epochs to finish its {cfg.train.epochs}.")
-        cfg.train = dataclasses.replace(cfg.train, epochs=epochs)
-    step = int(meta["position"]["step"])
-    kept = [r for r in read_history(info.path) if r.get("kind") != "fit_end" and int(r.get("step") or 0) <= step
-            and not (r.get("kind") == "fit_start" and r.get("step"))]
-    return ResumePlan(info, cfg, (tensors, meta), kept, previous)
-
-
-def _prepare_for(cfg: RunConfig, plan: Optional[ResumePlan], home: str | Path | None) -> Prepared:
-    """`prepare(cfg)`; for a resume, also check that the data still reads as it did (same vocabulary)."""
-    if plan is None:
-        return prepare(cfg, home=home)
-    try:
-        prep = prepare(cfg, home=home)
-    except DataError as exc:
-        raise RunError(f"The data of the run '{plan.info.name}' cannot be read any more: {exc.message}",
-                       "Put the data back where it was (" + cfg.data.spec + "), then resume again.") from None
-    task = task_named(prep.data_info["task"])
-    saved = Path(plan.info.path) / task.pipeline_file
-    now = _Capture()
-    task.save(now, prep.pipeline, prep.dataset, [])
-    try:
-        same = json.loads(saved.read_text(encoding="utf-8")) == json.loads(now.files[task.pipeline_file])
-    except (OSError, ValueError):
-        same = False
-    if not same or prep.data_info.get("split") != plan.info.data_info.get("split"):
-        raise RunError(f"The data of the run '{plan.info.name}' has changed since it started, so it cannot be "
-                       "continued exactly.", "Put the original data back, or train a new run on the new data.")
-    return prep
-
-
-class _Capture:
-    """A stand-in run folder that keeps what a task would write (to compare pipelines)."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, str] = {}
-
-    def write_text(self, name: str, text: str) -> None:
-        self.files[name] = text
-
-    def write_json(self, name: str, data: Any) -> None:
-        self.files[name] = json.dumps(data)
-
-    def path(self, name: str) -> Path:
-        return Path(os.devnull)
 
 
 class Recorder(Callback):

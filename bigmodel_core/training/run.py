@@ -105,11 +105,11 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
 
     The run exists from its first batch: its folder, its entry in the run index (status running)
     and, after every epoch, its curves, best weights so far and a checkpoint (`record=False`
-    writes only at the end: the benchmark's "logging off"). A failure before the first batch, or a
-    plain training error (the loss exploded, out of memory) leaves nothing; a Stop saves the run
-    with the best weights so far and status "stopped"; early stopping and a time budget are part
-    of the plan, so their run is "finished". Ctrl-C, SIGTERM or a killed process leave it
-    "interrupted", resumable from its last checkpoint.
+    writes only at the end: the benchmark's "logging off"). A failure before the first checkpoint
+    leaves nothing; a plain training error after it (the loss exploded, out of memory) keeps the
+    run as "failed" with its error; a Stop saves the run with the best weights so far and status
+    "stopped"; early stopping and a time budget are part of the plan, so their run is "finished".
+    Ctrl-C, SIGTERM or a killed process leave it "interrupted", resumable from its last checkpoint.
 
     `resume`: the id of an interrupted, stopped or failed run to continue (same id, curves go on);
     `cfg` is then ignored (the run's own settings are used), and `epochs` may raise its epoch count.

@@ -10,7 +10,9 @@ from .errors import ConfigError
 
 
 def _print(args, payload: dict[str, Any], text: str) -> None:
-    print(json.dumps(payload) if args.json else text, flush=True)
+    from .__main__ import _print as cli_print  # one printer for every command
+
+    cli_print(args, payload, text)
 
 
 def _fmt(x: Any, pattern: str = "{:.3f}") -> str:

@@ -43,6 +43,17 @@ def _refuse(what: str, why: str, hint: str) -> ModelError:
     return ModelError(f"The pretrained model {what} cannot be used: {why}.", hint)
 
 
+def _needs_own_code(shown: str) -> ModelError:
+    return _refuse(shown, "it needs code of its own to run (auto_map), and BigModel Lab never runs downloaded code",
+                   "Choose a model that the transformers library knows by itself (BERT, DistilBERT, MiniLM, ...).")
+
+
+def _no_safetensors(shown: str, pickled: list[str]) -> ModelError:
+    why = (f"its weights are only in {pickled[0]}, a pickle format that can run code when loaded" if pickled
+           else "it has no model.safetensors")
+    return _refuse(shown, why, "Use a model that ships model.safetensors (most on the Hugging Face Hub do).")
+
+
 def check_pretrained_folder(path: Path | str) -> dict[str, Any]:
     """What a local Hugging Face folder holds ({"path", "model_type", "hidden_size", "layers", "heads",
     "vocab_size", "weights_bytes"}); a ModelError saying what is missing or not allowed otherwise."""
@@ -53,13 +64,9 @@ def check_pretrained_folder(path: Path | str) -> dict[str, Any]:
                          "Give the folder of a Hugging Face model (config.json, model.safetensors, tokenizer files).")
     config = _read_json(folder / "config.json", shown)
     if "auto_map" in config or _read_json(folder / "tokenizer_config.json", shown, required=False).get("auto_map"):
-        raise _refuse(shown, "it needs code of its own to run (auto_map), and BigModel Lab never runs downloaded code",
-                      "Choose a model that the transformers library knows by itself (BERT, DistilBERT, MiniLM, ...).")
+        raise _needs_own_code(shown)
     if not (folder / WEIGHTS).is_file():
-        pickled = [n for n in PICKLED if (folder / n).exists()]
-        why = (f"its weights are only in {pickled[0]}, a pickle format that can run code when loaded" if pickled
-               else "it has no model.safetensors")
-        raise _refuse(shown, why, "Use a model that ships model.safetensors (most on the Hugging Face Hub do).")
+        raise _no_safetensors(shown, [n for n in PICKLED if (folder / n).exists()])
     if not any((folder / n).is_file() for n in ("tokenizer.json", "vocab.txt", "vocab.json")):
         raise _refuse(shown, "it has no tokenizer files (tokenizer.json or vocab.txt)",
                       "Copy the model's tokenizer files into the same folder.")
@@ -120,13 +127,9 @@ def hub_files(model_id: str, base_url: Optional[str] = None, timeout: float = 20
                if isinstance(s, dict) and isinstance(s.get("lfs"), dict)}
     shown = f"'{model_id}'"
     if isinstance(info.get("config"), dict) and info["config"].get("auto_map"):
-        raise _refuse(shown, "it needs code of its own to run (auto_map), and BigModel Lab never runs downloaded code",
-                      "Choose a model that the transformers library knows by itself (BERT, DistilBERT, MiniLM, ...).")
+        raise _needs_own_code(shown)
     if WEIGHTS not in names:
-        pickled = [n for n in PICKLED if n in names]
-        why = (f"its weights are only in {pickled[0]}, a pickle format that can run code when loaded" if pickled
-               else "it has no model.safetensors")
-        raise _refuse(shown, why, "Choose a model that ships model.safetensors (most on the Hugging Face Hub do).")
+        raise _no_safetensors(shown, [n for n in PICKLED if n in names])
     files = [{"name": n, "size": names[n] if isinstance(names[n], int) else None, "sha256": digests.get(n)}
              for n in ALLOWED_FILES if n in names]
     total = sum(f["size"] or 0 for f in files)

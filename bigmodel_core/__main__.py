@@ -45,6 +45,7 @@ def cmd_models(args) -> None:
 
 def cmd_train(args) -> None:
     from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict
+    from .models import model_preset
     from .training.callbacks import Printer
     from .training.run import train_run
 
@@ -66,9 +67,17 @@ def cmd_train(args) -> None:
         train["dry_run"] = True
     vectors = settings.pop("embeddings", None)
     freeze = _typed(ModelConfig, "freeze_embeddings", settings.pop("freeze_embeddings", "false"))
+    model_name = args.model or _default_model_for(args.data)
+    preset = model_preset(model_name)  # a pretrained model fine-tunes gently; what the user set wins
+    chosen = {**preset["data"], **preset["train"]}
+    if chosen:
+        _print(args, {"event": "preset", "model": model_name, **preset},
+               f"The {model_name} preset: " + ", ".join(f"{k}={v}" for k, v in chosen.items()
+                                                     if k not in data and k not in train)
+               + " (change any with --set KEY=VALUE)")
+    data, train = {**preset["data"], **data}, {**preset["train"], **train}
     data_cfg = from_dict(DataConfig, {"spec": args.data, **data})
-    model = ModelConfig(args.model or _default_model_for(data_cfg.spec), settings, embeddings=vectors or None,
-                        freeze_embeddings=freeze)
+    model = ModelConfig(model_name, settings, embeddings=vectors or None, freeze_embeddings=freeze)
     cfg = RunConfig(data_cfg, model, from_dict(TrainConfig, train), name=args.name)
     info = train_run(cfg, [Printer(json_lines=args.json)])
     _print_fit_end(args, info)
@@ -264,11 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 "images: lime (default), saliency, ig or gradxinput")
         s.set_defaults(fn=fn)
     from .cli_embed import add_parsers as embed_parsers
+    from .cli_pretrained import add_parsers as pretrained_parsers
     from .cli_runs import add_parsers
 
     embed = embed_parsers(sub)
-    nested = embed + add_parsers(sub)
-    for s in [p for name, p in sub.choices.items() if name not in ("embed", "runs", "sweep")] + nested:
+    nested = embed + add_parsers(sub) + pretrained_parsers(sub)
+    for s in [p for name, p in sub.choices.items() if name not in ("embed", "runs", "sweep", "pretrained")] + nested:
         s.add_argument("--json", action="store_true", help="print one JSON object per line")
     return p
 

@@ -70,6 +70,9 @@ class DataConfig:
     # share of the training split trained on (the scaling explorer's "more data" axis): taken after
     # the split, so validation and test stay the same whole sets and runs on 10 % and 100 % compare
     train_fraction: float = setting(1.0, kind=float, low=0.0, low_open=True, high=1.0)
+    # at most this many training rows (after train_fraction), validation and test unchanged: the
+    # pretrained Transformer's classroom preset trains on 2,000 so that a CPU finishes in minutes
+    max_train_rows: Optional[int] = setting(None, kind=int, low=2, high=100_000_000, optional=True)
     # --- images only ---
     # None: the dataset's own (square) size; else resized to this
     image_size: Optional[int] = setting(None, kind=int, low=2, high=4096, optional=True)
@@ -130,6 +133,11 @@ class TrainConfig:
     # 3 rides out one or two noisy validation epochs on small data. None: never stop early
     early_stopping_patience: Optional[int] = setting(3, kind=int, low=1, high=1000, optional=True)
     monitor: str = setting("val_accuracy", kind=str, choices=MONITORS)  # for early stopping and the best checkpoint
+    # batches whose gradients are added up before one optimizer step: a big model's effective batch
+    # without its memory (the learning-rate schedule still counts batches)
+    grad_accumulation: int = setting(1, kind=int, low=1, high=1024)
+    # autocast: bf16 on CPUs and most GPUs, fp16 (with a gradient scaler) on GPUs; weights stay fp32
+    precision: str = setting("fp32", kind=str, choices=("fp32", "bf16", "fp16"))
     bucket_by_length: bool = setting(True, kind=bool)  # batches of similar length: little compute goes to padding
     device: str = setting("auto", kind=str)  # auto | cpu | cuda | cuda:N | mps
     num_threads: Optional[int] = setting(None, kind=int, low=1, high=1024, optional=True)  # None: automatic

@@ -78,15 +78,14 @@ class TextTask(Task):
 
     def prepare(self, cfg: RunConfig, ds: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
         from .data.text.batching import TextBatches
-        from .data.text.pipeline import TextPipeline
 
-        pipeline = TextPipeline(cfg.data)
+        pipeline = text_pipeline(cfg)
         tokens = {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in SPLITS}
         pipeline.fit_tokens(tokens["train"])  # the vocabulary never sees validation or test text
         batches = {name: TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
                                      shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
                    for name in SPLITS}
-        return pipeline, batches, {"vocab_size": pipeline.vocab_size, "text_column": ds.text_column,
+        return pipeline, batches, {**pipeline.model_inputs(), "text_column": ds.text_column,
                                    "label_column": ds.label_column}
 
     def mistake(self, ds: Any, index: int) -> dict[str, Any]:
@@ -159,6 +158,19 @@ class ImageTask(Task):
         from .serve.bundle import ImagePredictor
 
         return ImagePredictor(model, pipeline, info, device)
+
+
+def text_pipeline(cfg: RunConfig) -> Any:
+    """How the texts of run `cfg` become ids: the model's own tokenizer when it brings one (a pretrained
+    Transformer), else a word vocabulary learned from the training split (TextPipeline)."""
+    from .models import model_entry, resolve_params
+
+    entry = model_entry(cfg.model.name)
+    if entry.pipeline is not None:
+        return entry.pipeline(cfg.data, resolve_params(cfg.model.name, cfg.model.params))
+    from .data.text.pipeline import TextPipeline
+
+    return TextPipeline(cfg.data)
 
 
 IMAGE, TEXT = ImageTask(), TextTask()

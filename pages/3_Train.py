@@ -31,7 +31,8 @@ def settings() -> TrainConfig:
                    early_stopping_patience=int(s["train_patience"]) or None, seed=int(s["train_seed"]),
                    device=s["train_device"], num_threads=int(s["train_threads"]) or None,
                    momentum=float(s["train_momentum"]), schedule=s["train_schedule"],
-                   warmup_fraction=float(s["train_warmup"]))
+                   warmup_fraction=float(s["train_warmup"]), grad_accumulation=int(s["train_accum"]),
+                   precision=s["train_precision"])
 
 
 def optimizer_changed() -> None:
@@ -53,7 +54,9 @@ with st.expander("Training settings", expanded=False):
     c1.selectbox("Optimizer", opts, index=opts.index(cfg.optimizer), key="train_optimizer", on_change=optimizer_changed,
                  help="AdamW (the default) decays the weights apart from the gradient step; picking Adam or SGD "
                       "sets a strong weight decay back to 0.")
-    c1.number_input("Learning rate", 1e-5, 1.0, cfg.lr, format="%.4f", key="train_lr")
+    c1.number_input("Learning rate", 1e-6, 1.0, cfg.lr, format="%.5f", key="train_lr",
+                    help="How big a step each update takes. Small models learn fast at 0.01; a pretrained model "
+                         "is fine-tuned gently, at about 0.00005, so it keeps what it learned before.")
     c2.number_input("Epochs", 1, 200, cfg.epochs, key="train_epochs")
     c2.number_input("Batch size", 1, 4096, cfg.batch_size, key="train_batch")
     c3.number_input("Weight decay", 0.0, 1.0, cfg.weight_decay, format="%.4f", key="train_wd")
@@ -74,6 +77,14 @@ with st.expander("Training settings", expanded=False):
                               "warmup_cosine": "warm-up, then cosine decay"}.get,
                  help="Start gently (warm-up), then lower the rate so the last epochs settle instead of bouncing.")
     c2.number_input("Warm-up share of the steps", 0.0, 0.5, cfg.warmup_fraction, 0.01, key="train_warmup")
+    c3.number_input("Gradient accumulation (batches per step)", 1, 64, cfg.grad_accumulation, key="train_accum",
+                    help="Add up the gradients of several batches before one step: the effect of a bigger batch "
+                         "without its memory.")
+    c1, _, _ = st.columns(3)
+    c1.selectbox("Precision", ["fp32", "bf16", "fp16"], index=["fp32", "bf16", "fp16"].index(cfg.precision),
+                 key="train_precision",
+                 help="fp32: full precision (always works). bf16 and fp16 compute in half the bits, faster on GPUs "
+                      "that support them; fp16 needs a GPU. The weights stay in full precision.")
 state.set_train_cfg(settings())
 
 job = state.current_job()
@@ -90,6 +101,10 @@ if state.left_shared_job():
 
 if job is None:
     st.info("Press **Train** to start. The curves appear here and update every second.", icon="📈")
+    if (rows := state.data_cfg().max_train_rows):
+        st.caption(f"This run trains on at most {rows:,} examples ({model.name}'s classroom preset, so that a CPU "
+                   "finishes in minutes); the time left shows after the first batch. Change it under Data → "
+                   "text settings, or with --set max_train_rows=N on the command line.")
     st.stop()
 
 

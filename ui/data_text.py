@@ -83,9 +83,14 @@ def choose_options(cfg: DataConfig) -> DataConfig:
         val = c1.slider("Validation share", 0.05, 0.4, cfg.val_fraction, 0.05, key="data_val")
         test = c2.slider("Test share", 0.0, 0.4, cfg.test_fraction, 0.05, key="data_test")
         seed = c3.number_input("Split seed", 0, 10_000, cfg.seed, key="data_seed")
+        most = c1.number_input("Most training examples (0 = all)", 0, 10_000_000, cfg.max_train_rows or 0, step=500,
+                               key="data_max_train",
+                               help="Train on only this many of the training texts (validation and test stay whole): "
+                                    "a pretrained model's preset uses 2,000 so that a CPU finishes in minutes.")
         cfg = replace(cfg, tokenizer=tokenizer, stemmer=None if stemmer == "none" else stemmer, lowercase=lowercase,
                       strip_html=strip_html, strip_urls=strip_urls, remove_stopwords=stop, min_freq=int(min_freq),
-                      max_vocab=int(max_vocab), max_len=int(max_len), val_fraction=val, test_fraction=test, seed=int(seed))
+                      max_vocab=int(max_vocab), max_len=int(max_len), val_fraction=val, test_fraction=test, seed=int(seed),
+                      max_train_rows=max(int(most), 2) if most else None)
     return cfg
 
 
@@ -108,3 +113,11 @@ def show_overview(overview: dict) -> None:
     st.markdown("**3 · Tokens → 4 · ids** (the numbers the network actually sees; 1 = unknown word)")
     st.dataframe(pd.DataFrame([t["ids"]], columns=[f"{i}:{tok}" for i, tok in enumerate(t["tokens"])], index=["id"]),
                  width="stretch")
+    if (m := overview.get("model_trace")) is not None:
+        st.markdown(f"**The chosen model ({overview['model_name']}) reads word pieces instead:** its own tokenizer "
+                    "cuts rare words into known pieces (## continues a word), [CLS] opens the text and [SEP] closes it, "
+                    "so it never meets an unknown word.")
+        st.dataframe(pd.DataFrame([m["ids"]], columns=[f"{i}:{p}" for i, p in enumerate(m["pieces"])], index=["id"]),
+                     width="stretch")
+    elif overview.get("model_trace_error"):
+        st.caption(f"The chosen model's word pieces cannot be shown yet: {overview['model_trace_error']}")

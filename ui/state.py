@@ -34,8 +34,29 @@ def model_cfg() -> ModelConfig:
     return cfg if model_entry(cfg.name).task == task else ModelConfig(DEFAULT_MODELS[task])
 
 
-def set_model_cfg(cfg: ModelConfig) -> None:
+def set_model_cfg(cfg: ModelConfig) -> str:
+    """Keep the chosen model; a change of model applies its preset (a pretrained model fine-tunes with a
+    small learning rate) to the data and training settings. Returns what changed, in words ("" if nothing)."""
+    from bigmodel_core.models import switch_preset
+
+    old = st.session_state.get("model_cfg", {}).get("name", DEFAULT_MODEL)
     st.session_state["model_cfg"] = asdict(cfg)
+    if old == cfg.name:
+        return ""
+    before = {**asdict(data_cfg()), **asdict(train_cfg())}
+    data, train = switch_preset(data_cfg(), train_cfg(), old, cfg.name)
+    set_data_cfg(data)
+    set_train_cfg(train)
+    after = {**asdict(data), **asdict(train)}
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in after.items() if before.get(k) != v)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def size_against(info: dict, data: dict, vocab_size: int, num_classes: int) -> dict | None:
+    """The chosen model's size and cost per example against the classroom LSTM's (cached per model)."""
+    from bigmodel_core.models.summary import size_against as against
+
+    return against(info, from_dict(DataConfig, data), vocab_size, num_classes)
 
 
 def train_cfg() -> TrainConfig:
@@ -58,11 +79,28 @@ def job_manager():
     return JobManager(processes=True)
 
 
+def data_overview(cfg: dict[str, Any], with_model: bool = True) -> dict[str, Any]:
+    """The Data page's overview of `cfg`; with the word pieces of the chosen model when it has its own
+    tokenizer (unless `with_model` is False: the Model page needs only the data's facts)."""
+    from bigmodel_core.models import model_entry
+
+    chosen = st.session_state.get("model_cfg", {})
+    name = chosen.get("name")
+    own = with_model and name in _model_names() and model_entry(name).pipeline is not None
+    return _data_overview(cfg, chosen if own else None)
+
+
+def _model_names() -> set[str]:
+    from bigmodel_core.models import list_models
+
+    return set(list_models())
+
+
 @st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
-def data_overview(cfg: dict[str, Any]) -> dict[str, Any]:
+def _data_overview(cfg: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:
     from bigmodel_core.data import data_overview as overview
 
-    return overview(from_dict(DataConfig, cfg))
+    return overview(from_dict(DataConfig, cfg), model=from_dict(ModelConfig, model) if model else None)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")

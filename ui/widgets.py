@@ -17,7 +17,12 @@ HELP = {"embed_dim": "Length of each word's vector.", "hidden": "Size of the hid
         "cell": "rnn is the plain recurrent cell; lstm and gru have gates that remember longer.",
         "block_channels": "Filters of each conv → batch-norm → ReLU → pool block, comma-separated (32,64: two blocks).",
         "width": "Filters of the first stage; each later stage doubles them.", "stages": "How many ResNet stages.",
-        "blocks_per_stage": "Residual blocks in each stage."}
+        "blocks_per_stage": "Residual blocks in each stage.",
+        "finetune": "full: train every weight; frozen: keep the pretrained encoder as it is and train only the "
+                    "last layer (a linear probe, fast); top: train the last layer and the top encoder layers.",
+        "top_layers": "With finetune=top: how many of the encoder's top layers are trained.",
+        "max_length": "Longest text the model reads, in word pieces; longer texts are cut at a whole word.",
+        "weights": "The pretrained model: a Hub id downloaded on this page, or a folder on this computer."}
 
 
 def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix: str,
@@ -39,8 +44,9 @@ def setting_inputs(defaults: dict[str, Any], current: dict[str, Any], key_prefix
             col.text_input(label, str(fixed[name][0]), key=f"{key}_fixed_{fixed[name][0]}", disabled=True,
                            help=fixed[name][1])  # the value in the key: a new value is a new widget
             continue
-        if name in CHOICES:
-            new = col.selectbox(label, CHOICES[name], index=CHOICES[name].index(value), key=key, help=help_)
+        choices = CHOICES.get(name) or (list(specs[name].choices) if name in specs and specs[name].choices else None)
+        if choices:
+            new = col.selectbox(label, choices, index=choices.index(value), key=key, help=help_)
         elif isinstance(default, bool):
             new = col.checkbox(label, bool(value), key=key, help=help_)
         elif isinstance(default, int):

@@ -123,5 +123,5 @@ def load_text_dataset(cfg: DataConfig) -> TextDataset:
     labels, classes = encode_labels(raw_labels.reset_index(drop=True), label_col)
     ds = TextDataset(texts, labels, classes, cfg.spec, description, text_col, label_col)
     ds.split = subsample_train(split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed),
-                               cfg.train_fraction, cfg.seed)
+                               cfg.train_fraction, cfg.seed, cfg.max_train_rows)
     return ds

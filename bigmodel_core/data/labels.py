@@ -77,11 +77,15 @@ def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dic
     return {k: out[k] for k in ("train", "val", "test")}
 
 
-def subsample_train(split: dict[str, np.ndarray], fraction: float, seed: int) -> dict[str, np.ndarray]:
-    """`split` with only `fraction` of its training rows (seeded, at least 2); validation and test unchanged."""
-    if fraction >= 1.0:
-        return split
+def subsample_train(split: dict[str, np.ndarray], fraction: float, seed: int,
+                    limit: int | None = None) -> dict[str, np.ndarray]:
+    """`split` with only `fraction` of its training rows (seeded, at least 2), then at most `limit` of them;
+    validation and test unchanged. The `limit` rows are a seeded shuffle's first ones, so 2,000 rows
+    are part of 4,000 (runs on more data add rows instead of drawing new ones)."""
     train = split["train"]
-    keep = max(2, round(len(train) * fraction))
-    chosen = np.sort(np.random.default_rng(seed + 7919).choice(train, keep, replace=False))
-    return {**split, "train": chosen}
+    if fraction < 1.0:
+        keep = max(2, round(len(train) * fraction))
+        train = np.sort(np.random.default_rng(seed + 7919).choice(train, keep, replace=False))
+    if limit is not None and len(train) > limit:
+        train = np.sort(np.random.default_rng(seed + 104729).permutation(train)[: max(2, int(limit))])
+    return {**split, "train": train} if train is not split["train"] else split

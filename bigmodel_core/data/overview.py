@@ -9,8 +9,12 @@ from ..config import DataConfig
 from .dataset import load_dataset
 from .text.pipeline import TextPipeline, trace
 
-def data_overview(cfg: DataConfig, samples: int = 8) -> dict[str, Any]:
-    """What the Data page shows: size, classes, samples, and how an example becomes model input."""
+def data_overview(cfg: DataConfig, samples: int = 8, model: Any = None) -> dict[str, Any]:
+    """What the Data page shows: size, classes, samples, and how an example becomes model input.
+
+    `model` (a ModelConfig): when it brings its own tokenizer (a pretrained Transformer), "model_trace"
+    is the same example as that model reads it (word pieces), or "model_trace_error" says why not.
+    """
     ds = load_dataset(cfg)
     if ds.task == "image":
         return _image_overview(cfg, ds, samples)
@@ -19,9 +23,26 @@ def data_overview(cfg: DataConfig, samples: int = 8) -> dict[str, Any]:
     summary = ds.summary()
     step = max(1, len(ds.texts) // samples)
     sample_rows = [{"text": ds.texts[i], "label": ds.class_names[ds.labels[i]]} for i in range(0, len(ds.texts), step)][:samples]
-    return {**summary, "task": "text", "description": ds.description, "samples": sample_rows,
-            "vocab_size": pipeline.vocab_size, "trace": trace(pipeline, ds.texts[0]),
-            "text_column": ds.text_column, "label_column": ds.label_column}
+    out = {**summary, "task": "text", "description": ds.description, "samples": sample_rows,
+           "vocab_size": pipeline.vocab_size, "trace": trace(pipeline, ds.texts[0]),
+           "text_column": ds.text_column, "label_column": ds.label_column}
+    if model is not None:
+        out.update(_model_trace(cfg, model, ds.texts[0]))
+    return out
+
+
+def _model_trace(cfg: DataConfig, model: Any, text: str) -> dict[str, Any]:
+    from ..errors import BigModelError
+    from ..models import model_entry, resolve_params
+
+    try:
+        entry = model_entry(model.name)
+        if entry.pipeline is None or entry.task != "text":
+            return {}
+        pipe = entry.pipeline(cfg, resolve_params(model.name, model.params))
+    except BigModelError as exc:
+        return {"model_name": model.name, "model_trace_error": exc.message}
+    return {"model_name": model.name, "model_trace": trace(pipe, text)}
 
 
 def _image_overview(cfg: DataConfig, ds: Any, samples: int) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def _checked_tokens(predictor, text: str, label: Optional[str]) -> tuple[list[st
 
 def _ids(predictor, tokens: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
     ids = torch.tensor([predictor.pipeline.encode_tokens(tokens)], dtype=torch.long, device=predictor.device)
-    return ids, torch.tensor([len(tokens)], dtype=torch.long)
+    return ids, torch.tensor([ids.size(1)], dtype=torch.long)  # ids, not words: a word may be several pieces
 
 
 def integrated_gradients_text(predictor, text: str, label: Optional[str] = None, steps: int = 50) -> Explanation:
@@ -80,7 +80,9 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
     # the bigram table is only used (and so only attributable) when there are two words or more
     bigrams = getattr(model, "bigrams", None) if len(tokens) > 1 else None
     layers = [model.embedding] + ([bigrams] if bigrams is not None else [])
-    baseline = torch.zeros_like(ids)  # <pad> everywhere: its vector is all zeros
+    # "no words": <pad> at every word's position (its vector is all zeros for the small models); a
+    # pretrained model keeps its [CLS] and [SEP], so only the words get (and share out) the scores
+    baseline = torch.tensor([predictor.pipeline.baseline_ids(tokens)], dtype=torch.long, device=ids.device)
 
     def forward(x: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
         return model(x, lens)
@@ -89,7 +91,7 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
         # captum warns when several layers are given; the bigram table reads the word ids, not the word vectors
         warnings.filterwarnings("ignore", message="Multiple layers provided")
         lig = LayerIntegratedGradients(forward, layers if len(layers) > 1 else layers[0])
-        gap = _logit_gap(model, ids, lengths, layers, target)
+        gap = _logit_gap(model, ids, lengths, layers, target, baseline)
         n = int(steps)
         while True:  # attention and layer norm bend the path: the Transformer may need more steps
             attrs = lig.attribute(ids, baselines=baseline, target=target, additional_forward_args=(lengths,),
@@ -99,7 +101,8 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
             if abs(total - gap) <= TOLERANCE * max(1.0, abs(gap)) or n >= MAX_STEPS:
                 break
             n = min(n * 4, MAX_STEPS)
-    scores = attrs[0][0].sum(-1).detach().float().cpu().numpy().astype(np.float64)  # (seq,)
+    per_position = attrs[0][0].sum(-1).detach().float().cpu().numpy().astype(np.float64)  # (seq,)
+    scores = per_word(per_position, predictor.pipeline.word_positions(tokens))  # a word's pieces added up
     if len(attrs) > 1 and len(tokens) > 1:  # bigram i joins words i and i+1: half to each
         pair = attrs[1][0].sum(-1).detach().float().cpu().numpy()
         scores[:-1] += pair / 2
@@ -110,16 +113,24 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
     return exp
 
 
+def per_word(values: np.ndarray, positions: Sequence[Sequence[int]]) -> np.ndarray:
+    """Per-position values (one per id the model read) added up per word (a word may be several pieces)."""
+    return np.array([float(values[p].sum()) if len(p) else 0.0 for p in map(list, positions)], dtype=np.float64)
+
+
 @torch.no_grad()
-def _logit_gap(model, ids: torch.Tensor, lengths: torch.Tensor, layers: list, target: int) -> float:
+def _logit_gap(model, ids: torch.Tensor, lengths: torch.Tensor, layers: list, target: int,
+               baseline: torch.Tensor) -> float:
     """logit(text) - logit(baseline): what the IG scores should add up to.
 
-    The baseline is the same text with each embedding layer's output replaced by that of <pad>
-    ids (zeros for the word vectors), exactly the path's starting point. Running the model on
+    The baseline is the same text with the word-embedding layer's output replaced by that of the
+    `baseline` ids (<pad> at the words: zeros for the small models' word vectors) and any other
+    embedding layer's by that of <pad>: exactly the path's starting point. Running the model on
     <pad> ids instead would mask every word out and give a different (or undefined) number.
     """
     def blank(module, inputs, output):
-        return F.embedding(torch.zeros_like(inputs[0]), module.weight, module.padding_idx)
+        base = baseline if module is layers[0] else torch.zeros_like(inputs[0])
+        return F.embedding(base, module.weight, module.padding_idx)
 
     full = float(model(ids, lengths)[0, target])
     hooks = [layer.register_forward_hook(blank) for layer in layers]
@@ -171,7 +182,21 @@ def attention_text(predictor, text: str) -> AttentionMap:
     ids, lengths = _ids(predictor, tokens)
     per_layer = predictor.model.attention(ids, lengths)  # list of (1, heads, seq, seq)
     weights = torch.stack([a[0] for a in per_layer]).float().cpu().numpy()  # (layers, heads, seq, seq)
+    positions = predictor.pipeline.word_positions(tokens)
+    if any(len(p) != 1 for p in positions) or sum(map(len, positions)) != weights.shape[-1]:
+        weights = words_attention(weights, positions)
     return AttentionMap(list(tokens), weights, attention_rollout(weights))
+
+
+def words_attention(weights: np.ndarray, positions: Sequence[Sequence[int]]) -> np.ndarray:
+    """Attention over word pieces -> over words (Clark et al. 2019): what a word looks at is the mean over
+    its pieces' rows, what it receives the sum over its pieces' columns. Attention to the special tokens
+    ([CLS], [SEP]) is left out and each row scaled to sum to one again, so rows read as shares among words."""
+    groups = [list(p) for p in positions]
+    cols = np.stack([weights[..., g].sum(-1) for g in groups], axis=-1)  # (L, H, pieces, words)
+    rows = np.stack([cols[..., g, :].mean(-2) for g in groups], axis=-2)  # (L, H, words, words)
+    total = rows.sum(-1, keepdims=True)
+    return np.divide(rows, total, out=np.full_like(rows, 1.0 / max(len(groups), 1)), where=total > 0)
 
 
 def attention_rollout(weights: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@ from ..errors import ConfigError, ModelError, did_you_mean
 from ..settings import Setting, inferred
 
 # Arguments the engine fills from the data; the rest of a variant's signature is user-settable.
-DATA_ARGS = ("vocab_size", "num_classes", "in_channels", "image_size")
+# "encoder": a pretrained model's config, recorded in the run so that loading it needs no original folder.
+DATA_ARGS = ("vocab_size", "num_classes", "in_channels", "image_size", "encoder")
 
 # The valid values of the settings the variants share; a variant overrides one with `settings=`.
 # Bounds keep a typo (layers=10000) from building a model no classroom machine can hold.
@@ -36,6 +37,12 @@ class ModelEntry:
     fn: Callable[..., Any]
     overrides: dict[str, Setting] = field(default_factory=dict)
     legacy: dict[str, Any] = field(default_factory=dict)  # what a setting was before it existed (old runs)
+    # how text becomes ids for this model, pipeline(data_cfg, params); None: the word vocabulary
+    pipeline: Optional[Callable[..., Any]] = None
+    # a step after building a new model, init(model, params): loading pretrained weights; None: none
+    init: Optional[Callable[..., None]] = None
+    # data and training settings this model should start from, {"data": {...}, "train": {...}}
+    preset: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def setting(self, key: str) -> Setting:
         """The valid values of setting `key` of this variant."""
@@ -60,16 +67,19 @@ def default_model(task: str) -> str:
 
 
 def register_model(task: str, family: str, description: str, settings: Optional[dict[str, Setting]] = None,
-                   legacy: Optional[dict[str, Any]] = None) -> Callable:
+                   legacy: Optional[dict[str, Any]] = None, pipeline: Optional[Callable[..., Any]] = None,
+                   init: Optional[Callable[..., None]] = None,
+                   preset: Optional[dict[str, dict[str, Any]]] = None) -> Callable:
     """Register a variant function `fn(vocab_size|..., num_classes, **settings) -> nn.Module`.
 
     `settings` declares valid values for settings that differ from the shared SETTINGS table;
     `legacy` gives the value a setting added later had in effect before it existed, so that a run
-    saved then (whose record lacks it) is rebuilt as it was trained.
+    saved then (whose record lacks it) is rebuilt as it was trained. `pipeline`, `init` and
+    `preset`: see ModelEntry (a pretrained model brings its tokenizer, weights and fine-tuning settings).
     """
     def wrap(fn: Callable) -> Callable:
         _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, task, family, description, fn, dict(settings or {}),
-                                            dict(legacy or {}))
+                                            dict(legacy or {}), pipeline, init, dict(preset or {}))
         return fn
     return wrap
 
@@ -109,8 +119,33 @@ def rebuild_model(name: str, data_info: dict[str, Any], recorded: dict[str, Any]
     entry = model_entry(name)
     params = {**entry.defaults, **saved_params(name, recorded)}
     check_size(name, data_info, params)
-    needed = {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS}
-    return entry.fn(**needed, **params)
+    return entry.fn(**_data_args(entry, data_info), **params)
+
+
+def _data_args(entry: ModelEntry, data_info: dict[str, Any]) -> dict[str, Any]:
+    """The facts about the data that variant `entry` is built from (those it takes and the data gives)."""
+    return {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS and k in data_info}
+
+
+def model_preset(name: str) -> dict[str, dict[str, Any]]:
+    """The data and training settings model `name` starts from ({"data": {...}, "train": {...}}): a
+    pretrained model fine-tunes with a small learning rate; the small models use the defaults."""
+    entry = model_entry(name)
+    return {"data": dict(entry.preset.get("data", {})), "train": dict(entry.preset.get("train", {}))}
+
+
+def switch_preset(data: Any, train: Any, old: str, new: str) -> tuple[Any, Any]:
+    """The data and training settings (dataclasses) after choosing model `new` instead of `old`: the
+    settings `old`'s preset set go back to their defaults, then `new`'s preset is applied."""
+    import dataclasses
+
+    out = []
+    for part, cfg in (("data", data), ("train", train)):
+        before, after = model_preset(old)[part], model_preset(new)[part]
+        fields = {f.name: f for f in dataclasses.fields(cfg)}
+        reset = {k: fields[k].default for k in before if k not in after and k in fields}
+        out.append(dataclasses.replace(cfg, **reset, **{k: v for k, v in after.items() if k in fields}))
+    return out[0], out[1]
 
 
 def max_parameters() -> int:
@@ -143,9 +178,8 @@ def count_parameters(name: str, data_info: dict[str, Any], **params: Any) -> int
     import torch
 
     entry = model_entry(name)
-    needed = {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS}
     with torch.device("meta"):
-        model = entry.fn(**needed, **params)
+        model = entry.fn(**_data_args(entry, data_info), **params)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -166,10 +200,16 @@ def check_size(name: str, data_info: dict[str, Any], params: dict[str, Any]) -> 
     return n
 
 
-def create_model(name: str, data_info: dict[str, Any], **params: Any):
-    """Build model `name` for data described by `data_info` (vocab_size, num_classes, ...)."""
+def create_model(name: str, data_info: dict[str, Any], *, load_weights: bool = True, **params: Any):
+    """Build model `name` for data described by `data_info` (vocab_size, num_classes, ...).
+
+    A pretrained model gets its pretrained weights (`load_weights=False`: the bare architecture,
+    for describing its layers).
+    """
     entry = model_entry(name)
     settings = resolve_params(name, params)
     check_size(name, data_info, settings)
-    needed = {k: data_info[k] for k in inspect.signature(entry.fn).parameters if k in DATA_ARGS}
-    return entry.fn(**needed, **settings)
+    model = entry.fn(**_data_args(entry, data_info), **settings)
+    if load_weights and entry.init is not None:
+        entry.init(model, settings)
+    return model

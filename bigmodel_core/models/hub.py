@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from ..errors import DownloadError, ModelError
 
-HUB_URL = "https://huggingface.co"
+HUB_URL = "https://huggingface.co"  # HF_ENDPOINT (the Hugging Face tools' own variable) points at a mirror
 # what the Model page offers, with sizes to show before anything is downloaded
 SUGGESTED = (
     {"id": "sentence-transformers/all-MiniLM-L6-v2", "title": "MiniLM-L6 (for CPUs)", "parameters": 22_700_000,
@@ -94,6 +94,13 @@ def _read_json(path: Path, shown: str, required: bool = True) -> dict[str, Any]:
     return data
 
 
+def hub_url(base_url: Optional[str] = None) -> str:
+    """The Hub to download from: `base_url`, else HF_ENDPOINT, else huggingface.co."""
+    import os
+
+    return (base_url or os.environ.get("HF_ENDPOINT") or HUB_URL).rstrip("/")
+
+
 def check_model_id(model_id: str) -> str:
     if not isinstance(model_id, str) or not MODEL_ID.fullmatch(model_id) or ".." in model_id:
         raise ModelError(f"'{str(model_id)[:80]}' is not a Hugging Face model id.",
@@ -105,7 +112,7 @@ def hub_files(model_id: str, base_url: Optional[str] = None, timeout: float = 20
     """The files of a Hub model that BigModel Lab would download ({"name", "size", "sha256"}), checked first:
     a model without safetensors weights, or one that needs its own code, is refused before any download."""
     check_model_id(model_id)
-    url = f"{(base_url or HUB_URL).rstrip('/')}/api/models/{model_id}?blobs=true"
+    url = f"{hub_url(base_url)}/api/models/{model_id}?blobs=true"
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "BigModelLab"}),
                                     timeout=timeout) as response:
@@ -165,7 +172,7 @@ def download_pretrained(model_id: str, home: Path | str | None = None, base_url:
                 if progress is not None:
                     progress(before + got, total)
 
-            url = f"{(base_url or HUB_URL).rstrip('/')}/{model_id}/resolve/main/{f['name']}"
+            url = f"{hub_url(base_url)}/{model_id}/resolve/main/{f['name']}"
             fetch(url, folder.path(f["name"]), f.get("sha256"), size=f["size"], progress=step,
                   name=f"{model_id}/{f['name']}")  # the Hub's own SHA-256 for the big (LFS) files
             done += folder.path(f["name"]).stat().st_size

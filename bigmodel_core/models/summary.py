@@ -133,13 +133,29 @@ def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int
     if image_size:
         info = {"in_channels": in_channels or 1, "image_size": image_size, "num_classes": num_classes}
         example: tuple = (torch.zeros(1, info["in_channels"], image_size, image_size),)
-    else:
-        info = {"vocab_size": vocab_size, "num_classes": num_classes}
-        example = (torch.randint(2, max(vocab_size, 3), (1, example_len)), torch.tensor([example_len]))
     if entry.task != ("image" if image_size else "text"):
         raise ModelError(f"The {model_cfg.name} model is for {entry.task}s, but the chosen dataset is not.",
                          "Choose a model from the list for this kind of data.")
-    model = create_model(model_cfg.name, info, **params)
+    if not image_size:
+        info = {"vocab_size": vocab_size, "num_classes": num_classes}
+        if entry.pipeline is not None:  # a pretrained model brings its own tokenizer (vocabulary) and encoder
+            info.update(entry.pipeline(data_cfg, params).model_inputs())
+        example = (torch.randint(2, max(info["vocab_size"], 3), (1, example_len)), torch.tensor([example_len]))
+    model = create_model(model_cfg.name, info, load_weights=False, **params)  # the layers, not the weights
     summary = summarize(model, example)
     return {**summary, "name": model_cfg.name, "family": entry.family, "description": entry.description,
-            "params": params, "example_len": example_len, "image_size": image_size, "in_channels": in_channels}
+            "params": params, "example_len": example_len, "image_size": image_size, "in_channels": in_channels,
+            "vocab_size": info.get("vocab_size"), "own_tokenizer": entry.pipeline is not None}
+
+
+def size_against(info: dict[str, Any], data_cfg: DataConfig, vocab_size: int, num_classes: int,
+                 reference: str = "lstm") -> Optional[dict[str, Any]]:
+    """How model `info` (a text model_overview) compares with the classroom `reference` model on the same
+    data: {"reference", "parameters", "flops", "parameters_ratio", "flops_ratio"}; None for the reference
+    itself. FLOPs are for one text of the same length, so the ratio is the cost per example."""
+    if info["name"] == reference:
+        return None
+    ref = model_overview(data_cfg, ModelConfig(reference), vocab_size, num_classes, info["example_len"])
+    return {"reference": reference, "parameters": ref["total_parameters"], "flops": ref["flops_per_example"],
+            "parameters_ratio": info["total_parameters"] / max(ref["total_parameters"], 1),
+            "flops_ratio": info["flops_per_example"] / max(ref["flops_per_example"], 1)}

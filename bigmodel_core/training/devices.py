@@ -88,3 +88,35 @@ def torch_threads(n: int) -> Iterator[None]:
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def precision_problem(precision: str, device: torch.device) -> str | None:
+    """Why `device` cannot train in `precision` (one plain sentence), or None when it can.
+
+    bf16 autocast runs on CPUs and on CUDA GPUs that support it; fp16 needs a GPU (CUDA, with a
+    gradient scaler, or Apple MPS): CPUs have no fast fp16 arithmetic.
+    """
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return "This GPU has no bf16 arithmetic."
+        if device.type == "mps":
+            return "Apple GPUs train in fp16, not bf16."
+        return None
+    if precision == "fp16":
+        return None if device.type in ("cuda", "mps") else "A CPU has no fast fp16 arithmetic; fp16 needs a GPU."
+    return f"'{precision}' is not a precision (use fp32, bf16 or fp16)."
+
+
+def autocast(precision: str, device: torch.device):
+    """The autocast context for training in `precision` on `device` (a no-op for fp32)."""
+    from contextlib import nullcontext
+
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..config import OPTIMIZERS, SCHEDULES, TrainConfig
 from ..errors import ConfigError, TrainingError, did_you_mean
-from .devices import choose_threads, resolve_device
+from .devices import autocast, choose_threads, precision_problem, resolve_device
 from .events import Callback, StopTraining, TrainEvent, dispatch
 from .metrics import predict_batches, to_device
 
@@ -120,6 +120,7 @@ class Trainer:
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self.scheduler: Optional[torch.optim.lr_scheduler.LambdaLR] = None
         self.first_loss: Optional[float] = None
+        self.scaler: Optional[torch.amp.GradScaler] = None  # fp16 on CUDA only
         # where the run is, for checkpoints: the epoch in progress, batches done in it, global step
         self.position = {"epoch": 1, "batch": 0, "step": 0}
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "secs": 0.0}  # the epoch in progress
@@ -155,12 +156,21 @@ class Trainer:
         cfg = self.cfg
         if self.device.type == "cpu":
             torch.set_num_threads(self.threads)
+        problem = precision_problem(cfg.precision, self.device)
+        if problem:
+            raise ConfigError(f"Training in {cfg.precision} is not possible on {self.device.type}: {problem}",
+                              "Choose precision fp32 (or bf16 on a CPU), or another device.")
+        # fp16's small range needs the loss scaled up so gradients do not underflow (bf16 does not)
+        self.scaler = torch.amp.GradScaler(self.device.type) if cfg.precision == "fp16" and \
+            self.device.type == "cuda" else None
         self.model = model.to(self.device)
         self.optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad], self.device)
         epochs = 1 if cfg.dry_run else cfg.epochs
         per_epoch = min(2, len(train_batches)) if cfg.dry_run else len(train_batches)
         total = self.total_steps = epochs * per_epoch
-        self.scheduler = make_scheduler(cfg, self.optimizer, total, clock=self.elapsed)
+        # the schedule counts optimizer steps: one per `grad_accumulation` batches
+        updates = epochs * math.ceil(per_epoch / cfg.grad_accumulation)
+        self.scheduler = make_scheduler(cfg, self.optimizer, updates, clock=self.elapsed)
         self._fit_start = time.perf_counter()
         if resume is not None:
             from . import checkpoint
@@ -207,19 +217,22 @@ class Trainer:
                 break
             if i < skip:  # resumed inside this epoch: these batches were trained before the checkpoint
                 continue
-            if self._stop.is_set():
+            accum = cfg.grad_accumulation
+            if self._stop.is_set() and i % accum == 0:  # between optimizer steps: a resume is then exact
                 raise StopTraining(self.stop_reason or "stopped by the user")
             inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
             lr = opt.param_groups[0]["lr"]  # the rate this batch trains at
             with out_of_memory_as_error(self.device, y.size(0)):
-                logits = model(*inputs)
-                loss = F.cross_entropy(logits, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-            self.scheduler.step()
+                if i % accum == 0:
+                    opt.zero_grad(set_to_none=True)
+                with autocast(cfg.precision, self.device):
+                    logits = model(*inputs)
+                loss = F.cross_entropy(logits.float(), y)
+                scaled = loss / accum if accum > 1 else loss
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+                if (i + 1) % accum == 0 or i + 1 >= min(per_epoch, len(batches)):
+                    self._optimizer_step()
+                    self.scheduler.step()
             value = loss.item()
             self._check_loss(value, step + 1, logits.size(1))
             step += 1
@@ -237,7 +250,8 @@ class Trainer:
             self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
                 "eta_s": min(eta, max(0.0, budget - since)) if budget is not None else eta}))
-            if self.checkpoint_to is not None and time.perf_counter() - self._last_checkpoint >= CHECKPOINT_EVERY_S:
+            if self.checkpoint_to is not None and (i + 1) % accum == 0 and \
+                    time.perf_counter() - self._last_checkpoint >= CHECKPOINT_EVERY_S:
                 self._checkpoint()
             if budget is not None and since >= budget and not self.planned_stop:
                 self.planned_stop = True  # this epoch ends here and is validated; then the run is finished
@@ -246,6 +260,19 @@ class Trainer:
         seen, secs = max(part["seen"], 1), time.perf_counter() - t0
         return step, {"train_loss": part["loss_sum"] / seen, "train_accuracy": part["correct"] / seen,
                       "samples_per_s": part["seen"] / max(secs, 1e-9), "epoch_seconds": secs}
+
+    def _optimizer_step(self) -> None:
+        """One optimizer step on the gradients added up so far (clipped; unscaled first under fp16)."""
+        opt, cfg = self.optimizer, self.cfg
+        if self.scaler is not None:
+            self.scaler.unscale_(opt)
+        if cfg.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
 
     def _checkpoint(self) -> None:
         if self.checkpoint_to is not None and self.position["step"]:

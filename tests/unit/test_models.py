@@ -36,9 +36,22 @@ def small_params(name: str) -> dict:
     return {k: v for k, v in SMALL.items() if k in model_entry(name).defaults}
 
 
+PRETRAINED: dict[str, str] = {}  # the pretrained family's weights: the tiny BERT the tests build
+
+
+@pytest.fixture(autouse=True)
+def pretrained_weights(tiny_bert):
+    PRETRAINED["weights"] = str(tiny_bert)
+
+
+def defaults(name: str) -> dict:
+    """What a model needs besides the data: the pretrained family needs its weights."""
+    return dict(PRETRAINED) if model_entry(name).pipeline is not None else {}
+
+
 def build(name: str, **params) -> nn.Module:
     torch.manual_seed(0)
-    return create_model(name, DATA_INFO, **params)
+    return create_model(name, DATA_INFO, **{**defaults(name), **params})
 
 
 def first_embedding(model: nn.Module) -> nn.Embedding:
@@ -112,7 +125,7 @@ def test_weights_saved_as_safetensors_give_identical_predictions(name, tmp_path)
     path = tmp_path / "weights.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     torch.manual_seed(123)  # a different initialisation, then overwritten by the saved weights
-    fresh = create_model(name, DATA_INFO)
+    fresh = create_model(name, DATA_INFO, **defaults(name))
     fresh.load_state_dict(load_file(str(path)))
     fresh.eval()
     ids, lens = padded_batch([6, 1, 3])
@@ -164,7 +177,8 @@ def test_summary_lists_layers_with_shapes_and_counts_every_parameter(name):
     info = summarize(model, padded_batch([seq]))
     total = sum(p.numel() for p in model.parameters())
     assert info["total_parameters"] == total
-    assert info["trainable_parameters"] == total
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)  # BERT's unused pooler
+    assert info["trainable_parameters"] == total - frozen
     assert info["weight_bytes"] >= 4 * total
     assert info["flops_per_example"] > 0
     rows = info["layers"]

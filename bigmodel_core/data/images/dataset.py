@@ -97,7 +97,7 @@ def load_image_dataset(cfg: DataConfig) -> ImageDataset:
     labels, classes = encode_labels(pd.Series(raw))
     ds = ImageDataset(images, labels, classes, cfg.spec, description)
     ds.split = subsample_train(split_indices(labels, cfg.val_fraction, cfg.test_fraction, cfg.seed),
-                               cfg.train_fraction, cfg.seed)
+                               cfg.train_fraction, cfg.seed, cfg.max_train_rows)
     return ds
 
 

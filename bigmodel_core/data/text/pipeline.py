@@ -157,24 +157,50 @@ class TextPipeline:
     def is_known(self, tok: str) -> bool:
         return tok in self.stoi
 
+    pad_id = PAD_ID
+
+    def word_positions(self, toks: Sequence[str]) -> list[list[int]]:
+        """For each token, its positions in `encode_tokens(toks)`: one id per word here (a sub-word
+        pipeline gives several), so per-position scores are added up per word the same way for both."""
+        return [[i] for i in range(len(toks))]
+
+    def baseline_ids(self, toks: Sequence[str]) -> list[int]:
+        """"No words": <pad> in every position (its vector is all zeros)."""
+        return [PAD_ID] * len(toks)
+
+    def model_inputs(self) -> dict:
+        """What the model is built from: the vocabulary size."""
+        return {"vocab_size": self.vocab_size}
+
     # --- persistence (JSON, never pickle) -------------------------------------------------------
     def to_json(self) -> str:
         return json.dumps({"config": asdict(self.cfg), "itos": self.itos})
 
     @classmethod
-    def from_json(cls, text: str) -> "TextPipeline":
+    def from_json(cls, text: str):
+        """The pipeline a run saved: a word vocabulary, or a pretrained model's tokenizer ("kind")."""
         from ...config import from_dict
 
         data = json.loads(text)
+        if data.get("kind") == "pretrained":
+            from .pretrained_pipeline import PretrainedPipeline
+
+            return PretrainedPipeline.from_dict(data)
         pipe = cls(from_dict(DataConfig, data["config"]))
         pipe.itos = list(data["itos"])
         pipe.stoi = {w: i for i, w in enumerate(pipe.itos)}
         return pipe
 
 
-def trace(pipeline: TextPipeline, text: str) -> dict:
-    """The steps one text goes through (raw → cleaned → tokens → ids), for the Data page."""
+def trace(pipeline, text: str) -> dict:
+    """The steps one text goes through (raw → cleaned → tokens → ids), for the Data page.
+
+    A pretrained model's pipeline adds "pieces": the word pieces the ids stand for ([CLS], film, ##s, ...).
+    """
     toks = pipeline.tokens(text)
     ids = pipeline.encode_tokens(toks)
-    return {"raw": text, "cleaned": pipeline.clean(text), "tokens": toks, "ids": ids,
-            "unknown": [t for t, i in zip(toks, ids) if i == UNK_ID]}
+    out = {"raw": text, "cleaned": pipeline.clean(text), "tokens": toks, "ids": ids,
+           "unknown": [t for t in toks if not pipeline.is_known(t)]}
+    if hasattr(pipeline, "pieces"):
+        out["pieces"] = pipeline.pieces(toks)
+    return out

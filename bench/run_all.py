@@ -19,9 +19,10 @@ import _common  # first: puts the repository on sys.path for bigmodel_core
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ("train_throughput", "sst2_accuracy", "lime_speed", "browser_overhead", "digits_cnn", "sst2_word2vec",
-           "embeddings_speed", "sst2_small", "images_28", "classroom", "logging_overhead", "scaling_sst2")
+           "embeddings_speed", "sst2_small", "images_28", "classroom", "logging_overhead", "scaling_sst2",
+           "pretrained_sst2")  # pretrained_sst2 needs --weights DIR or BIGMODEL_BENCH_WEIGHTS, else it says "skipped"
 NEEDS_DATA = {"train_throughput", "sst2_accuracy", "lime_speed", "sst2_word2vec", "embeddings_speed", "sst2_small",
-              "scaling_sst2"}
+              "scaling_sst2", "pretrained_sst2"}
 QUICK_ARGS = {"digits_cnn": ["--repeats", "1"]}  # digits_cnn (issue 3) has no --quick of its own
 
 

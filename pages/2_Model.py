@@ -75,8 +75,7 @@ c3.metric("FLOPs per example", f"{info['flops_per_example'] / 1e6:.2f} M",
 if entry.preset:
     preset = {**entry.preset.get("data", {}), **entry.preset.get("train", {})}
     st.info("**Fine-tuning preset** (set on the Train page and the Data settings): "
-            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in preset.items())
-            + ". A pretrained model is big: on a CPU the preset trains on at most "
+            + state.describe_settings(preset) + ". A pretrained model is big: on a CPU the preset trains on at most "
             f"{preset.get('max_train_rows', 0):,} examples so that it finishes in minutes; the Train page shows "
             "the time left after the first batch.", icon="🎓")
 st.subheader("Layers")

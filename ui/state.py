@@ -48,7 +48,22 @@ def set_model_cfg(cfg: ModelConfig) -> str:
     set_data_cfg(data)
     set_train_cfg(train)
     after = {**asdict(data), **asdict(train)}
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in after.items() if before.get(k) != v)
+    return describe_settings({k: v for k, v in after.items() if before.get(k) != v})
+
+
+def describe_settings(settings: dict[str, Any]) -> str:
+    """Settings in words for a caption: "learning rate 0.00005, epochs 2, early stopping patience off"."""
+    names = {"lr": "learning rate", "max_train_rows": "most training examples"}
+
+    def show(v: Any) -> str:
+        if v is None or v is False:
+            return "off"
+        if isinstance(v, float):
+            return f"{v:.6f}".rstrip("0").rstrip(".")
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"{v:,}"
+        return str(v).replace("_", " ")
+    return ", ".join(f"{names.get(k, k.replace('_', ' '))} {show(v)}" for k, v in settings.items())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -180,16 +180,20 @@ def small_vs_big(runs: list[RunInfo], latency: Optional[dict[str, Optional[float
     if small is not None and (small.parameters or 0) < (big.parameters or 0):
         a_small, a_big = (small.metrics or {}).get("test_accuracy"), (big.metrics or {}).get("test_accuracy")
         s_rows, b_rows = rows[0], rows[-1]
-        parts = []
-        if isinstance(a_small, (int, float)) and isinstance(a_big, (int, float)):
-            parts.append(f"{(a_big - a_small) * 100:+.1f} points of test accuracy")
         ratio = f"{big.parameters / small.parameters:,.0f}× the parameters" if small.parameters else None
         if s_rows["ms per training example"] and b_rows["ms per training example"]:
             t = b_rows["ms per training example"] / s_rows["ms per training example"]
             ratio = (ratio + " and " if ratio else "") + f"{t:,.1f}× the training time per example"
-        if parts:
-            sentence = (f"{big.name} ({big.model_name}) gives {parts[0]} over {small.name} ({small.model_name})"
-                        + (f", at {ratio}." if ratio else "."))
+        if isinstance(a_small, (int, float)) and isinstance(a_big, (int, float)):
+            gain = (a_big - a_small) * 100
+            cost = f", at {ratio}" if ratio else ""
+            if gain >= 0.05:
+                sentence = (f"{big.name} ({big.model_name}) gives {gain:+.1f} points of test accuracy over "
+                            f"{small.name} ({small.model_name}){cost}.")
+            else:  # the bigger model bought nothing here: say so plainly
+                sentence = (f"{big.name} ({big.model_name}) is {'level with' if gain > -0.05 else f'{-gain:.1f} points below'} "
+                            f"{small.name} ({small.model_name}) in test accuracy{cost}: on this data the smaller "
+                            "model is enough.")
     if not same:
         sentence = ((sentence + " ") if sentence else "") + ("These runs were trained on different data, so the "
                                                              "comparison is not a fair one.")

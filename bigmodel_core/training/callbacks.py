@@ -109,12 +109,23 @@ class LogCallback(Callback):
     on_fit_start = on_epoch_start = on_batch_end = on_epoch_end = on_fit_end = _put
 
 
+def _duration(seconds: float) -> str:
+    """12 s, 3 min 20 s, 1 h 05 min: how long, in words a reader takes in at a glance."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
 class Printer(Callback):
     """CLI output: one JSON object per line with `json_lines`, else short human lines (~1/s)."""
 
     def __init__(self, json_lines: bool = False, stream: Optional[TextIO] = None, every_s: float = 1.0) -> None:
         self.json_lines, self.stream, self.every_s = json_lines, stream, every_s
         self._last = 0.0
+        self._timed = False
 
     def _write(self, payload: dict[str, Any], text: str) -> None:
         stream = self.stream or sys.stdout  # looked up now: stdout may have been redirected since
@@ -129,6 +140,10 @@ class Printer(Callback):
 
     def on_batch_end(self, trainer, event: TrainEvent) -> None:
         now = time.perf_counter()
+        if not self._timed and event.metrics.get("eta_s") is not None:  # the estimate from the timed first batch
+            self._timed = True
+            self._write({"event": "estimate", "eta_s": event.metrics["eta_s"], "step": event.step},
+                        f"  about {_duration(event.metrics['eta_s'])} to go (timed on the first batch)")
         if now - self._last < self.every_s:
             return
         self._last = now

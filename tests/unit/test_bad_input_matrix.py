@@ -190,6 +190,18 @@ CLI_CASES = {
     "a sweep budget in epochs and seconds": (["sweep", "--model", "lstm", "--axis", "width", "--sizes", "nano,tiny,small",
                                               "--data", "builtin:synthetic_reviews", "--epochs", "2", "--seconds", "9"],
                                              "not both"),
+    # the pretrained Transformer
+    "pretrained weights from a folder that does not exist": (
+        TRAIN[:4] + ["pretrained_transformer", "--dry-run", "--set", "weights=./no/such/model"], "no folder"),
+    "a Hub model that was never downloaded": (
+        TRAIN[:4] + ["pretrained_transformer", "--dry-run", "--set", "weights=sentence-transformers/all-MiniLM-L6-v2"],
+        "not on this computer yet"),
+    "a fine-tuning mode that does not exist": (
+        TRAIN[:4] + ["pretrained_transformer", "--dry-run", "--set", "finetune=partial"], "partial"),
+    "checking a folder that is not a pretrained model": (["pretrained", "check", "{files}"], "config.json"),
+    "downloading a model id that climbs out": (["pretrained", "download", "../../etc/passwd"], "model id"),
+    "fp16 on a CPU": (TRAIN + ["--set", "precision=fp16", "--device", "cpu"], "fp16 needs a GPU"),
+    "gradient accumulation of zero": (TRAIN + ["--set", "grad_accumulation=0"], "grad_accumulation"),
     # word vectors
     "vectors that do not exist": (["embed", "neighbours", "--vectors", "nope", "--word", "good"], "nope"),
     "file that is no vectors file": (["embed", "import", "--file", "{files}/vectors.txt"], "vectors.txt"),

@@ -192,3 +192,29 @@ def test_the_cli_fine_tunes_predicts_explains_and_evaluates(tiny_bert, tmp_path,
         assert "films" in json.dumps(out)
     assert main(["eval", "--run", "cli-bert", "--data", f"csv:{csv}", "--json"]) == 0
     assert "accuracy" in capsys.readouterr().out
+
+
+def test_fine_tuning_predicting_and_explaining_a_local_model_open_no_network_connection(tiny_bert, monkeypatch,
+                                                                                           reviews_csv):
+    import socket
+
+    from bigmodel_core.explain.text_attributions import attention_text
+    from bigmodel_core.serve import load_bundle
+
+    def refuse(self, address):
+        raise AssertionError(f"tried to connect to {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    info = train_run(pretrained_config(f"csv:{reviews_csv()}", tiny_bert, name="offline-bert"))
+    p = load_bundle(info.id)
+    assert p.predict("a good film")["prediction"] in ("positive", "negative")
+    assert attention_text(p, "a good film").layers == 2
+
+
+def test_a_model_that_asks_to_run_its_own_code_is_refused_before_anything_loads(tiny_bert, tmp_path):
+    folder = shutil.copytree(tiny_bert, tmp_path / "remote-code")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "evil.Model"}}))
+    with pytest.raises(ModelError, match="code of its own"):
+        train_run(pretrained_config("builtin:synthetic_reviews", folder))

@@ -48,3 +48,13 @@ def test_image_runs_are_not_timed_on_a_sentence(isolated_home):
                                TrainConfig(epochs=1, batch_size=64), name="digits"), home=isolated_home)
     assert predict_latency_ms(read_run("digits", isolated_home), home=isolated_home) is None
     assert info.task == "image"
+
+
+def test_a_bigger_model_that_bought_nothing_is_said_to_be_below_not_to_gain(small_and_big):
+    import dataclasses
+
+    big, small = small_and_big
+    worse = dataclasses.replace(big, metrics={**big.metrics, "test_accuracy": small.metrics["test_accuracy"] - 0.01})
+    sentence = small_vs_big([worse, small])["sentence"]
+    assert "big (bag_of_embeddings) is 1.0 points below small (bag_of_embeddings) in test accuracy" in sentence
+    assert "gives" not in sentence and "the smaller model is enough" in sentence

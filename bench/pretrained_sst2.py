@@ -14,7 +14,7 @@ picks nested training rows (2,000 are part of 4,000), so the runs differ only in
 Then, per model: prediction latency for one sentence (median of 30 after warm-up) and LIME seconds
 at 1,000 samples. One JSON line per measurement, then a summary.
 
-    python bench/pretrained_sst2.py --weights DIR [--data DIR] [--rows 2000,4000,8000] [--quick]
+    python bench/pretrained_sst2.py --weights DIR [--data DIR] [--rows 2000,4000,8000] [--epochs 1] [--quick]
 """
 from __future__ import annotations
 
@@ -75,13 +75,14 @@ def main(argv=None) -> dict:
                     help="a local Hugging Face folder with MiniLM-L6 (config.json, model.safetensors, tokenizer)")
     ap.add_argument("--rows", default="2000,4000,8000")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--quick", action="store_true", help="2,000 rows only, no linear probe, no all-rows LSTM")
+    ap.add_argument("--epochs", type=int, default=1, help="MiniLM's epochs (the app's preset uses 2)")
+    ap.add_argument("--quick", action="store_true", help="the first --rows only (2,000), no linear probe, no all-rows LSTM")
     args = ap.parse_args(argv)
     if args.data is None or not (Path(args.data) / "train.tsv").exists():
         return emit(BENCH, kind="skipped", reason="SST-2 not found; pass --data DIR")
     if not args.weights or not (Path(args.weights) / "model.safetensors").is_file():
         return emit(BENCH, kind="skipped", reason="no pretrained weights; pass --weights DIR (a Hugging Face folder)")
-    rows = [int(r) for r in args.rows.split(",")] if not args.quick else [2000]
+    rows = [int(r) for r in args.rows.split(",")][: 1 if args.quick else None]
     home = tempfile.mkdtemp(prefix="bigmodel-pretrained-")
     os.environ["BIGMODEL_HOME"] = home
     emit(BENCH, kind="setup", rows=rows, weights=str(args.weights), threads=args.threads, **_common.machine())
@@ -98,7 +99,7 @@ def main(argv=None) -> dict:
             spec = f"csv:{Path(args.data) / 'train.tsv'}"
             mini = {"weights": str(args.weights), "finetune": "full"}
             fine = {"lr": 5e-5, "schedule": "warmup_linear", "warmup_fraction": 0.1, "weight_decay": 0.01,
-                    "epochs": 1, "batch_size": 32, "num_threads": args.threads}
+                    "epochs": args.epochs, "batch_size": 32, "num_threads": args.threads}
             small = {"num_threads": args.threads}
             results = []
             for n in rows:

@@ -224,7 +224,8 @@ SETTINGS = {
 }
 # fine-tuning wants a small learning rate that warms up and then decays linearly (Devlin et al. 2019),
 # little weight decay, and few epochs; the classroom preset trains on 2,000 rows so that a CPU
-# finishes in minutes (about 4 s per batch of 32 for MiniLM-L6 here: BENCHMARKS.md section 14)
+# finishes in minutes: MiniLM-L6 on 2 cores takes 29 s on SST-2's short phrases (0.822 dev accuracy)
+# and 90 s on the built-in reviews (BENCHMARKS.md section 14)
 PRESET = {"train": {"lr": 5e-5, "schedule": "warmup_linear", "warmup_fraction": 0.1, "weight_decay": 0.01,
                     "epochs": 2, "batch_size": 32, "early_stopping_patience": None},
           "data": {"max_train_rows": 2000}}

@@ -218,3 +218,36 @@ def test_a_model_that_asks_to_run_its_own_code_is_refused_before_anything_loads(
     (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "evil.Model"}}))
     with pytest.raises(ModelError, match="code of its own"):
         train_run(pretrained_config("builtin:synthetic_reviews", folder))
+
+
+def test_a_fine_tuning_stopped_mid_epoch_resumes_to_the_same_weights(tiny_bert, reviews_csv, isolated_home):
+    import threading
+
+    from bigmodel_core.training.events import Callback
+
+    spec = f"csv:{reviews_csv(160)}"
+    straight = train_run(pretrained_config(spec, tiny_bert, name="straight"), home=isolated_home)
+    stop = threading.Event()
+
+    class StopAtStep(Callback):
+        def on_batch_end(self, trainer, event):
+            if event.step == 11:  # epoch 2 of 4, part-way through
+                stop.set()
+
+    stopped = train_run(pretrained_config(spec, tiny_bert, name="paused"), [StopAtStep()], home=isolated_home,
+                        stop_event=stop)
+    assert stopped.status == "stopped" and stopped.resumable
+    resumed = train_run(None, resume="paused", home=isolated_home)
+    a = load_file(str(Path(straight.path) / "weights.safetensors"))
+    b = load_file(str(Path(resumed.path) / "weights.safetensors"))
+    assert resumed.status == "finished" and a.keys() == b.keys()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
+
+
+def test_fine_tuning_in_bf16_on_a_cpu_learns_and_keeps_fp32_weights(tiny_bert, reviews_csv, isolated_home):
+    cfg = pretrained_config(f"csv:{reviews_csv(160)}", tiny_bert, name="bf16")
+    cfg.train.precision, cfg.train.grad_accumulation = "bf16", 2
+    info = train_run(cfg, home=isolated_home)
+    weights = load_file(str(Path(info.path) / "weights.safetensors"))
+    assert all(v.dtype == torch.float32 for v in weights.values())
+    assert info.metrics["val_accuracy"] >= 0.75 and info.config.train.precision == "bf16"

@@ -162,12 +162,18 @@ class RunConfig:
     # the scaling sweep this run is a point of, {"id", "axis", "point", "index", "value"}: not a
     # training setting, a label that groups the sweep's runs on the Runs and Scaling pages
     sweep: Optional[dict[str, Any]] = None
+    # how this run was derived from another (optimize/): {"kind": "prune", "parent", "sparsity", "scope",
+    # "finetune_epochs"} | {"kind": "quantize", "parent", "recipe"} | {"kind": "distil", "teacher",
+    # "temperature", "alpha"}; None for a run trained from its settings alone
+    derive: Optional[dict[str, Any]] = None
 
     def __post_init__(self) -> None:
         for key, kind in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
             if not isinstance(getattr(self, key), kind):
                 raise ConfigError(f"The '{key}' part of the run settings is not valid.",
                                   "Give it as a JSON object of settings.")
+        if self.derive is not None and not isinstance(self.derive, dict):
+            raise ConfigError("The run's derivation is not valid.", "Give it as a JSON object, or leave it out.")
         if self.sweep is not None and not isinstance(self.sweep, dict):
             raise ConfigError("The run's sweep label is not valid.", "Give it as a JSON object, or leave it out.")
         if self.name is not None:

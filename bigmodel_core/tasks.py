@@ -43,6 +43,10 @@ class Task:
         """(pipeline fitted on the training split only, batches per split, data facts for the model)."""
         raise NotImplementedError
 
+    def encode(self, cfg: RunConfig, ds: Any, pipeline: Any) -> dict[str, Any]:
+        """Batches per split with an already-fitted pipeline (a derived run reads its data as its parent did)."""
+        raise NotImplementedError
+
     def mistake(self, ds: Any, index: int) -> dict[str, Any]:
         """How a misclassified example is recorded (its text, or its index for a thumbnail)."""
         raise NotImplementedError
@@ -77,16 +81,22 @@ class TextTask(Task):
         return texts, raw, label_col
 
     def prepare(self, cfg: RunConfig, ds: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-        from .data.text.batching import TextBatches
-
         pipeline = text_pipeline(cfg)
         tokens = {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in SPLITS}
         pipeline.fit_tokens(tokens["train"])  # the vocabulary never sees validation or test text
-        batches = {name: TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
-                                     shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
-                   for name in SPLITS}
-        return pipeline, batches, {**pipeline.model_inputs(), "text_column": ds.text_column,
-                                   "label_column": ds.label_column}
+        return pipeline, self._batches(cfg, ds, pipeline, tokens), {
+            **pipeline.model_inputs(), "text_column": ds.text_column, "label_column": ds.label_column}
+
+    def encode(self, cfg: RunConfig, ds: Any, pipeline: Any) -> dict[str, Any]:
+        return self._batches(cfg, ds, pipeline, {name: [pipeline.tokens(t) for t in ds.part(name)[0]] for name in SPLITS})
+
+    @staticmethod
+    def _batches(cfg: RunConfig, ds: Any, pipeline: Any, tokens: dict[str, list]) -> dict[str, Any]:
+        from .data.text.batching import TextBatches
+
+        return {name: TextBatches(pipeline.encode_token_lists(tokens[name]), ds.part(name)[1], cfg.train.batch_size,
+                                  shuffle=name == "train", bucket=cfg.train.bucket_by_length, seed=cfg.train.seed)
+                for name in SPLITS}
 
     def mistake(self, ds: Any, index: int) -> dict[str, Any]:
         return {"text": ds.texts[index]}
@@ -126,16 +136,20 @@ class ImageTask(Task):
         return list(images), pd.Series(raw), None
 
     def prepare(self, cfg: RunConfig, ds: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-        from .data.images.batches import Augment, ImageBatches, ImagePreprocess
+        from .data.images.batches import ImagePreprocess
 
         train_images, _ = ds.part("train")
         pre = ImagePreprocess.fit(train_images)  # normalisation statistics from training images only
+        return pre, self.encode(cfg, ds, pre), {"in_channels": pre.channels, "image_size": pre.size}
+
+    def encode(self, cfg: RunConfig, ds: Any, pipeline: Any) -> dict[str, Any]:
+        from .data.images.batches import Augment, ImageBatches
+
         aug = Augment(cfg.data.augment_shift, cfg.data.augment_flip, cfg.data.augment_rotate)
-        batches = {name: ImageBatches(pre.to_tensor(ds.part(name)[0]), ds.part(name)[1], cfg.train.batch_size,
-                                      shuffle=name == "train", seed=cfg.train.seed,
-                                      augment=aug if name == "train" else None)
-                   for name in SPLITS}
-        return pre, batches, {"in_channels": pre.channels, "image_size": pre.size}
+        return {name: ImageBatches(pipeline.to_tensor(ds.part(name)[0]), ds.part(name)[1], cfg.train.batch_size,
+                                   shuffle=name == "train", seed=cfg.train.seed,
+                                   augment=aug if name == "train" else None)
+                for name in SPLITS}
 
     def mistake(self, ds: Any, index: int) -> dict[str, Any]:
         return {"index": index}

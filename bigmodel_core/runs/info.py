@@ -15,8 +15,9 @@ from ..config import RunConfig, from_dict
 from ..errors import ConfigError
 
 # 1: the unversioned run.json of the first releases; 2: status, parent, files; 3: the run store's
-# fields (tags, label, parameters, examples seen, epochs done, the owning process, the error)
-SCHEMA_VERSION = 3
+# fields (tags, label, parameters, examples seen, epochs done, the owning process, the error);
+# 4: the measurement of a run on the Optimize page (`measure`), and derived runs (config.derive)
+SCHEMA_VERSION = 4
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 
 
@@ -51,6 +52,9 @@ class RunInfo:
     epochs_done: int = 0  # whole epochs trained (a resume continues after them)
     owner: Optional[dict[str, Any]] = None  # the process training it while status is "running"
     error: Optional[dict[str, Any]] = None  # {"message", "hint"} of a failed run
+    # what the run costs and scores, measured alike for every run compared on the Optimize page
+    # (optimize.measure: parameters, non-zero ones, file and zipped size, latency, accuracy)
+    measure: Optional[dict[str, Any]] = None
     path: Optional[str] = None  # the run's folder; not stored in run.json (it moves with the folder)
     extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer schema, kept as they were
     schema: int = SCHEMA_VERSION

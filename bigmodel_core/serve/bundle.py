@@ -175,7 +175,15 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
     try:
         pipeline = task.load_pipeline(path)
         model = rebuild_model(info.model_name, info.data_info, info.model_params)
-        model.load_state_dict(load_file(str(path / "weights.safetensors")))
+        tensors = load_file(str(path / "weights.safetensors"))
+        derive = info.config.derive or {}
+        if derive.get("kind") == "quantize":  # int8: the recipe applied to the fp32 model, then its int8 values
+            from ..optimize.quantize import apply_recipe, load_int8_state
+
+            model = load_int8_state(apply_recipe(model, derive["recipe"]), tensors)
+            device = "cpu"  # quantized kernels run on the CPU only
+        else:
+            model.load_state_dict(tensors)
     except (OSError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError, SafetensorError) as exc:
         raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
                        "Its files may be incomplete; delete it and train it again.") from None

@@ -38,6 +38,13 @@ class Prepared:
     data_info: dict[str, Any]
     batches: dict[str, Any]  # train/val/test -> TextBatches | ImageBatches
     vectors: Optional[dict[str, Any]] = None  # the word vectors the embedding started from (text), with coverage
+    # a derived run (optimize/): its loss (a distilled student's), its epochs (0: kept as it is), the step
+    # that makes the model plain before saving (pruning's masks folded in), and how its weights are stored
+    objective: Any = None
+    epochs: Optional[int] = None
+    finalize: Optional[Any] = None
+    weights: Optional[Any] = None
+    parent: Optional[str] = None
 
 
 def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None) -> Prepared:
@@ -45,6 +52,10 @@ def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None)
 
     `home` is the workspace the run's word vectors (cfg.model.embeddings) are looked up in.
     """
+    if cfg.derive is not None:  # pruned, quantized or distilled from another run
+        from ..optimize.derive import prepare_derived
+
+        return prepare_derived(cfg, home)
     resolve_params(cfg.model.name, cfg.model.params)  # a bad model setting is refused before the data is read
     ds = dataset or load_dataset(cfg.data)
     pipeline, batches, info = task_named(ds.task).prepare(cfg, ds)
@@ -134,7 +145,8 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
     history, best = History(), BestCheckpoint(cfg.train.monitor)
     info = plan.info if plan else RunInfo(
         id=run_id, created=time.strftime("%Y-%m-%d %H:%M:%S"), task=prep.data_info["task"], config=cfg,
-        model_params=prep.model_params, data_info=prep.data_info, embeddings=prep.vectors, status="running")
+        model_params=prep.model_params, data_info=prep.data_info, embeddings=prep.vectors, status="running",
+        parent=prep.parent)
     info.config, info.path = cfg, str(live.folder)
     if info.flops_per_example is None:
         from ..models.summary import flops_per_example
@@ -145,7 +157,7 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
         extra.append(EarlyStopping(cfg.train.monitor, cfg.train.early_stopping_patience))
     extra.append(Recorder(live, info, prep, history, best, home, every_epoch=record))
     trainer = Trainer(cfg.train, [*extra, *callbacks], running_jobs=running_jobs, stop_event=stop_event,
-                      checkpoint_to=live.path(CHECKPOINT) if record else None)
+                      checkpoint_to=live.path(CHECKPOINT) if record else None, objective=prep.objective)
     if plan is not None:
         history.rows = plan.history
         for row in plan.history:  # the curves so far, to the live chart and the printer: the run goes on
@@ -153,7 +165,9 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
                 dispatch(list(callbacks), TrainEvent(**row))
     try:
         model = trainer.fit(prep.model, prep.batches["train"], prep.batches["val"],
-                            resume=plan.checkpoint if plan else None)
+                            resume=plan.checkpoint if plan else None, epochs=prep.epochs)
+        if prep.finalize is not None:
+            model = prep.finalize(model)
         _finish(info, trainer, model, prep, history, best)
         _save(live, info, history, prep, model)
     except BaseException as exc:
@@ -283,7 +297,8 @@ def _save(live: LiveRun, info: RunInfo, history: History, prep: Prepared, model:
         live.open()  # a run with no batch at all (an empty training split cannot happen; kept for safety)
     live.write_jsonl("history.jsonl", history.rows)
     task_named(info.task).save(live, prep.pipeline, prep.dataset, info.misclassified)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = prep.weights(model) if prep.weights is not None else \
+        {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     write_atomic(live.path("weights.safetensors"), save(state))
     finished = info.status == "finished"
     info.files = sorted(p.name for p in live.folder.iterdir() if not p.name.startswith(".")

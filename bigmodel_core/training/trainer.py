@@ -105,10 +105,14 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, callbacks: Iterable[Callback] = (), running_jobs: int = 1,
-                 stop_event: Optional[threading.Event] = None, checkpoint_to: Optional[Path] = None) -> None:
+                 stop_event: Optional[threading.Event] = None, checkpoint_to: Optional[Path] = None,
+                 objective=None) -> None:
         """`checkpoint_to`: a file the whole training state is written to after every epoch and
-        at a Stop (training.checkpoint), so the run can be resumed exactly."""
+        at a Stop (training.checkpoint), so the run can be resumed exactly. `objective`: what the
+        loss is, `loss(logits, targets)` and `labels(targets)` (default: cross-entropy on the labels;
+        a distilled student's also weighs its teacher's soft answers: optimize.distil)."""
         self.cfg = cfg
+        self.objective = objective
         self.checkpoint_to = checkpoint_to
         self.callbacks = list(callbacks)
         self.device = resolve_device(cfg.device)
@@ -146,7 +150,7 @@ class Trainer:
         dispatch(self.callbacks, event, self)
 
     def fit(self, model: nn.Module, train_batches, val_batches=None,
-            resume: Optional[tuple[dict, dict]] = None) -> nn.Module:
+            resume: Optional[tuple[dict, dict]] = None, epochs: Optional[int] = None) -> nn.Module:
         """Train `model`; batches yield ((inputs...), labels). Returns the model (on self.device).
 
         `resume` is a checkpoint's (tensors, meta) (training.checkpoint.load): the model, optimizer,
@@ -164,13 +168,17 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type) if cfg.precision == "fp16" and \
             self.device.type == "cuda" else None
         self.model = model.to(self.device)
-        self.optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad], self.device)
-        epochs = 1 if cfg.dry_run else cfg.epochs
+        # `epochs`: this many instead of the settings' (0: no training at all, for a pruned or quantized model
+        # kept as it is: it is still validated, tested and saved like any run)
+        epochs = epochs if epochs is not None else 1 if cfg.dry_run else cfg.epochs
         per_epoch = min(2, len(train_batches)) if cfg.dry_run else len(train_batches)
         total = self.total_steps = epochs * per_epoch
-        # the schedule counts optimizer steps: one per `grad_accumulation` batches
-        updates = epochs * math.ceil(per_epoch / cfg.grad_accumulation)
-        self.scheduler = make_scheduler(cfg, self.optimizer, updates, clock=self.elapsed)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        if epochs or trainable:  # a quantized model may have no float weights left, and trains no epoch
+            self.optimizer = make_optimizer(cfg, trainable, self.device)
+            # the schedule counts optimizer steps: one per `grad_accumulation` batches
+            updates = epochs * math.ceil(per_epoch / cfg.grad_accumulation)
+            self.scheduler = make_scheduler(cfg, self.optimizer, updates, clock=self.elapsed)
         self._fit_start = time.perf_counter()
         if resume is not None:
             from . import checkpoint
@@ -227,7 +235,7 @@ class Trainer:
                     opt.zero_grad(set_to_none=True)
                 with autocast(cfg.precision, self.device):
                     logits = model(*inputs)
-                loss = F.cross_entropy(logits.float(), y)
+                loss = self.objective.loss(logits.float(), y) if self.objective else F.cross_entropy(logits.float(), y)
                 scaled = loss / accum if accum > 1 else loss
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
                 if (i + 1) % accum == 0 or i + 1 >= min(per_epoch, len(batches)):
@@ -238,7 +246,8 @@ class Trainer:
             step += 1
             n = y.size(0)
             part["loss_sum"] += value * n
-            part["correct"] += (logits.argmax(1) == y).sum().item()
+            labels = self.objective.labels(y) if self.objective else y
+            part["correct"] += (logits.argmax(1) == labels).sum().item()
             part["seen"] += n
             part["secs"] = time.perf_counter() - t0
             self.examples_seen += n

@@ -1,0 +1,142 @@
+"""Runs derived from other runs: pruned, quantized, distilled. Each is an ordinary run (trained, if at all,
+by the one Trainer through `train_run`) whose record names its parent and how it was made
+(`RunConfig.derive`), so comparisons survive a restart and show on the Runs page.
+
+- prune:    the parent's model and pipeline, its smallest weights zeroed (global or per layer), then
+            fine-tuned for `finetune_epochs` (0: kept as it is) at a tenth of the parent's learning rate
+            with the zeros held by masks; the masks are folded in before saving.
+- quantize: the parent's model with its Linear/LSTM/GRU layers in int8 (dynamic quantization, CPU);
+            no training; stored as its recipe plus int8 values (quantize.py: never pickled).
+- distil:   a new student model trained on the teacher's data and split, with the teacher's soft
+            answers in its loss (distil.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+from ..config import ModelConfig, RunConfig
+from ..errors import ConfigError, RunError
+from ..runs.info import RunInfo
+
+KINDS = ("prune", "quantize", "distil")
+
+
+def _usable_parent(run: str, home: Any, what: str) -> tuple[RunInfo, Any]:
+    """(record, predictor) of a finished run to derive from, or a plain error."""
+    from ..runs.store import read_run, resolve_run
+    from ..serve.bundle import load_bundle
+
+    info = read_run(resolve_run(run, home))
+    if not info.usable:
+        raise RunError(f"The run '{info.name}' is {info.status}, so it has no final weights to {what}.",
+                       "Choose a finished or stopped run.")
+    return info, load_bundle(info.id, home=home)
+
+
+def plan(kind: str, parent: str, home: Any = None, *, sparsity: float = 0.5, scope: str = "global",
+         finetune_epochs: int = 0, student: str = "lstm", student_params: Optional[dict[str, Any]] = None,
+         temperature: float = 4.0, alpha: float = 0.7, epochs: Optional[int] = None,
+         name: Optional[str] = None, data: Any = None) -> RunConfig:
+    """The RunConfig of a run derived from `parent` (a run id): give it to train_run (or the JobManager).
+
+    distil: the student trains on the teacher's data and split, unless `data` (a DataConfig with the
+    same classes) names other texts for it to learn the teacher's answers on.
+    """
+    from ..runs.store import read_run, resolve_run
+
+    if kind not in KINDS:
+        raise ConfigError(f"'{kind}' is not a way to make a model smaller.", "Choose prune, quantize or distil.")
+    info = read_run(resolve_run(parent, home))
+    base = info.config
+    if kind == "distil":
+        from .distil import check
+
+        check(temperature, alpha)
+        train = dataclasses.replace(base.train, epochs=int(epochs or 8), lr=1e-2, schedule="warmup_cosine",
+                                    weight_decay=0.5 if base.train.optimizer == "adamw" else base.train.weight_decay)
+        data = data if data is not None else base.data
+        return RunConfig(data, ModelConfig(student, dict(student_params or {})), train, name=name,
+                         derive={"kind": "distil", "teacher": info.id, "temperature": float(temperature),
+                                 "alpha": float(alpha)})
+    if kind == "prune":
+        from .prune import check_sparsity
+
+        check_sparsity(sparsity, scope)
+        ft = int(finetune_epochs)
+        if ft < 0 or ft > 100:
+            raise ConfigError(f"{ft} fine-tuning epochs cannot be used.", "Use 0 (keep the pruned model as it is) to 10.")
+        train = dataclasses.replace(base.train, epochs=max(ft, 1), lr=base.train.lr / 10, schedule="constant",
+                                    early_stopping_patience=None)
+        return dataclasses.replace(base, train=train, name=name, sweep=None,
+                                   derive={"kind": "prune", "parent": info.id, "sparsity": float(sparsity),
+                                           "scope": scope, "finetune_epochs": ft})
+    train = dataclasses.replace(base.train, device="cpu", early_stopping_patience=None)
+    return dataclasses.replace(base, train=train, name=name, sweep=None,
+                               derive={"kind": "quantize", "parent": info.id})
+
+
+def prepare_derived(cfg: RunConfig, home: Any):
+    """train_run's `prepare` for a derived run (see the module docstring)."""
+    from ..training.run import Prepared, prepare
+
+    d = cfg.derive
+    kind = d.get("kind")
+    if kind == "distil":
+        teacher_info, teacher = _usable_parent(d["teacher"], home, "teach with")
+        plain = dataclasses.replace(cfg, derive=None)
+        prep = prepare(plain, home=home)
+        if prep.data_info["task"] != teacher_info.task:
+            raise ConfigError(f"The teacher reads {teacher_info.task}s and the student {prep.data_info['task']}s.",
+                              "Choose a student model for the teacher's kind of data.")
+        if list(prep.dataset.class_names) != teacher_info.class_names:
+            raise ConfigError("The teacher was trained on other classes than this data has.",
+                              "Distil on the teacher's own dataset.")
+        from .distil import Distillation, SoftTargetBatches, soft_targets
+
+        inputs, _ = prep.dataset.part("train")
+        soft = soft_targets(teacher, list(inputs), d["temperature"])
+        prep.batches["train"] = SoftTargetBatches(prep.batches["train"], soft)
+        prep.objective, prep.parent = Distillation(d["temperature"], d["alpha"]), teacher_info.id
+        return prep
+    if kind not in ("prune", "quantize"):
+        raise ConfigError(f"'{kind}' is not a way to derive a run.", "Choose prune, quantize or distil.")
+    parent_info, parent = _usable_parent(d["parent"], home, kind)
+    if (parent_info.config.derive or {}).get("kind") == "quantize":
+        raise ConfigError(f"The run '{parent_info.name}' is quantized already.",
+                          "Prune or quantize the run it was made from instead.")
+    from ..data.dataset import load_dataset
+    from ..tasks import task_named
+
+    ds = load_dataset(parent_info.config.data)
+    task = task_named(parent_info.task)
+    pipeline = parent.pipeline if parent_info.task == "text" else parent.preprocess
+    batches = task.encode(cfg, ds, pipeline)
+    model = parent.model
+    prep = Prepared(ds, pipeline, model, dict(parent_info.model_params), dict(parent_info.data_info), batches,
+                    parent=parent_info.id)
+    if kind == "prune":
+        from .prune import apply_pruning, make_permanent
+
+        apply_pruning(model, d["sparsity"], d.get("scope", "global"))
+        prep.epochs, prep.finalize = int(d.get("finetune_epochs", 0)), make_permanent
+    else:
+        from .quantize import int8_state, quantize_model
+
+        q, recipe = quantize_model(model)
+        d["recipe"] = recipe  # recorded in run.json: loading rebuilds from it
+        prep.model, prep.epochs, prep.weights = q, 0, int8_state
+    return prep
+
+
+def derive_run(kind: str, parent: str, home: Any = None, callbacks=(), **settings: Any) -> RunInfo:
+    """Make and save a derived run in one call (the CLI and tests); measures it (measure.py) as well."""
+    from ..training.run import train_run
+    from .measure import measure_run
+
+    info = train_run(plan(kind, parent, home, **settings), list(callbacks), home=home)
+    measure_run(info.id, home=home)
+    from ..runs.store import read_run, resolve_run
+
+    return read_run(resolve_run(info.id, home))
+

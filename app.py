@@ -18,9 +18,10 @@ def main() -> None:
              ("pages/5_Inside_the_CNN.py", "5 · Inside the CNN", "🔬", "See the filters and what each layer saw."),
              ("pages/6_Embeddings.py", "6 · Embeddings", "🔤", "Train word vectors; explore neighbours and a 3-D map."),
              ("pages/7_Runs.py", "7 · Runs", "🗂️", "Compare your runs side by side; resume one that was cut off."),
-             ("pages/8_Scaling.py", "8 · Scaling", "📐", "Train a model at several sizes and watch the scaling law appear.")]
-    for row in (steps[:4], steps[4:]):  # two rows of four, read left to right
-        for col, (page, label, icon, text) in zip(st.columns(4), row):
+             ("pages/8_Scaling.py", "8 · Scaling", "📐", "Train a model at several sizes and watch the scaling law appear."),
+             ("pages/9_Optimize.py", "9 · Optimize", "🗜️", "Prune, quantize or distil a model; compare size, speed, accuracy.")]
+    for row in (steps[:5], steps[5:]):  # two rows of five, read left to right
+        for col, (page, label, icon, text) in zip(st.columns(5), row):
             with col:
                 st.page_link(page, label=label, icon=icon)
                 st.caption(text)

@@ -116,3 +116,23 @@ def comparison(runs: list) -> list[dict[str, Any]]:
 def _mb(n):
     return None if n is None else n / 2**20
 
+
+
+def family(runs: list, parent_id: str) -> list:
+    """`parent_id`'s run followed by every run derived from it (pruned, quantized, distilled), oldest first."""
+    parent = [r for r in runs if r.id == parent_id]
+    children = sorted((r for r in runs if r.parent == parent_id and r.config.derive), key=lambda r: (r.created, r.id))
+    return parent + children
+
+
+def measured(runs: list, home: Any = None) -> list:
+    """`runs` with every one measured (those without a measurement are measured now and recorded)."""
+    from ..runs.store import read_run, resolve_run
+
+    out = []
+    for r in runs:
+        if not r.measure:
+            measure_run(r.id, home=home)
+            r = read_run(resolve_run(r.id, home))
+        out.append(r)
+    return out

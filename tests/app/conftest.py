@@ -18,7 +18,8 @@ for path in (ROOT, Path(__file__).resolve().parent):  # the app's packages, and 
 from apphelpers import SMALL_DATA, SMALL_MODEL, progress_text  # noqa: E402
 
 APP = str(ROOT / "app.py")
-PAGES = {"data": "pages/1_Data.py", "model": "pages/2_Model.py", "train": "pages/3_Train.py", "predict": "pages/4_Predict.py"}
+PAGES = {"data": "pages/1_Data.py", "model": "pages/2_Model.py", "train": "pages/3_Train.py", "predict": "pages/4_Predict.py",
+         "optimize": "pages/9_Optimize.py"}
 
 
 def _stop_all_jobs(timeout: float = 30.0) -> None:

@@ -60,7 +60,8 @@ def controls(parent, busy: bool) -> None:
                    + (f", then {ft} epoch(s) of fine-tuning." if ft else "; no fine-tuning."))
     with quant_tab:
         st.caption("Store the weights of Linear, LSTM and GRU layers as 8-bit integers instead of 32-bit floats: "
-                   "about 4× smaller for those layers, and faster on a CPU. Embeddings and convolutions stay as they are.")
+                   "about 4× smaller for those layers, and faster on a CPU. A CNN is quantized statically: its convolutions too, "
+                   "with the ranges of its activations measured on training pictures. Embeddings stay in 32-bit floats.")
         st.button("🔢 Quantize to int8", key="opt_quantize", disabled=busy, type="primary", on_click=submit,
                   args=("quantize", parent.id))
     with distil_tab:

@@ -121,11 +121,16 @@ def prepare_derived(cfg: RunConfig, home: Any):
         apply_pruning(model, d["sparsity"], d.get("scope", "global"))
         prep.epochs, prep.finalize = int(d.get("finetune_epochs", 0)), make_permanent
     else:
-        from .quantize import int8_state, quantize_model
+        from .quantize import has_convolutions, quantize_model, quantize_static_model, state_of
 
-        q, recipe = quantize_model(model)
+        if has_convolutions(model):  # static: the activations' ranges come from training images
+            calibration = [x for (x,), _ in _first(batches["train"], 8)]
+            q, recipe = quantize_static_model(model, calibration)
+        else:
+            q, recipe = quantize_model(model)
         d["recipe"] = recipe  # recorded in run.json: loading rebuilds from it
-        prep.model, prep.epochs, prep.weights = q, 0, int8_state
+        prep.model, prep.epochs = q, 0
+        prep.weights = lambda m: state_of(m, recipe)
     return prep
 
 
@@ -140,3 +145,13 @@ def derive_run(kind: str, parent: str, home: Any = None, callbacks=(), **setting
 
     return read_run(resolve_run(info.id, home))
 
+
+
+def _first(batches, n: int):
+    """The first `n` batches of an epoch (calibration images for static quantization)."""
+    out = []
+    for i, batch in enumerate(batches):
+        if i >= n:
+            break
+        out.append(batch)
+    return out

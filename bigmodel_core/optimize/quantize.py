@@ -153,3 +153,113 @@ def load_int8_state(q: nn.Module, tensors: dict[str, torch.Tensor]) -> nn.Module
         with torch.no_grad():
             target.copy_(value)
     return q
+
+
+# --- static int8 for CNNs: fuse conv-bn-relu, observe activations on training images, convert -----------------
+STATIC_KIND = "static_int8"
+BACKEND = "x86"
+_PATTERNS = ((nn.Conv2d, nn.BatchNorm2d, nn.ReLU), (nn.Conv2d, nn.BatchNorm2d), (nn.Conv2d, nn.ReLU),
+             (nn.Linear, nn.ReLU))
+
+
+def has_convolutions(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def fusable_groups(model: nn.Module) -> list[list[str]]:
+    """Names of the conv → batch-norm → ReLU runs (and conv-ReLU, linear-ReLU) inside nn.Sequential blocks."""
+    groups = []
+    for path, seq in model.named_modules():
+        if not isinstance(seq, nn.Sequential):
+            continue
+        kids = list(seq.named_children())
+        i = 0
+        while i < len(kids):
+            for pattern in _PATTERNS:
+                run = kids[i:i + len(pattern)]
+                if len(run) == len(pattern) and all(isinstance(m, t) for (_, m), t in zip(run, pattern)):
+                    groups.append([f"{path}.{n}" if path else n for n, _ in run])
+                    i += len(pattern) - 1
+                    break
+            i += 1
+    return groups
+
+
+def _static_skeleton(model: nn.Module, groups: list[list[str]]):
+    from torch.ao import quantization as tq
+
+    if any(hasattr(m, "shortcut") for m in model.modules()):
+        raise ModelError("A ResNet's shortcut adds two tensors, which eager static quantization cannot do in "
+                         "8-bit integers without rewriting the model.",
+                         "Quantize a ConvNet, LeNet or MLP instead, or prune the ResNet.")
+    torch.backends.quantized.engine = BACKEND
+    model = model.cpu().eval()
+    if groups:
+        tq.fuse_modules(model, groups, inplace=True)
+    wrapped = tq.QuantWrapper(model)  # quantizes the input picture, dequantizes the scores
+    wrapped.qconfig = tq.get_default_qconfig(BACKEND)
+    tq.prepare(wrapped, inplace=True)
+    return wrapped
+
+
+def quantize_static_model(model: nn.Module, calibration) -> tuple[nn.Module, dict[str, Any]]:
+    """(int8 CNN, recipe): fused, observed on `calibration` (batches of normalised training images), converted."""
+    from torch.ao import quantization as tq
+
+    groups = fusable_groups(model)
+    with quiet():
+        wrapped = _static_skeleton(model, groups)
+        with torch.no_grad():
+            for x in calibration:
+                wrapped(x)
+        tq.convert(wrapped, inplace=True)
+    return wrapped, {"kind": STATIC_KIND, "backend": BACKEND, "fused": groups, "layers": ["Conv2d", "Linear"]}
+
+
+def static_state(q: nn.Module) -> dict[str, torch.Tensor]:
+    out: dict[str, torch.Tensor] = {}
+    for key, v in q.state_dict().items():
+        if isinstance(v, torch.Tensor):
+            _put(out, key, v)
+        elif isinstance(v, tuple) and v and isinstance(v[0], torch.Tensor):  # a quantized Linear's (weight, bias)
+            _put(out, f"{key}.w", v[0])
+            if len(v) > 1 and v[1] is not None:
+                _put(out, f"{key}.b", v[1])
+    return out
+
+
+def load_static_state(q: nn.Module, tensors: dict[str, torch.Tensor]) -> nn.Module:
+    from collections import OrderedDict
+
+    own = q.state_dict()
+    state: OrderedDict = OrderedDict()
+    state._metadata = getattr(own, "_metadata", None)  # the modules' versions: quantized layers read by them
+    for key, v in own.items():
+        if isinstance(v, tuple):
+            state[key] = (_take(tensors, f"{key}.w"), _take(tensors, f"{key}.b"))
+        elif isinstance(v, torch.Tensor):
+            value = _take(tensors, key)
+            if value is None:
+                raise KeyError(key)
+            state[key] = value
+        else:  # structure, not numbers (a packed layer's dtype): as the skeleton has it
+            state[key] = v
+    q.load_state_dict(state)
+    return q
+
+
+def state_of(q: nn.Module, recipe: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """A quantized model's numbers as plain tensors, for either recipe."""
+    return static_state(q) if recipe.get("kind") == STATIC_KIND else int8_state(q)
+
+
+def rebuild(model: nn.Module, recipe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> nn.Module:
+    """The quantized model a run stored: `model` (its fp32 architecture) quantized by `recipe`, then its values."""
+    if recipe.get("kind") == STATIC_KIND:
+        from torch.ao import quantization as tq
+
+        with quiet():
+            wrapped = _static_skeleton(model, [list(g) for g in recipe.get("fused", [])])
+            tq.convert(wrapped, inplace=True)
+        return load_static_state(wrapped, tensors)
+    return load_int8_state(apply_recipe(model, recipe), tensors)

@@ -178,9 +178,9 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
         tensors = load_file(str(path / "weights.safetensors"))
         derive = info.config.derive or {}
         if derive.get("kind") == "quantize":  # int8: the recipe applied to the fp32 model, then its int8 values
-            from ..optimize.quantize import apply_recipe, load_int8_state
+            from ..optimize.quantize import rebuild
 
-            model = load_int8_state(apply_recipe(model, derive["recipe"]), tensors)
+            model = rebuild(model, derive["recipe"], tensors)
             device = "cpu"  # quantized kernels run on the CPU only
         else:
             model.load_state_dict(tensors)

@@ -155,3 +155,38 @@ def test_the_cli_prunes_and_ends_with_one_json_line(home, capsys):
     assert set(end["latency_ms"]) == {"p50_b1", "p95_b1", "p50_b32", "p95_b32"}
     assert 0 <= end["metrics"]["accuracy"] <= 1
     assert main(["predict", "--run", end["run"], "--text", "a good film"]) == 0
+
+
+@pytest.fixture(scope="module")
+def digits_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("digits")
+    train_run(RunConfig(DataConfig(spec="builtin:digits", max_rows=600), ModelConfig("convnet", {"block_channels": [8, 16]}),
+                        TrainConfig(epochs=3, batch_size=32), name="cnn"), home=home)
+    return home
+
+
+def test_a_cnn_is_quantized_statically_with_conv_bn_relu_fused_and_calibrated(digits_home):
+    from bigmodel_core.data.dataset import load_dataset
+
+    q = derive_run("quantize", "cnn", digits_home)
+    recipe = q.config.derive["recipe"]
+    assert recipe["kind"] == "static_int8" and recipe["backend"] == "x86"
+    assert ["features.0.0", "features.0.1", "features.0.2"] in recipe["fused"]
+    parent = load_bundle("cnn", home=digits_home)
+    images, _ = load_dataset(parent.info.config.data).part("test")
+    fp32 = parent.predict_proba(list(images[:40]))
+    int8 = load_bundle(q.id, home=digits_home).predict_proba(list(images[:40]))
+    assert np.abs(fp32 - int8).max() < 0.1 and (fp32.argmax(1) == int8.argmax(1)).mean() >= 0.95
+    assert q.metrics["test_accuracy"] >= parent.info.metrics["test_accuracy"] - 0.03
+    size = (Path(parent.info.path) / "weights.safetensors").stat().st_size
+    assert q.measure["size_bytes"] < 0.7 * size  # the convolutions are int8 too (scales weigh much in so tiny a net)
+
+
+def test_a_resnet_cannot_be_quantized_statically_and_says_why():
+    from bigmodel_core.models import create_model
+    from bigmodel_core.optimize.quantize import quantize_static_model
+
+    model = create_model("resnet", {"in_channels": 1, "image_size": 8, "num_classes": 3}, width=4)
+    with pytest.raises(ModelError, match="shortcut") as err:
+        quantize_static_model(model, [torch.zeros(2, 1, 8, 8)])
+    assert "prune" in err.value.hint.lower()

@@ -16,10 +16,11 @@ from .errors import ConfigError
 
 
 def cmd_optimize(args) -> None:
-    from .optimize.derive import derive_run
+    from .optimize.derive import plan
     from .optimize.measure import measure_run
     from .runs.store import read_run, resolve_run
     from .training.callbacks import Printer
+    from .training.run import train_run
 
     chosen = [k for k, on in (("prune", args.prune is not None), ("quantize", args.quantize is not None),
                               ("distil", args.distil)) if on]
@@ -33,12 +34,15 @@ def cmd_optimize(args) -> None:
         raise ConfigError("--set gives the student's settings, so it goes with --distil only.",
                           "Leave --set out, or add --distil --student NAME.")
     parent = read_run(resolve_run(args.run))
-    before = parent.measure or measure_run(parent.id)  # the parent is measured the same way, once
     settings = {"prune": {"sparsity": args.prune, "scope": args.scope, "finetune_epochs": args.finetune_epochs},
                 "quantize": {},
                 "distil": {"student": args.student, "student_params": _settings(args.set), "epochs": args.epochs,
                            "temperature": args.temperature, "alpha": args.alpha}}[kind]
-    info = derive_run(kind, parent.id, callbacks=[Printer(json_lines=args.json)], name=args.name, **settings)
+    cfg = plan(kind, parent.id, name=args.name, **settings)  # every setting checked before anything is written
+    before = parent.measure or measure_run(parent.id)  # the parent is measured the same way, once
+    info = train_run(cfg, [Printer(json_lines=args.json)])
+    measure_run(info.id)
+    info = read_run(resolve_run(info.id))
     m = info.measure
     payload = {"event": "optimize_end", "run": info.id, "parent": parent.id, "kind": kind,
                "metrics": {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]},

@@ -50,9 +50,17 @@ def plan(kind: str, parent: str, home: Any = None, *, sparsity: float = 0.5, sco
     info = read_run(resolve_run(parent, home))
     base = info.config
     if kind == "distil":
+        from ..models import list_models, model_entry
         from .distil import check
 
         check(temperature, alpha)
+        if model_entry(student).task != info.task:
+            raise ConfigError(f"The {student} model is for {model_entry(student).task}s, but the teacher "
+                              f"'{info.name}' reads {info.task}s.",
+                              f"Choose a student for {info.task}s: " + ", ".join(list_models(info.task)) + ".")
+        if model_entry(student).pipeline is not None:
+            raise ConfigError(f"The {student} model is a pretrained one, not a small student.",
+                              "Choose a small model as the student, for example lstm or bag_of_embeddings.")
         train = dataclasses.replace(base.train, epochs=int(epochs or 8), lr=1e-2, schedule="warmup_cosine",
                                     weight_decay=0.5 if base.train.optimizer == "adamw" else base.train.weight_decay)
         data = data if data is not None else base.data

@@ -202,6 +202,17 @@ CLI_CASES = {
     "downloading a model id that climbs out": (["pretrained", "download", "../../etc/passwd"], "model id"),
     "fp16 on a CPU": (TRAIN + ["--set", "precision=fp16", "--device", "cpu"], "fp16 needs a GPU"),
     "gradient accumulation of zero": (TRAIN + ["--set", "grad_accumulation=0"], "grad_accumulation"),
+    # making models small
+    "optimize without saying how": (["optimize", "--run", "text-run"], "say what to do"),
+    "pruning more than all the weights": (["optimize", "--run", "text-run", "--prune", "1.5"], "sparsity"),
+    "quantizing to a width that is not offered": (["optimize", "--run", "text-run", "--quantize", "int4"], "int4"),
+    "optimizing a run that does not exist": (["optimize", "--run", "no-such-run", "--prune", "0.5"], "no-such-run"),
+    "distilling at an absurd temperature": (["optimize", "--run", "text-run", "--distil", "--temperature", "100"],
+                                            "temperature"),
+    "a text student for a picture teacher": (["optimize", "--run", "image-run", "--distil", "--student", "lstm"],
+                                             "lstm model is for texts"),
+    "student settings without distilling": (["optimize", "--run", "text-run", "--prune", "0.5", "--set", "hidden=8"],
+                                            "--distil"),
     # word vectors
     "vectors that do not exist": (["embed", "neighbours", "--vectors", "nope", "--word", "good"], "nope"),
     "file that is no vectors file": (["embed", "import", "--file", "{files}/vectors.txt"], "vectors.txt"),

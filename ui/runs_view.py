@@ -36,7 +36,7 @@ from ui.feedback import show_error
 
 STATUS_ORDER = ["running", "queued", "finished", "stopped", "interrupted", "failed"]
 COLUMNS = ["name", "model", "data", "parameters", "val accuracy", "val loss", "seconds", "epochs", "status",
-           "tags", "sweep", "best at", "created"]
+           "tags", "sweep", "made from", "best at", "created"]
 COLUMN_CONFIG = {
     "parameters": st.column_config.NumberColumn("parameters", format="compact", help="Weights the model learns."),
     "val accuracy": st.column_config.NumberColumn("best val accuracy", format="percent",
@@ -112,7 +112,7 @@ def run_table(runs: list[RunInfo]) -> list[RunInfo]:
     ordered = sorted(shown, key=lambda r: first[_sweep(r) or r.id])  # a sweep's runs sit together, newest group first
     won = best_badges(shown)
     rows = [{**row, "best at": ", ".join(won.get(row["id"], []))} for row in table_rows(ordered)]
-    columns = [c for c in COLUMNS if c != "sweep" or any(row["sweep"] for row in rows)]
+    columns = [c for c in COLUMNS if c not in ("sweep", "made from") or any(row[c] for row in rows)]
     st.dataframe(pd.DataFrame(rows, columns=["id", *COLUMNS]), hide_index=True, width="stretch", key="runs_table",
                  column_order=columns, column_config=COLUMN_CONFIG)
     st.caption(f"{len(shown)} of {len(runs)} runs. Click a column's header to sort by it.")

@@ -24,8 +24,21 @@ def table_rows(runs: Iterable[RunInfo]) -> list[dict[str, Any]]:
         rows.append({"id": r.id, "name": r.name, "model": r.model_name, "data": r.config.data.spec,
                      "parameters": r.parameters, "val accuracy": m.get("val_accuracy"), "val loss": m.get("val_loss"),
                      "seconds": r.seconds, "epochs": r.epochs_done, "status": r.status, "tags": ", ".join(r.tags),
-                     "sweep": (r.config.sweep or {}).get("id") or "", "created": r.created})
+                     "sweep": (r.config.sweep or {}).get("id") or "", "made from": made_from(r), "created": r.created})
     return rows
+
+
+def made_from(run: RunInfo) -> str:
+    """'pruned 50 % from X', 'int8 from X', 'distilled from X', or '' for a run trained from its settings."""
+    d = run.config.derive or {}
+    kind = d.get("kind")
+    if kind == "prune":
+        return f"pruned {d.get('sparsity', 0):.0%} from {d.get('parent')}"
+    if kind == "quantize":
+        return f"int8 from {d.get('parent')}"
+    if kind == "distil":
+        return f"distilled from {d.get('teacher')}"
+    return ""
 
 
 def filter_runs(runs: Iterable[RunInfo], text: str = "", statuses: Optional[Iterable[str]] = None,

@@ -24,7 +24,7 @@ def _settings(kind: str) -> dict:
 
 def submit(kind: str, parent: str) -> None:
     """Button callback: plan the derived run and queue it like any training job (live curves, Stop)."""
-    from bigmodel_core.optimize.derive import plan
+    from bigmodel_core.optimize import plan
 
     try:
         settings = _settings(kind)
@@ -86,8 +86,8 @@ def controls(parent, busy: bool) -> None:
 
 def comparison(parent, runs) -> None:
     """One table and chart for the run and everything made from it, measured alike."""
-    from bigmodel_core.optimize.measure import comparison as rows_of
-    from bigmodel_core.optimize.measure import family, measured
+    from bigmodel_core.optimize import comparison as rows_of
+    from bigmodel_core.optimize import family, measured
 
     members = family(runs, parent.id)
     with guarded(), st.spinner("Measuring size, speed and accuracy…"):
@@ -133,7 +133,7 @@ def chart(rows: list[dict]) -> go.Figure:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _sparsity(run_id: str, home: str) -> list[dict]:
-    from bigmodel_core.optimize.prune import sparsity
+    from bigmodel_core.optimize import sparsity
     from bigmodel_core.serve import load_bundle
 
     return sparsity(load_bundle(run_id, home=home).model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bigmodel_core.models.pretrained import DEFAULT_WEIGHTS, suggested_weights
+from bigmodel_core.models import DEFAULT_WEIGHTS, suggested_weights
 from ui.feedback import guarded
 
 SOURCES = {"hub": "A suggested model (Hugging Face Hub)", "folder": "A folder on this computer"}
@@ -27,7 +27,7 @@ def weights_picker(current: str | None) -> str:
             st.info("Type the folder of a model in Hugging Face format (safetensors weights only).", icon="📁")
             st.stop()
         with guarded():
-            from bigmodel_core.models.hub import check_pretrained_folder
+            from bigmodel_core.models import check_pretrained_folder
 
             found = check_pretrained_folder(path.strip())
             st.caption(f"A {found['model_type']} model: {found['layers']} layers, hidden size {found['hidden_size']}, "
@@ -51,7 +51,7 @@ def _label(entry: dict) -> str:
 
 
 def _download(model_id: str) -> None:
-    from bigmodel_core.models.hub import download_pretrained
+    from bigmodel_core.models import download_pretrained
 
     bar = st.progress(0.0, text="Connecting to the Hugging Face Hub…")
 

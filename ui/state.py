@@ -69,7 +69,7 @@ def describe_settings(settings: dict[str, Any]) -> str:
 @st.cache_data(max_entries=16, show_spinner=False)
 def size_against(info: dict, data: dict, vocab_size: int, num_classes: int) -> dict | None:
     """The chosen model's size and cost per example against the classroom LSTM's (cached per model)."""
-    from bigmodel_core.models.summary import size_against as against
+    from bigmodel_core.models import size_against as against
 
     return against(info, from_dict(DataConfig, data), vocab_size, num_classes)
 

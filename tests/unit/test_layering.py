@@ -70,7 +70,7 @@ def test_importing_the_whole_engine_loads_no_streamlit():
 
 
 SHARED_MODULES = {"config", "errors", "settings"}  # the vocabulary every layer shares
-DOMAINS = {"data", "models", "explain", "embeddings", "runs", "serve", "training"}
+DOMAINS = {"data", "models", "explain", "embeddings", "runs", "serve", "training", "optimize"}
 
 
 def engine_imports(path: Path) -> list[tuple[str, list[str]]]:

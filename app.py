@@ -19,7 +19,8 @@ def main() -> None:
              ("pages/6_Embeddings.py", "6 · Embeddings", "🔤", "Train word vectors; explore neighbours and a 3-D map."),
              ("pages/7_Runs.py", "7 · Runs", "🗂️", "Compare your runs side by side; resume one that was cut off."),
              ("pages/8_Scaling.py", "8 · Scaling", "📐", "Train a model at several sizes and watch the scaling law appear."),
-             ("pages/9_Optimize.py", "9 · Optimize", "🗜️", "Prune, quantize or distil a model; compare size, speed, accuracy.")]
+             ("pages/9_Optimize.py", "9 · Optimize", "🗜️", "Prune, quantize or distil a model; compare size, speed, accuracy."),
+             ("pages/10_Deploy.py", "10 · Deploy", "🚀", "Export to ONNX and serve your model as a REST API; try it live.")]
     for row in (steps[:5], steps[5:]):  # two rows of five, read left to right
         for col, (page, label, icon, text) in zip(st.columns(5), row):
             with col:

@@ -273,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "images: lime (default), saliency, ig or gradxinput")
         s.set_defaults(fn=fn)
     from .cli_embed import add_parsers as embed_parsers
+    from .cli_export import add_parsers as export_parsers
     from .cli_optimize import add_parsers as optimize_parsers
     from .cli_pretrained import add_parsers as pretrained_parsers
     from .cli_runs import add_parsers
@@ -281,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed = embed_parsers(sub)
     optimize_parsers(sub)  # a top-level command: it gets --json below
     serve_parsers(sub)  # a top-level command too
+    export_parsers(sub)  # a top-level command too
     nested = embed + add_parsers(sub) + pretrained_parsers(sub)
     for s in [p for name, p in sub.choices.items() if name not in ("embed", "runs", "sweep", "pretrained")] + nested:
         s.add_argument("--json", action="store_true", help="print one JSON object per line")

@@ -14,7 +14,8 @@ def test_home_shows_the_guided_path_in_order(open_page):
     links = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
     assert links == [("1 · Data", "Data"), ("2 · Model", "Model"), ("3 · Train", "Train"), ("4 · Predict", "Predict"),
                      ("5 · Inside the CNN", "Inside_the_CNN"), ("6 · Embeddings", "Embeddings"),
-                     ("7 · Runs", "Runs"), ("8 · Scaling", "Scaling"), ("9 · Optimize", "Optimize")]
+                     ("7 · Runs", "Runs"), ("8 · Scaling", "Scaling"), ("9 · Optimize", "Optimize"),
+                     ("10 · Deploy", "Deploy")]
     captions = " ".join(texts(at.caption))
     assert "Movie reviews or handwritten digits" in captions and "Type a sentence or draw a digit" in captions
 

@@ -108,9 +108,14 @@ def comparison(parent, runs) -> None:
     if any(m.config.derive and m.config.derive.get("kind") == "prune" for m in members):
         st.caption("A pruned model stored as a plain file keeps its size: its zeros are still written out. They "
                    "only shrink it when zipped (the zipped column), or with sparse formats.")
-    if any(m.config.derive and m.config.derive.get("kind") == "quantize" for m in members):
+    recipes = {(m.config.derive.get("recipe") or {}).get("kind") for m in members
+               if m.config.derive and m.config.derive.get("kind") == "quantize"}
+    if "dynamic_int8" in recipes and parent.task == "text":
         st.caption("int8 shrinks the Linear and LSTM layers about 4×; the word embeddings stay in 32-bit floats, "
                    "so a text model with a big vocabulary shrinks less.")
+    if "static_int8" in recipes:
+        st.caption("Static int8: the convolutions and linear layers store 8-bit weights, batch-norm is folded into "
+                   "the convolution before it, and the pictures themselves travel through the network as 8-bit numbers.")
     pruned = [m for m in members if m.config.derive and m.config.derive.get("kind") == "prune"]
     if pruned:
         sparsity_chart(pruned[-1])

@@ -104,7 +104,8 @@ def comparison(runs: list) -> list[dict[str, Any]]:
         d = r.config.derive or {}
         how = {"prune": f"pruned {d.get('sparsity', 0):.0%}" + (f", fine-tuned {d.get('finetune_epochs')} epoch(s)"
                                                               if d.get("finetune_epochs") else ""),
-               "quantize": "int8 (dynamic)", "distil": f"distilled from {d.get('teacher')}"}.get(d.get("kind"), "original")
+               "quantize": "int8 (static)" if (d.get("recipe") or {}).get("kind") == "static_int8" else "int8 (dynamic)",
+               "distil": f"distilled from {d.get('teacher')}"}.get(d.get("kind"), "original")
         rows.append({"run": r.name, "how": how, "model": r.model_name, "parameters": m.get("parameters"),
                      "non-zero parameters": m.get("nonzero_parameters"), "file MB": _mb(m.get("size_bytes")),
                      "zipped MB": _mb(m.get("zipped_bytes")), "ms (1)": lat.get("p50_b1"), "ms p95 (1)": lat.get("p95_b1"),

@@ -19,7 +19,12 @@
     page takes in other sessions (the home page; the Train page showing a finished demo's
     results), as a ratio to the same rerun with nothing else running.
 
-    python bench/classroom.py [--sessions 10] [--repeats 2] [--renders 15] [--seeds 3] [--quick] [--only preset|a|b]
+(memory) Peak resident memory of this process (the server) plus its children while one job trains and
+    while three train at once (three sessions, demo preset seeds 0-2, BIGMODEL_MAX_JOBS=3 so that none
+    waits in the queue; --memory-epochs epochs each), as a ratio to the one-job peak in the same run.
+
+    python bench/classroom.py [--sessions 10] [--repeats 2] [--renders 15] [--seeds 3] [--quick]
+                              [--only preset|a|b|memory] [--memory-epochs N]
 """
 from __future__ import annotations
 
@@ -216,6 +221,31 @@ def part_a(n: int, quick: bool, repeats: int) -> dict:
     return out
 
 
+def part_memory(epochs: int | None) -> dict:
+    from bigmodel_core.training.jobs import MAX_JOBS_ENV, demo_config
+
+    demo = demo_config()
+
+    def cfg(seed: int):
+        return replace(demo, train=replace(demo.train, seed=seed, epochs=epochs or demo.train.epochs))
+
+    saved = os.environ.get(MAX_JOBS_ENV)
+    os.environ[MAX_JOBS_ENV] = "3"  # all three train at once: the peak a bigger server would see
+    try:
+        one = classroom("memory_one_job", [cfg(0)])
+        three = classroom("memory_three_jobs", [cfg(s) for s in range(3)])
+    finally:
+        if saved is None:
+            os.environ.pop(MAX_JOBS_ENV, None)
+        else:
+            os.environ[MAX_JOBS_ENV] = saved
+    return {"peak_rss_mb": {"one": one["peak_rss_mb"], "three": three["peak_rss_mb"]},
+            "peak_rss_server_only_mb": {"one": one["peak_rss_server_only_mb"], "three": three["peak_rss_server_only_mb"]},
+            "three_over_one": round(three["peak_rss_mb"] / one["peak_rss_mb"], 2),
+            "most_training_children": {"one": one["most_training_children"], "three": three["most_training_children"]},
+            "epochs": epochs or demo.train.epochs}
+
+
 # --- (b) long steps of one user vs another user's page --------------------------------------------
 def _renders(at, n: int) -> list[float]:
     times = []
@@ -318,11 +348,14 @@ def main(argv=None) -> int:
     ap.add_argument("--renders", type=int, default=15, help="home-page reruns measured per load in (b)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per preset in (p)")
     ap.add_argument("--repeats", type=int, default=2, help="alternated single/shared pairs in (a)")
-    ap.add_argument("--only", choices=["preset", "a", "b"], default=None)
-    ap.add_argument("--quick", action="store_true", help="1 seed, 4 sessions, 8 renders, no single_before run")
+    ap.add_argument("--only", choices=["preset", "a", "b", "memory"], default=None)
+    ap.add_argument("--memory-epochs", type=int, default=None, help="epochs of each job in (memory); default: the demo's")
+    ap.add_argument("--quick", action="store_true",
+                    help="1 seed, 4 sessions, 8 renders, no single_before run, 2-epoch jobs in (memory)")
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.sessions, args.renders, args.repeats = 1, 4, 8, 1
+        args.memory_epochs = args.memory_epochs or 2
     summary = {}
     t0 = time.perf_counter()
     if args.only in (None, "preset"):
@@ -331,6 +364,8 @@ def main(argv=None) -> int:
         summary["a"] = part_a(args.sessions, args.quick, args.repeats)
     if args.only in (None, "b"):
         summary["b"] = part_b(args.renders)
+    if args.only in (None, "memory"):
+        summary["memory"] = part_memory(args.memory_epochs)
     emit(BENCH, kind="summary", **summary, seconds=round(time.perf_counter() - t0), **_common.machine())
     return 0
 

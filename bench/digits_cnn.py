@@ -1,7 +1,8 @@
 """Digits benchmarks (issue 3): time from pressing Train to 0.98 test accuracy, and images/s vs plain PyTorch.
 
-Prints JSON lines. Both figures use the default image model (convnet) on the built-in digits.
-  python bench/digits_cnn.py [--repeats 3] [--threads 1]
+Prints JSON lines, the last a "kind": "summary" line with both figures. Both use the default image
+model (convnet) on the built-in digits.
+  python bench/digits_cnn.py [--repeats 3] [--threads 1] [--quick]
 """
 from __future__ import annotations
 
@@ -86,7 +87,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1, help="same for engine and plain loop (the app picks 1 on 2 cores)")
     p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--quick", action="store_true", help="one repeat")
     args = p.parse_args()
+    if args.quick:
+        args.repeats = 1
     emit("digits_machine", **machine())
     runs = [time_to_target(args.threads, args.epochs, seed) for seed in range(args.repeats)]
     for seed, r in enumerate(runs):
@@ -95,13 +99,21 @@ def main() -> None:
     emit("digits_time_to_098_summary", target_accuracy=TARGET, reached=sum(s is not None for s in secs), runs=len(runs),
          median_seconds_to_target=median(secs), target_seconds=10.0,
          median_final_test_accuracy=median([r["final_test_accuracy"] for r in runs]))
-    ratios = []
+    ratios, rates = [], []
     for _ in range(args.repeats):  # alternate so drift in machine load hits both sides alike
         plain = plain_images_per_s(args.threads, 3)
         engine = engine_images_per_s(args.threads, 3)
         ratios.append(engine / plain)
+        rates.append((engine, plain))
         emit("digits_images_per_s", engine=engine, plain=plain, ratio=engine / plain)
     emit("digits_images_per_s_summary", median_ratio=median(ratios), target_ratio=1.0, threads=args.threads)
+    to_target, ratio = median(secs), median(ratios)
+    final = median([r["final_test_accuracy"] for r in runs])
+    emit("digits_cnn", kind="summary", repeats=args.repeats, threads=args.threads, target_accuracy=TARGET,
+         reached=sum(s is not None for s in secs), median_seconds_to_target=to_target, target_seconds=10.0,
+         median_final_test_accuracy=final, engine_images_per_s=median([e for e, _ in rates]),
+         plain_images_per_s=median([p for _, p in rates]), images_per_s_ratio=ratio, target_ratio=1.0,
+         passed=to_target is not None and to_target <= 10.0 and final >= TARGET and ratio >= 1.0)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Two 28x28 sets of 8,000 images, both made from scikit-learn's 8x8 digits (seeded
 plus shifted64, the shifted set at 64x64 (3,000 images), for a larger size. The test split holds only
 variants of original digits that no training or validation image comes from. Each set is saved as .npz
 and trained through the engine (`train_run`, DataConfig("npz:PATH")), then the same models on
-builtin:digits (8x8). Prints JSON lines; ~5 min on 2 cores.
+builtin:digits (8x8). Prints JSON lines, the last a "kind": "summary" line; ~5 min on 2 cores.
   python bench/images_28.py [--epochs 3] [--seeds 3] [--threads 1] [--set schedule=constant] [--quick]
 """
 from __future__ import annotations
@@ -166,6 +166,7 @@ def main() -> None:
     train = {"epochs": args.epochs, "num_threads": args.threads, **train_settings(args.set)}
     emit("images_machine", **machine())
     emit("images_train_config", **{k: v for k, v in asdict(TrainConfig(**train)).items() if k != "seed"})
+    accuracy: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         specs = build_sets(Path(tmp), args.rows)
         for name, spec in specs.items():
@@ -180,6 +181,10 @@ def main() -> None:
                      min_test_accuracy=min(r["test_accuracy"] for r in runs),
                      median_train_accuracy=median([r["train_accuracy"] for r in runs]),
                      median_seconds=median([r["seconds"] for r in runs]))
+                accuracy.setdefault(name, {})[row] = median([r["test_accuracy"] for r in runs])
+    default, lenet = MODELS[0][0], MODELS[1][0]
+    emit("images_28", kind="summary", epochs=args.epochs, seeds=args.seeds, median_test_accuracy=accuracy,
+         passed=all(acc[default] >= acc[lenet] for acc in accuracy.values()))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ dev.tsv sentences. Variants, interleaved per sentence:
                   perturbed texts batched by exact length so the LSTM runs unpacked (oneDNN kernel)
 
 One JSON line per (variant, samples) median and a summary with the targets (<= 0.08 s at 1,000,
-<= 0.4 s at 5,000 samples).
+<= 0.4 s at 5,000 samples). Also the latency of predicting one sentence (`predict_proba([text])`,
+median of 20 calls per sentence, then over the sentences) at the default thread count and at 1.
 
     python bench/lime_speed.py [--data DIR] [--models preset,100x128 | --run RUN --home DIR] [--sentences 20] [--quick]
 """
@@ -101,6 +102,27 @@ def proto_explain(predictor, text: str, num_samples: int, seed: int = 0) -> Expl
     return exp
 
 
+def predict_latency(predictor, texts: list[str], threads: dict[str, int], label: str, calls: int = 20) -> dict:
+    """Median ms of `predict_proba([sentence])` (one sentence, tokenizing included): what the Predict page pays."""
+    out = {}
+    for name, n in threads.items():
+        torch.set_num_threads(n)
+        per_text = []
+        for text in texts:
+            for _ in range(3):
+                predictor.predict_proba([text])
+            ts = []
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                predictor.predict_proba([text])
+                ts.append(time.perf_counter() - t0)
+            per_text.append(1000 * statistics.median(ts))
+        out[name] = statistics.median(per_text)
+        emit(BENCH, kind="predict", model=label, threads=n, sentences=len(texts), calls_each=calls,
+             median_ms=out[name], max_sentence_ms=max(per_text))
+    return out
+
+
 def measure(predictor, texts: list[str], sample_sizes: list[int], default_threads: int, label: str) -> dict:
     variants = {"engine_default": (default_threads, explain_text), "engine_1thread": (1, explain_text),
                 "proto_1thread": (1, proto_explain)}
@@ -119,6 +141,7 @@ def measure(predictor, texts: list[str], sample_sizes: list[int], default_thread
                 times.setdefault((name, n), []).append(time.perf_counter() - t0)
                 tops[name] = exp.top(k=1)[0][0]
             agree[n].append(tops["proto_1thread"] == tops["engine_1thread"])
+    predict = predict_latency(predictor, texts, {"default": default_threads, "1thread": 1}, label)
     rows = {}
     for (name, n), ts in times.items():
         med = statistics.median(ts)
@@ -126,7 +149,7 @@ def measure(predictor, texts: list[str], sample_sizes: list[int], default_thread
         emit(BENCH, kind="median", model=label, variant=name, samples=n, threads=variants[name][0], sentences=len(ts),
              median_s=med, p90_s=float(np.percentile(ts, 90)), target_s=TARGETS.get(n),
              passed=None if n not in TARGETS else med <= TARGETS[n])
-    return {"median_s": rows,
+    return {"median_s": rows, "predict_ms": predict,
             "passed": {f"engine_{w}@{n}": rows[f"engine_{w}@{n}"] <= t
                        for w in ("default", "1thread") for n, t in TARGETS.items() if f"engine_{w}@{n}" in rows},
             "proto_top_word_agrees_with_engine": {n: float(np.mean(a)) for n, a in agree.items()}}

@@ -91,8 +91,10 @@ def engine_epoch(prep, threads: int, bucket: bool, seed: int) -> dict:
     src = prep.batches["train"]
     # what prepare() builds with bucket_by_length=bucket
     batches = TextBatches(src.encoded, src.labels, BATCH, shuffle=True, bucket=bucket, seed=seed)
-    cfg = TrainConfig(optimizer="adam", lr=LR, batch_size=BATCH, epochs=1, num_threads=threads,
-                      bucket_by_length=bucket, device="cpu", seed=seed)
+    # plain Adam at a constant rate, as the plain loop: no weight decay (the engine refuses its AdamW
+    # default of 0.5 with adam) and no schedule
+    cfg = TrainConfig(optimizer="adam", lr=LR, weight_decay=0.0, schedule="constant", batch_size=BATCH, epochs=1,
+                      num_threads=threads, bucket_by_length=bucket, device="cpu", seed=seed)
     torch.manual_seed(seed)
     model = create_model("lstm", prep.data_info, **prep.model_params)
     history = History()

@@ -43,18 +43,35 @@ def cmd_models(args) -> None:
                f"{name:20} {e.task:6} {'(default) ' if chosen else ''}{e.description}")
 
 
-def cmd_train(args) -> None:
-    from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict
-    from .models import model_preset
+def cmd_train(args) -> int:
+    from .cli_distributed import train_in_world
+
+    return train_in_world(args, _train)  # --processes N: torchrun starts N processes of this command
+
+
+def _train(args, w, stop):
+    """Train one run in this process (under torchrun: this rank's part; rank 0 prints); its RunInfo."""
     from .training.callbacks import Printer
     from .training.run import train_run
 
+    printer = [Printer(json_lines=args.json)] if w.lead else []
     if args.resume:
         if args.data or args.model or args.set or args.name:
             raise ConfigError("A resumed run keeps its own data, model and settings.",
-                              "Give only --resume RUN (and optionally --epochs N for more epochs).")
-        info = train_run(None, [Printer(json_lines=args.json)], resume=args.resume, epochs=args.epochs)
-        return _print_fit_end(args, info)
+                              "Give only --resume RUN (and optionally --epochs N or --processes N).")
+        info = train_run(None, printer, resume=args.resume, epochs=args.epochs, stop_event=stop)
+    else:
+        info = train_run(_new_run_config(args), printer, stop_event=stop)
+    if w.lead:  # the other ranks' record is not the run's
+        _print_fit_end(args, info)
+    return info
+
+
+def _new_run_config(args):
+    """The RunConfig of `train --data ... --model ... --set ...` (the model's preset under what the user set)."""
+    from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, from_dict
+    from .models import model_preset
+
     if not args.data:
         raise ConfigError("Say which data to train on.", "Add --data SPEC, for example --data builtin:synthetic_reviews.")
     settings = _settings(args.set)
@@ -62,7 +79,8 @@ def cmd_train(args) -> None:
     train_keys = set(TrainConfig.__dataclass_fields__)
     data = {k: _typed(DataConfig, k, settings.pop(k)) for k in list(settings) if k in data_keys}
     train = {k: _typed(TrainConfig, k, settings.pop(k)) for k in list(settings) if k in train_keys}
-    train.update({k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("seed", args.seed)) if v is not None})
+    train.update({k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("seed", args.seed),
+                                    ("processes", args.processes)) if v is not None})
     if args.dry_run:
         train["dry_run"] = True
     vectors = settings.pop("embeddings", None)
@@ -78,9 +96,7 @@ def cmd_train(args) -> None:
     data, train = {**preset["data"], **data}, {**preset["train"], **train}
     data_cfg = from_dict(DataConfig, {"spec": args.data, **data})
     model = ModelConfig(model_name, settings, embeddings=vectors or None, freeze_embeddings=freeze)
-    cfg = RunConfig(data_cfg, model, from_dict(TrainConfig, train), name=args.name)
-    info = train_run(cfg, [Printer(json_lines=args.json)])
-    _print_fit_end(args, info)
+    return RunConfig(data_cfg, model, from_dict(TrainConfig, train), name=args.name)
 
 
 def _print_fit_end(args, info) -> None:
@@ -253,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--name", help="run id (default: time and model)")
     s.add_argument("--dry-run", action="store_true", help="one epoch of two batches (smoke test)")
+    s.add_argument("--processes", type=int, metavar="N",
+                   help="train in N processes on this machine (data-parallel, started with torchrun); "
+                        "--set batch_size stays the global batch")
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("eval", help="evaluate a saved run on a dataset")
     s.add_argument("--run", required=True)
@@ -297,31 +316,45 @@ def _kept(stop: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI; under torchrun (one process per rank) through torch's @record (cli_distributed)."""
+    from .cli_distributed import under_torchrun
+
+    return under_torchrun(_main, argv)
+
+
+def _main(argv: list[str] | None, w) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `train --processes N` hands to torchrun
+    code, failure = 0, None
     try:
         with sigterm_as_interrupt():
-            args.fn(args)
+            code = args.fn(args) or 0
     except BigModelError as exc:
         print(f"Error: {exc.message}\nHint: {exc.hint}" if exc.hint else f"Error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
+        code, failure = exc.exit_code, exc
     except Terminated as stop:
         print(f"Stopped by {stop.signal_name}: nothing half-done was kept{_kept(stop)}.", file=sys.stderr)
-        return 128 + stop.signal_number
+        code = 128 + stop.signal_number
     except KeyboardInterrupt as stop:
         print(f"Interrupted: nothing half-done was kept{_kept(stop)}.", file=sys.stderr)
-        return 130
-    except MemoryError:
+        code = 130
+    except MemoryError as exc:
         print("Error: The computer ran out of memory, so the command stopped.\n"
               "Hint: Try a smaller model, batch size or dataset (--set max_rows=...).", file=sys.stderr)
-        return 1
+        code, failure = 1, exc
     except Exception as exc:  # noqa: BLE001 - a bug: one plain line, the traceback only on request
+        code, failure = 1, exc
         if os.environ.get("BIGMODEL_DEBUG"):
             raise
         print(f"Error: Something unexpected went wrong ({type(exc).__name__}: {str(exc)[:200]}).\n"
               "Hint: This is a bug in BigModel Lab; run again with BIGMODEL_DEBUG=1 to see the details "
               "and report them.", file=sys.stderr)
-        return 1
-    return 0
+    finally:
+        if w.launched:
+            from .cli_distributed import rank_exit
+
+            rank_exit(w, code, failure)
+    return code
 
 
 if __name__ == "__main__":

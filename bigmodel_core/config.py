@@ -141,6 +141,10 @@ class TrainConfig:
     bucket_by_length: bool = setting(True, kind=bool)  # batches of similar length: little compute goes to padding
     device: str = setting("auto", kind=str)  # auto | cpu | cuda | cuda:N | mps
     num_threads: Optional[int] = setting(None, kind=int, low=1, high=1024, optional=True)  # None: automatic
+    # processes that train the run together (data-parallel, torchrun): the CLI's --processes and the
+    # app's jobs launch that many; batch_size stays the global batch, so the run is the same on 1 or N.
+    # train_run itself trains in whatever world it runs in (RunInfo.world_size records it)
+    processes: int = setting(1, kind=int, low=1, high=1024)
     seed: int = setting(0, kind=int, low=0, high=2**32 - 1)
     # stop once training has taken this many seconds (the scaling explorer's compute budget); the epoch
     # in progress is validated and the run is finished. None: train all the epochs

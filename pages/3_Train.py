@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from bigmodel_core.config import SCHEDULES, TrainConfig
-from bigmodel_core.training import list_devices
+from bigmodel_core.training import list_devices, max_processes, precision_problem
 from ui import state
 from ui.feedback import show_error
 from ui.training_view import render_epochs, render_progress, render_result
@@ -32,7 +32,7 @@ def settings() -> TrainConfig:
                    device=s["train_device"], num_threads=int(s["train_threads"]) or None,
                    momentum=float(s["train_momentum"]), schedule=s["train_schedule"],
                    warmup_fraction=float(s["train_warmup"]), grad_accumulation=int(s["train_accum"]),
-                   precision=s["train_precision"])
+                   precision=s["train_precision"], processes=int(s["train_processes"]))
 
 
 def optimizer_changed() -> None:
@@ -80,11 +80,20 @@ with st.expander("Training settings", expanded=False):
     c3.number_input("Gradient accumulation (batches per step)", 1, 64, cfg.grad_accumulation, key="train_accum",
                     help="Add up the gradients of several batches before one step: the effect of a bigger batch "
                          "without its memory.")
-    c1, _, _ = st.columns(3)
-    c1.selectbox("Precision", ["fp32", "bf16", "fp16"], index=["fp32", "bf16", "fp16"].index(cfg.precision),
-                 key="train_precision",
-                 help="fp32: full precision (always works). bf16 and fp16 compute in half the bits, faster on GPUs "
-                      "that support them; fp16 needs a GPU. The weights stay in full precision.")
+    c1, c2, _ = st.columns(3)
+    precision = c1.selectbox("Precision", ["fp32", "bf16", "fp16"], index=["fp32", "bf16", "fp16"].index(cfg.precision),
+                             key="train_precision",
+                             help="fp32: full precision (always works). bf16 and fp16 compute in half the bits, faster "
+                                  "on GPUs that support them; fp16 needs a GPU. The weights stay in full precision.")
+    if (problem := precision_problem(precision, st.session_state.get("train_device", cfg.device))):
+        c1.caption(f"⚠️ {problem} Training would be refused: choose fp32.")
+    most = max_processes(st.session_state.get("train_device", cfg.device))
+    c2.number_input("Processes", 1, max(most, 1), min(cfg.processes, most), key="train_processes",
+                    disabled=most < 2,
+                    help="Processes that train the run together with PyTorch's distributed data parallel (torchrun): "
+                         "each reads its own share of every batch and they average their gradients. The batch size "
+                         "stays the same overall, so the run is the same on 1 or more processes."
+                         + ("" if most >= 2 else " This computer has one core (or one GPU): one process."))
 state.set_train_cfg(settings())
 
 job = state.current_job()

@@ -38,6 +38,9 @@ class RunInfo:
     seconds: Optional[float] = None
     device: str = "cpu"
     threads: Optional[int] = None
+    # processes that trained it together in its last session (torchrun's WORLD_SIZE; 1 without
+    # torchrun): optional, so a run.json written before it existed reads as one process
+    world_size: int = 1
     parent: Optional[str] = None  # the run this one was derived from (resumed, pruned, distilled, ...)
     embeddings: Optional[dict[str, Any]] = None  # the word vectors the model started from, with coverage
     val_report: dict[str, Any] = field(default_factory=dict)

@@ -134,8 +134,10 @@ class Printer(Callback):
 
     def on_fit_start(self, trainer, event: TrainEvent) -> None:
         m = event.metrics
+        where = f"{m['device']} ({m['threads']} threads)" if m.get("processes", 1) == 1 else \
+            f"{m['device']} in {m['processes']} processes ({m['threads']} threads each)"
         self._write({"event": "fit_start", **m, "total_steps": event.total_steps},
-                    f"Training on {m['device']} ({m['threads']} threads), {m['train_examples']} examples, "
+                    f"Training on {where}, {m['train_examples']} examples, "
                     f"{m['parameters']:,} parameters, {event.total_steps} steps")
 
     def on_batch_end(self, trainer, event: TrainEvent) -> None:

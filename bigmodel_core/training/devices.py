@@ -59,18 +59,20 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def choose_threads(running_jobs: int = 1, requested: int | None = None) -> int:
-    """Threads for one CPU training job.
+def choose_threads(running_jobs: int = 1, requested: int | None = None, processes: int = 1) -> int:
+    """Threads for one CPU training process.
 
     On small machines the Streamlit server and the browser share the cores with training, and
     torch's spinning worker threads then fight them (one thread beat two on 2 cores: BENCHMARKS.md
-    section 8). So: leave one core free when there are few, and split the rest between jobs.
+    section 8). So: leave one core free when there are few, and split the rest between jobs, and
+    between the `processes` of a data-parallel job on this machine (torchrun would give each one).
+    `requested` is per process.
     """
     if requested:
         return max(1, int(requested))
     cores = available_cores()
     spare = cores - 1 if cores <= 4 else cores - 2
-    return max(1, spare // max(1, running_jobs))
+    return max(1, spare // (max(1, running_jobs) * max(1, processes)))
 
 
 @contextmanager
@@ -93,14 +95,19 @@ def torch_threads(n: int) -> Iterator[None]:
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
-def precision_problem(precision: str, device: torch.device) -> str | None:
-    """Why `device` cannot train in `precision` (one plain sentence), or None when it can.
+def precision_problem(precision: str, device: "torch.device | str") -> str | None:
+    """Why `device` (a torch.device or a device name) cannot train in `precision` (one plain sentence), or None.
 
     bf16 autocast runs on CPUs and on CUDA GPUs that support it; fp16 needs a GPU (CUDA, with a
     gradient scaler, or Apple MPS): CPUs have no fast fp16 arithmetic.
     """
     if precision == "fp32":
         return None
+    if isinstance(device, str):
+        try:
+            device = resolve_device(device)
+        except DeviceError as exc:
+            return exc.message
     if precision == "bf16":
         if device.type == "cuda" and not torch.cuda.is_bf16_supported():
             return "This GPU has no bf16 arithmetic."

@@ -120,6 +120,12 @@ class Job:
         return self.status in ("done", "stopped", "failed")
 
     @property
+    def processes(self) -> int:
+        """Processes it trains in (TrainConfig.processes: more than 1 is a torchrun job, training.launch)."""
+        train = getattr(self.config, "train", None)  # a Word2Vec job's settings have none
+        return max(1, int(getattr(train, "processes", 1) or 1))
+
+    @property
     def shared(self) -> bool:
         return len(self.viewers) > 1
 
@@ -137,6 +143,7 @@ class JobManager:
         self.max_running = choose_max_running() if max_running is None else max_running
         self.home = home
         self._runner = runner or (run_in_process if processes else train_run)
+        self._trains = runner is None  # its own runner: a job of several processes goes to torchrun instead
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self._jobs: dict[str, Job] = {}
@@ -210,9 +217,16 @@ class JobManager:
         if job is not None and owner in job.viewers:
             job.seen[owner] = time.time()
 
+    def _slots(self, job: Job) -> int:
+        """Places a job takes among max_running: one per process (a job of more starts alone)."""
+        return min(job.processes, self.max_running)
+
     def _start_waiting(self) -> None:
         with self._lock:
-            while self._waiting and sum(j.status == "running" for j in self._jobs.values()) < self.max_running:
+            while self._waiting:
+                used = sum(self._slots(j) for j in self._jobs.values() if j.status == "running")
+                if used and used + self._slots(self._jobs[self._waiting[0]]) > self.max_running:
+                    break
                 job = self._jobs[self._waiting.pop(0)]
                 job.status, job.started = "running", time.time()
                 self.start_order.append(job.id)
@@ -221,8 +235,13 @@ class JobManager:
     def _work(self, job: Job) -> None:
         try:
             more = {"resume": job.resume, "epochs": job.epochs} if job.resume else {}
-            job.result = self._runner(None if job.resume else job.config, [LogCallback(job.log)], home=self.home,
-                                      stop_event=job.stop_event, running_jobs=len(self.running()), **more)
+            runner = self._runner
+            if job.processes > 1 and self._trains:
+                from .launch import run_distributed
+
+                runner, more = run_distributed, {**more, "processes": job.processes}
+            job.result = runner(None if job.resume else job.config, [LogCallback(job.log)], home=self.home,
+                                stop_event=job.stop_event, running_jobs=len(self.running()), **more)
             stopped = job.result.stopped if hasattr(job.result, "stopped") else job.result.get("stopped")
             job.status = "stopped" if stopped else "done"  # a run's record, or a Word2Vec set's meta
         except TrainingCancelled:

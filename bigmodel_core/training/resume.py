@@ -61,6 +61,17 @@ def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] 
         raise
 
 
+def read_plan(run: str, home: str | Path | None = None, epochs: Optional[int] = None) -> ResumePlan:
+    """What `plan_resume` reads, without claiming the run: the other processes of a data-parallel
+    resume load the same checkpoint while rank 0 alone claims the run (and refuses it if it must)."""
+    from . import checkpoint
+    from ..runs.store import read_run, resolve_run
+
+    info = read_run(resolve_run(run, home))
+    tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
+    return _plan(info, info.status, tensors, meta, epochs)
+
+
 def _remove_dead_temp_files(folder: Path) -> None:
     """A process killed while writing a file leaves its `.NAME.tmp-PID` behind: remove those of dead processes."""
     import os

@@ -18,10 +18,11 @@ from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.info import RunInfo
 from ..runs.store import CHECKPOINT, LiveRun, new_run_id
 from ..tasks import task_named
+from . import distributed
 from .callbacks import BestCheckpoint, EarlyStopping, History
 from .events import Callback, TrainEvent, dispatch, epoch_rows
 from .metrics import classification_report, predict_batches
-from .resume import plan_resume, prepare_for_resume, release_resume
+from .resume import plan_resume, prepare_for_resume, read_plan, release_resume
 from .trainer import Trainer
 
 MAX_MISCLASSIFIED = 50  # shown on the Train page; more would not be read
@@ -124,55 +125,100 @@ def train_run(cfg: RunConfig, callbacks: Iterable[Callback] = (), home: str | Pa
 
     `resume`: the id of an interrupted, stopped or failed run to continue (same id, curves go on);
     `cfg` is then ignored (the run's own settings are used), and `epochs` may raise its epoch count.
+
+    Under torchrun every process calls this (training.distributed): they train together and rank 0
+    alone writes the run; the other ranks return their unsaved record. A process of the group that
+    dies ends the others with a PeerLost error, and rank 0 keeps or removes the run by the rules above.
     """
-    if resume is not None:
-        plan = plan_resume(resume, home, epochs)
-        cfg = plan.config
-    else:
-        plan = None
-        if epochs is not None:
-            raise ConfigError("A new run takes its epochs from its settings.", "Set train.epochs (--epochs) instead.")
-    run_id = plan.info.id if plan else (cfg.name or new_run_id(cfg.model.name))
-    try:
-        live = LiveRun(run_id, home, resume=plan is not None)
-        prep = prepare(cfg, home=home) if plan is None else prepare_for_resume(cfg, plan, home)
-        if stop_event is not None and stop_event.is_set():  # Stop pressed while the data was being prepared
-            raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
-    except BaseException:
-        if plan is not None:
-            release_resume(plan.info, plan.previous, home)
-        raise
+    world = distributed.world()
+    distributed.start()  # several processes: join them first, so that a failure anywhere is noticed
+    return _train_run(world, cfg, list(callbacks), home, stop_event, running_jobs, resume, epochs, record)
+
+
+def _train_run(world: distributed.World, cfg: Optional[RunConfig], callbacks: list[Callback],
+               home: str | Path | None, stop_event: Optional[threading.Event], running_jobs: int,
+               resume: Optional[str], epochs: Optional[int], record: bool) -> RunInfo:
+    plan, cfg, live, prep = _begin(world, cfg, home, stop_event, resume, epochs)
+    lead = world.lead
     history, best = History(), BestCheckpoint(cfg.train.monitor)
     info = plan.info if plan else RunInfo(
-        id=run_id, created=time.strftime("%Y-%m-%d %H:%M:%S"), task=prep.data_info["task"], config=cfg,
-        model_params=prep.model_params, data_info=prep.data_info, embeddings=prep.vectors, status="running",
-        parent=prep.parent)
-    info.config, info.path = cfg, str(live.folder)
-    if info.flops_per_example is None:
+        id=live.run_id if live else (cfg.name or "unsaved"), created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        task=prep.data_info["task"], config=cfg, model_params=prep.model_params, data_info=prep.data_info,
+        embeddings=prep.vectors, status="running", parent=prep.parent)
+    info.config, info.path = cfg, str(live.folder) if live else None
+    if lead and info.flops_per_example is None:
         from ..models.summary import flops_per_example
 
         info.flops_per_example = flops_per_example(prep.model, prep.batches["train"])
-    extra: list[Callback] = [history, best]
-    if cfg.train.early_stopping_patience:
+    extra: list[Callback] = [history, best] if lead else [history]  # other ranks keep no weights
+    if cfg.train.early_stopping_patience:  # on every rank: they all see the same (summed) figures
         extra.append(EarlyStopping(cfg.train.monitor, cfg.train.early_stopping_patience))
-    extra.append(Recorder(live, info, prep, history, best, home, every_epoch=record))
+    if lead:
+        extra.append(Recorder(live, info, prep, history, best, home, every_epoch=record))
     trainer = Trainer(cfg.train, [*extra, *callbacks], running_jobs=running_jobs, stop_event=stop_event,
-                      checkpoint_to=live.path(CHECKPOINT) if record else None, objective=prep.objective)
+                      checkpoint_to=live.path(CHECKPOINT) if record and lead else None, objective=prep.objective)
     if plan is not None:
         history.rows = plan.history
-        for row in plan.history:  # the curves so far, to the live chart and the printer: the run goes on
+        for row in plan.history if lead else ():  # the curves so far, to the live chart and the printer
             if row.get("kind") == "epoch_end":
-                dispatch(list(callbacks), TrainEvent(**row))
+                dispatch(callbacks, TrainEvent(**row))
     try:
         model = trainer.fit(prep.model, prep.batches["train"], prep.batches["val"],
                             resume=plan.checkpoint if plan else None, epochs=prep.epochs)
+        if not lead:
+            return _unsaved(info, trainer)
         if prep.finalize is not None:
             model = prep.finalize(model)
         _finish(info, trainer, model, prep, history, best)
         _save(live, info, history, prep, model)
     except BaseException as exc:
-        _failed(live, info, trainer, exc, resumed=plan is not None, home=home)
+        lost = distributed.peer_lost(exc, world)
+        if lead:
+            _failed(live, info, trainer, lost or exc, resumed=plan is not None, home=home)
+        if lost is not None:
+            raise lost from exc
         raise
+    return info
+
+
+def _begin(world: distributed.World, cfg: Optional[RunConfig], home: str | Path | None,
+           stop_event: Optional[threading.Event], resume: Optional[str], epochs: Optional[int]):
+    """(resume plan, settings, run folder, prepared data and model): rank 0 claims a resumed run and
+    makes the folder; the other ranks only read. Every rank is ready (or the run cancelled) at the end."""
+    if resume is not None:
+        plan = (plan_resume if world.lead else read_plan)(resume, home, epochs)
+        cfg = plan.config
+    else:
+        plan = None
+        if epochs is not None:
+            raise ConfigError("A new run takes its epochs from its settings.", "Set train.epochs (--epochs) instead.")
+    try:
+        if world.distributed and cfg.derive is not None:
+            raise ConfigError("A pruned, quantized or distilled run trains in one process.",
+                              "Make it again with processes 1.")
+        run_id = plan.info.id if plan else (cfg.name or new_run_id(cfg.model.name))
+        live = LiveRun(run_id, home, resume=plan is not None) if world.lead else None
+        prep = prepare(cfg, home=home) if plan is None else prepare_for_resume(cfg, plan, home)
+        cancelled = stop_event is not None and stop_event.is_set()  # Stop pressed while the data was prepared
+        if world.distributed:  # every rank has prepared (a rank that failed is noticed here), and agrees
+            cancelled = distributed.any_rank(cancelled)
+        if cancelled:
+            raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
+    except BaseException as exc:
+        if plan is not None and world.lead:
+            release_resume(plan.info, plan.previous, home)
+        lost = distributed.peer_lost(exc, world)
+        if lost is not None:
+            raise lost from exc
+        raise
+    return plan, cfg, live, prep
+
+
+def _unsaved(info: RunInfo, trainer: Trainer) -> RunInfo:
+    """A rank other than 0 after training: the run as trained here, not written (rank 0 writes it)."""
+    info.status = "stopped" if trainer.stopped_early and not trainer.planned_stop else "finished"
+    info.stop_reason, info.world_size = trainer.stop_reason, trainer.world.size
+    info.examples_seen, info.seconds, info.path = trainer.examples_seen, trainer.elapsed(), None
     return info
 
 
@@ -196,6 +242,7 @@ class Recorder(Callback):
 
         info = self.info
         info.parameters, info.device, info.threads = event.metrics["parameters"], str(trainer.device), trainer.threads
+        info.world_size = trainer.world.size
         info.status, info.owner, info.error = "running", owner_stamp(), None
         if not self.live.created and not (self.live.folder / "run.json").exists():
             self.live.open()
@@ -250,7 +297,7 @@ def _finish(info: RunInfo, trainer: Trainer, model: torch.nn.Module, prep: Prepa
     planned = trainer.planned_stop or not trainer.stopped_early  # early stopping or the time budget: finished
     info.status = "finished" if planned else "stopped"
     info.stop_reason, info.best_epoch, info.owner = trainer.stop_reason, best.best_epoch, None
-    info.device, info.threads = str(trainer.device), trainer.threads
+    info.device, info.threads, info.world_size = str(trainer.device), trainer.threads, trainer.world.size
     info.epochs_done = final.get("epoch", 0)
     info.examples_seen, info.seconds = trainer.examples_seen, trainer.elapsed()
     info.metrics = {"val_accuracy": val_report["accuracy"], "val_macro_f1": val_report["macro_f1"],

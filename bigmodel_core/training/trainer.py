@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -14,7 +14,8 @@ from torch import nn
 
 from ..config import OPTIMIZERS, SCHEDULES, TrainConfig
 from ..errors import ConfigError, TrainingError, did_you_mean
-from .devices import autocast, choose_threads, precision_problem, resolve_device
+from . import distributed
+from .devices import autocast, choose_threads, precision_problem
 from .events import Callback, StopTraining, TrainEvent, dispatch
 from .metrics import predict_batches, to_device
 
@@ -115,8 +116,12 @@ class Trainer:
         self.objective = objective
         self.checkpoint_to = checkpoint_to
         self.callbacks = list(callbacks)
-        self.device = resolve_device(cfg.device)
-        self.threads = choose_threads(running_jobs, cfg.num_threads)
+        # under torchrun: this process's rank among those training the run together (training.distributed)
+        self.world = distributed.world()
+        self.device = distributed.device_for(cfg.device, self.world)
+        self.threads = choose_threads(running_jobs, cfg.num_threads, processes=self.world.local_size)
+        self._net: Optional[nn.Module] = None  # the model in DistributedDataParallel, with several processes
+        self._agreed = {"stop": False, "elapsed": 0.0}  # what the ranks agreed at the last step
         self._stop = stop_event or threading.Event()
         self.stopped_early = False
         self.stop_reason: Optional[str] = None
@@ -143,6 +148,14 @@ class Trainer:
         self.stop_reason = reason
         self._stop.set()
 
+    def _clock(self) -> float:
+        """Training seconds for decisions every rank must take alike (the time budget): rank 0's."""
+        return self._agreed["elapsed"] if self.world.distributed else self.elapsed()
+
+    def _stopping(self) -> bool:
+        """A Stop to act on now; with several processes only once every rank knows of it (at the last step)."""
+        return self._agreed["stop"] if self.world.distributed else self._stop.is_set()
+
     def higher_is_better(self) -> bool:
         return any(k in self.cfg.monitor for k in _HIGHER_IS_BETTER)
 
@@ -168,6 +181,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type) if cfg.precision == "fp16" and \
             self.device.type == "cuda" else None
         self.model = model.to(self.device)
+        if self.world.distributed:
+            train_batches, val_batches = self._shard(train_batches, val_batches)
         # `epochs`: this many instead of the settings' (0: no training at all, for a pruned or quantized model
         # kept as it is: it is still validated, tested and saved like any run)
         epochs = epochs if epochs is not None else 1 if cfg.dry_run else cfg.epochs
@@ -178,15 +193,19 @@ class Trainer:
             self.optimizer = make_optimizer(cfg, trainable, self.device)
             # the schedule counts optimizer steps: one per `grad_accumulation` batches
             updates = epochs * math.ceil(per_epoch / cfg.grad_accumulation)
-            self.scheduler = make_scheduler(cfg, self.optimizer, updates, clock=self.elapsed)
+            self.scheduler = make_scheduler(cfg, self.optimizer, updates, clock=self._clock)
         self._fit_start = time.perf_counter()
         if resume is not None:
             from . import checkpoint
 
             checkpoint.restore(self, *resume)
             self.position, self.partial = dict(resume[1]["position"]), dict(resume[1]["partial"])
+        self._agreed = {"stop": False, "elapsed": self.elapsed_before}
+        if self.world.distributed and trainable:
+            self._net = distributed.wrap(self.model, self.device)  # rank 0's weights go to every rank
         self._emit(TrainEvent("fit_start", self.position["epoch"], self.position["step"], total, metrics={
-            "device": str(self.device), "threads": self.threads, "train_examples": train_batches.num_examples,
+            "device": str(self.device), "threads": self.threads, "processes": self.world.size,
+            "train_examples": train_batches.num_examples,
             "parameters": sum(p.numel() for p in model.parameters()),
             **({"resumed_at_step": self.position["step"]} if resume is not None else {})}))
         step, epoch, last = self.position["step"], self.position["epoch"], {}
@@ -209,52 +228,40 @@ class Trainer:
             self.stop_reason = self.stop_reason or str(stop) or "stopped"
             if not self.planned_stop:
                 self._checkpoint()  # a Stop: keep exactly where it was, so a resume goes on from here
+        finally:
+            self._net = None  # DDP's hooks and pending work go before the process group (distributed.teardown)
         self._emit(TrainEvent("fit_end", epoch, step, total, {
             **last, "stopped": self.stopped_early, "stop_reason": self.stop_reason,
             "seconds": self.elapsed()}))
         return self.model
 
     def _train_epoch(self, epoch, step, total, per_epoch, batches, skip=0):
-        model, opt, cfg = self.model, self.optimizer, self.cfg
-        model.train()
-        part = self.partial
+        cfg, part = self.cfg, self.partial
+        (self._net or self.model).train()
         t0 = time.perf_counter() - part["secs"]
         budget = cfg.time_budget_s
+        last = min(per_epoch, len(batches)) - 1
         for i, (inputs, y) in enumerate(batches):
             if i >= per_epoch:
                 break
             if i < skip:  # resumed inside this epoch: these batches were trained before the checkpoint
                 continue
             accum = cfg.grad_accumulation
-            if self._stop.is_set() and i % accum == 0:  # between optimizer steps: a resume is then exact
+            if self._stopping() and i % accum == 0:  # between optimizer steps: a resume is then exact
                 raise StopTraining(self.stop_reason or "stopped by the user")
-            inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
-            lr = opt.param_groups[0]["lr"]  # the rate this batch trains at
-            with out_of_memory_as_error(self.device, y.size(0)):
-                if i % accum == 0:
-                    opt.zero_grad(set_to_none=True)
-                with autocast(cfg.precision, self.device):
-                    logits = model(*inputs)
-                loss = self.objective.loss(logits.float(), y) if self.objective else F.cross_entropy(logits.float(), y)
-                scaled = loss / accum if accum > 1 else loss
-                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-                if (i + 1) % accum == 0 or i + 1 >= min(per_epoch, len(batches)):
-                    self._optimizer_step()
-                    self.scheduler.step()
-            value = loss.item()
-            self._check_loss(value, step + 1, logits.size(1))
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate this batch trains at
+            value, correct, n, classes = self._step(i, step, inputs, y, batches, (i + 1) % accum == 0 or i >= last)
+            self._check_loss(value, step + 1, classes)
             step += 1
-            n = y.size(0)
             part["loss_sum"] += value * n
-            labels = self.objective.labels(y) if self.objective else y
-            part["correct"] += (logits.argmax(1) == labels).sum().item()
+            part["correct"] += correct
             part["seen"] += n
             part["secs"] = time.perf_counter() - t0
             self.examples_seen += n
             self.position = {"epoch": epoch, "batch": i + 1, "step": step}
             rate = part["seen"] / max(part["secs"], 1e-9)
             done_frac = step / max(total, 1)
-            since = self.elapsed()
+            since = self._clock()
             eta = since * (1 - done_frac) / max(done_frac, 1e-9)
             self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
@@ -269,6 +276,55 @@ class Trainer:
         seen, secs = max(part["seen"], 1), time.perf_counter() - t0
         return step, {"train_loss": part["loss_sum"] / seen, "train_accuracy": part["correct"] / seen,
                       "samples_per_s": part["seen"] / max(secs, 1e-9), "epoch_seconds": secs}
+
+    def _step(self, i: int, step: int, inputs, y, batches, update: bool) -> tuple[float, float, int, int]:
+        """Forward and backward of batch `i`, then the optimizer step when `update` (the last batch of an
+        accumulation): (loss, right answers, examples, classes), over every rank's slice together."""
+        cfg, opt, accum, ddp = self.cfg, self.optimizer, self.cfg.grad_accumulation, self.world.distributed
+        inputs, y = to_device(inputs, self.device), y.to(self.device, non_blocking=True)
+        weight, n = batches.share(i) if ddp else (1.0, y.size(0))
+        if ddp:  # each rank's own dropout draws, the same after a resume
+            torch.manual_seed(distributed.step_seed(cfg.seed, self.world.rank, step))
+        net = self._net or self.model
+        with out_of_memory_as_error(self.device, y.size(0)):
+            if i % accum == 0:
+                opt.zero_grad(set_to_none=True)
+            # inside an accumulation DDP only adds up locally; the last batch's backward averages the sum
+            with net.no_sync() if ddp and self._net is not None and not update else nullcontext():
+                with autocast(cfg.precision, self.device):
+                    logits = net(*inputs)
+                loss = self.objective.loss(logits.float(), y) if self.objective else F.cross_entropy(logits.float(), y)
+                scaled = loss * weight if ddp else loss
+                scaled = scaled / accum if accum > 1 else scaled
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            labels = self.objective.labels(y) if self.objective else y
+            value, correct = loss.item(), (logits.argmax(1) == labels).sum().item()
+            if ddp:  # before the optimizer step: a time-budget schedule reads the agreed clock
+                value, correct, n = self._agree(value, correct, n)
+            if update:
+                self._optimizer_step()
+                self.scheduler.step()
+        return value, correct, n, logits.size(1)
+
+    def _agree(self, value: float, correct: float, n: int) -> tuple[float, float, int]:
+        """This step's loss, right answers and examples summed over the ranks, with any rank's Stop request
+        and rank 0's clock: one all-reduce, so every rank reports and decides alike."""
+        loss_sum, correct, n, stops, clock = distributed.all_reduce_sum([
+            value * n if n else 0.0, float(correct) if n else 0.0, float(n), float(self._stop.is_set()),
+            self.elapsed() if self.world.lead else 0.0])
+        self._agreed = {"stop": stops > 0, "elapsed": clock}
+        return loss_sum / max(n, 1.0), correct, int(n)
+
+    def _shard(self, train_batches, val_batches):
+        """This rank's slices of the training and validation batches (joining torchrun's process group)."""
+        size = self.world.size
+        if self.cfg.batch_size < size:
+            raise ConfigError(f"A batch of {self.cfg.batch_size} cannot be shared between {size} processes.",
+                              f"Use a batch size of at least {size} (it is the global batch, split between the "
+                              "processes), or fewer processes.")
+        distributed.start()
+        val = distributed.ShardedBatches(val_batches, self.world, train=False) if val_batches is not None else None
+        return distributed.ShardedBatches(train_batches, self.world), val
 
     def _optimizer_step(self) -> None:
         """One optimizer step on the gradients added up so far (clipped; unscaled first under fp16)."""
@@ -306,5 +362,9 @@ class Trainer:
         if val_batches is None or val_batches.num_examples == 0:
             return {}
         out = predict_batches(self.model, val_batches, self.device)
-        acc = float((out["probs"].argmax(1) == out["labels"]).mean())
-        return {"val_loss": out["loss"], "val_accuracy": acc}
+        if not self.world.distributed:
+            return {"val_loss": out["loss"], "val_accuracy": float((out["probs"].argmax(1) == out["labels"]).mean())}
+        n = len(out["labels"])  # this rank's shard, then the sums over every rank
+        right = float((out["probs"].argmax(1) == out["labels"]).sum()) if n else 0.0
+        loss_sum, right, n = distributed.all_reduce_sum([out["loss"] * n, right, float(n)])
+        return {"val_loss": loss_sum / max(n, 1.0), "val_accuracy": right / max(n, 1.0)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -93,8 +93,13 @@ class ImageBatches:
         return [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
 
     def __iter__(self) -> Iterator[tuple[tuple[torch.Tensor], torch.Tensor]]:
-        gen = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
-        for idx in self.batch_indices():
+        return self.iter_batches(self.batch_indices())
+
+    def iter_batches(self, indices: Sequence[np.ndarray], stream: int = 0) -> Iterator[tuple[tuple[torch.Tensor], torch.Tensor]]:
+        """The batches of these index lists (one rank's shard of the epoch: training.distributed);
+        each `stream` (rank) draws its own augmentations, stream 0 those of a one-process run."""
+        gen = torch.Generator().manual_seed(self.seed * 1000 + self.epoch + stream * 1_000_003)
+        for idx in indices:
             t = torch.from_numpy(idx)
             x = self.images[t]
             if self.augment is not None:

@@ -66,7 +66,12 @@ class TextBatches:
         return (torch.from_numpy(ids), torch.from_numpy(lens)), labels
 
     def __iter__(self) -> Iterator[tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]]:
-        for idx in self.batch_indices():
+        return self.iter_batches(self.batch_indices())
+
+    def iter_batches(self, indices: Sequence[np.ndarray], stream: int = 0
+                     ) -> Iterator[tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]]:
+        """The batches of these index lists (one rank's shard of the epoch: training.distributed)."""
+        for idx in indices:
             yield self.collate(idx)
 
     def padding_fraction(self) -> float:

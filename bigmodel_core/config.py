@@ -138,6 +138,9 @@ class TrainConfig:
     grad_accumulation: int = setting(1, kind=int, low=1, high=1024)
     # autocast: bf16 on CPUs and most GPUs, fp16 (with a gradient scaler) on GPUs; weights stay fp32
     precision: str = setting("fp32", kind=str, choices=("fp32", "bf16", "fp16"))
+    # torch.compile the training step (inductor: kernels compiled for this model; the first batches wait
+    # for the compiler, later ones may be faster). Needs a C++ compiler on a CPU
+    compile: bool = setting(False, kind=bool)
     bucket_by_length: bool = setting(True, kind=bool)  # batches of similar length: little compute goes to padding
     device: str = setting("auto", kind=str)  # auto | cpu | cuda | cuda:N | mps
     num_threads: Optional[int] = setting(None, kind=int, low=1, high=1024, optional=True)  # None: automatic

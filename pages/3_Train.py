@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from bigmodel_core.config import SCHEDULES, TrainConfig
-from bigmodel_core.training import list_devices, max_processes, precision_problem
+from bigmodel_core.training import compile_problem, list_devices, max_processes, precision_problem
 from ui import state
 from ui.feedback import show_error
 from ui.training_view import render_epochs, render_progress, render_result
@@ -32,7 +32,8 @@ def settings() -> TrainConfig:
                    device=s["train_device"], num_threads=int(s["train_threads"]) or None,
                    momentum=float(s["train_momentum"]), schedule=s["train_schedule"],
                    warmup_fraction=float(s["train_warmup"]), grad_accumulation=int(s["train_accum"]),
-                   precision=s["train_precision"], processes=int(s["train_processes"]))
+                   precision=s["train_precision"], processes=int(s["train_processes"]),
+                   compile=bool(s.get("train_compile", False)))
 
 
 def optimizer_changed() -> None:
@@ -80,7 +81,11 @@ with st.expander("Training settings", expanded=False):
     c3.number_input("Gradient accumulation (batches per step)", 1, 64, cfg.grad_accumulation, key="train_accum",
                     help="Add up the gradients of several batches before one step: the effect of a bigger batch "
                          "without its memory.")
-    c1, c2, _ = st.columns(3)
+    c1, c2, c3 = st.columns(3)
+    cannot = compile_problem(st.session_state.get("train_device", cfg.device))
+    c3.checkbox("torch.compile", cfg.compile and not cannot, key="train_compile", disabled=cannot is not None,
+                help=cannot or "Compile the model's training step into faster kernels. The first batches wait for the "
+                               "compiler (tens of seconds); long runs may then go faster.")
     precision = c1.selectbox("Precision", ["fp32", "bf16", "fp16"], index=["fp32", "bf16", "fp16"].index(cfg.precision),
                              key="train_precision",
                              help="fp32: full precision (always works). bf16 and fp16 compute in half the bits, faster "

@@ -127,3 +127,20 @@ def autocast(precision: str, device: torch.device):
         return nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def compile_problem(device: "torch.device | str") -> str | None:
+    """Why torch.compile cannot be used for training on `device` (one plain sentence), or None when it can."""
+    import shutil
+    import sys
+
+    if isinstance(device, str):
+        try:
+            device = resolve_device(device)
+        except DeviceError as exc:
+            return exc.message
+    if sys.version_info >= (3, 14) and not hasattr(torch, "compile"):
+        return "This PyTorch has no torch.compile."
+    if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++", "cl")):
+        return "torch.compile needs a C++ compiler on this computer, and none was found."
+    return None

@@ -29,6 +29,23 @@ CHECKPOINT_EVERY_S = 120.0
 
 
 @contextmanager
+def compile_errors_as_plain(active: bool) -> Iterator[None]:
+    """A model torch.compile cannot compile becomes one plain TrainingError naming why (not a long traceback)."""
+    if not active:
+        yield
+        return
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - dynamo/inductor raise many kinds; only theirs are translated
+        if not type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
+            raise
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise TrainingError(f"torch.compile could not compile this model: {first}",
+                            "Train it without compile (compile=false); the result is the same, only slower "
+                            "or faster.") from None
+
+
+@contextmanager
 def out_of_memory_as_error(device: torch.device, batch_size: int) -> Iterator[None]:
     """A GPU or CPU out-of-memory inside a step becomes a plain TrainingError suggesting a smaller batch."""
     try:
@@ -121,6 +138,7 @@ class Trainer:
         self.device = distributed.device_for(cfg.device, self.world)
         self.threads = choose_threads(running_jobs, cfg.num_threads, processes=self.world.local_size)
         self._net: Optional[nn.Module] = None  # the model in DistributedDataParallel, with several processes
+        self._compiled = None  # the training forward under torch.compile (TrainConfig.compile)
         self._agreed = {"stop": False, "elapsed": 0.0}  # what the ranks agreed at the last step
         self._stop = stop_event or threading.Event()
         self.stopped_early = False
@@ -203,6 +221,7 @@ class Trainer:
         self._agreed = {"stop": False, "elapsed": self.elapsed_before}
         if self.world.distributed and trainable:
             self._net = distributed.wrap(self.model, self.device)  # rank 0's weights go to every rank
+        self._compiled = self._compile(self._net or self.model) if cfg.compile and epochs else None
         self._emit(TrainEvent("fit_start", self.position["epoch"], self.position["step"], total, metrics={
             "device": str(self.device), "threads": self.threads, "processes": self.world.size,
             "train_examples": train_batches.num_examples,
@@ -229,7 +248,7 @@ class Trainer:
             if not self.planned_stop:
                 self._checkpoint()  # a Stop: keep exactly where it was, so a resume goes on from here
         finally:
-            self._net = None  # DDP's hooks and pending work go before the process group (distributed.teardown)
+            self._net = self._compiled = None  # DDP's hooks and pending work go before the process group
         self._emit(TrainEvent("fit_end", epoch, step, total, {
             **last, "stopped": self.stopped_early, "stop_reason": self.stop_reason,
             "seconds": self.elapsed()}))
@@ -286,13 +305,14 @@ class Trainer:
         if ddp:  # each rank's own dropout draws, the same after a resume
             torch.manual_seed(distributed.step_seed(cfg.seed, self.world.rank, step))
         net = self._net or self.model
-        with out_of_memory_as_error(self.device, y.size(0)):
+        forward = net if self._compiled is None else self._compiled
+        with out_of_memory_as_error(self.device, y.size(0)), compile_errors_as_plain(self._compiled is not None):
             if i % accum == 0:
                 opt.zero_grad(set_to_none=True)
             # inside an accumulation DDP only adds up locally; the last batch's backward averages the sum
             with net.no_sync() if ddp and self._net is not None and not update else nullcontext():
                 with autocast(cfg.precision, self.device):
-                    logits = net(*inputs)
+                    logits = forward(*inputs)
                 loss = self.objective.loss(logits.float(), y) if self.objective else F.cross_entropy(logits.float(), y)
                 scaled = loss * weight if ddp else loss
                 scaled = scaled / accum if accum > 1 else scaled
@@ -325,6 +345,19 @@ class Trainer:
         distributed.start()
         val = distributed.ShardedBatches(val_batches, self.world, train=False) if val_batches is not None else None
         return distributed.ShardedBatches(train_batches, self.world), val
+
+    def _compile(self, net: nn.Module):
+        """The training forward compiled by torch.compile (the module itself, and so its weights and
+        checkpoints, stay as they are); a plain ConfigError when this device cannot compile."""
+        import os
+
+        from .devices import compile_problem
+
+        problem = compile_problem(self.device)
+        if problem:
+            raise ConfigError(f"torch.compile cannot be used here: {problem}", "Train without compile (compile=false).")
+        backend = os.environ.get("BIGMODEL_COMPILE_BACKEND", "inductor")  # tests: aot_eager, no C++ build
+        return torch.compile(net, backend=backend, dynamic=True)
 
     def _optimizer_step(self) -> None:
         """One optimizer step on the gradients added up so far (clipped; unscaled first under fp16)."""

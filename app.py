@@ -7,6 +7,9 @@ from ui.feedback import show_error
 
 def main() -> None:
     st.set_page_config(page_title="BigModel Lab", page_icon="🧠", layout="wide")
+    from ui import links
+
+    links.apply()  # a teacher's link (?data=...&model=...&set.lr=...&hide=...&lock=...&present=1)
     st.title("🧠 BigModel Lab")
     st.markdown("Learn deep learning by doing it: pick a dataset and a network, **train it on this computer "
                 "while you watch it learn**, then look inside and see *why* it decides what it decides.")

@@ -38,7 +38,9 @@ def _dataclass_type(type_name: Any) -> Optional[type]:
 
 
 # Hard limits a setting may take; a classroom machine (and a typo) should never get further.
-TOKENIZERS = ("treebank", "tweet", "regexp", "whitespace")  # all need no NLTK data
+# all need no downloaded data (jieba ships its dictionary); "auto": jieba for a text that is mostly
+# Chinese characters, treebank for any other, so English runs get exactly treebank's tokens
+TOKENIZERS = ("auto", "treebank", "tweet", "regexp", "whitespace", "jieba")
 STEMMERS = ("porter", "snowball")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEFAULT_MODELS = {"text": "lstm", "image": "convnet"}  # what the app and the CLI pick for each kind of data
@@ -53,7 +55,8 @@ class DataConfig:
     spec: str = setting("builtin:synthetic_reviews", kind=str)  # builtin:NAME, download:NAME, csv:PATH, ...
     text_column: Optional[str] = setting(None, kind=str, optional=True)  # None: detected from the file
     label_column: Optional[str] = setting(None, kind=str, optional=True)  # None: detected from the file
-    tokenizer: str = setting("treebank", kind=str, choices=TOKENIZERS)
+    # "auto": jieba for a mostly-Chinese text (Chinese has no spaces between words), treebank otherwise
+    tokenizer: str = setting("auto", kind=str, choices=TOKENIZERS)
     lowercase: bool = setting(True, kind=bool)
     strip_html: bool = setting(True, kind=bool)  # reviews scraped from the web often carry <br /> tags
     strip_urls: bool = setting(True, kind=bool)

@@ -5,6 +5,9 @@ from ui import deploy_view
 from ui.run_list import saved_runs
 
 st.set_page_config(page_title="Deploy · BigModel Lab", page_icon="🚀", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🚀 Deploy")
 runs = saved_runs(usable_only=True)
 if not runs:

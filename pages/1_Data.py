@@ -7,6 +7,9 @@ from ui import data_image, data_text, state
 from ui.feedback import guarded
 
 st.set_page_config(page_title="Data · BigModel Lab", page_icon="📚", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("📚 Data")
 cfg = state.data_cfg()
 KINDS = {"text": "📝 Text (sentiment of sentences)", "image": "🖼️ Images (what is in the picture)"}

@@ -4,6 +4,9 @@ from dataclasses import asdict
 import streamlit as st
 
 st.set_page_config(page_title="Model · BigModel Lab", page_icon="🧩", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🧩 Model")
 with st.spinner("Loading the model builder…"):  # the first visit imports torch: show that something happens
     import pandas as pd
@@ -24,8 +27,11 @@ cfg = state.model_cfg()
 task = data["task"]
 names = list_models(task=task)
 default = cfg.name if cfg.name in names else state.DEFAULT_MODELS[task]
-name = st.selectbox("Architecture", names, index=names.index(default), key="model_name",
-                    format_func=lambda n: f"{n} — {model_entry(n).description}")
+if links.locked("model") or links.hidden("model"):  # the teacher chose the model: the widget follows the link
+    st.session_state["model_name"] = default
+name = default if links.hidden("model") else st.selectbox(
+    "Architecture", names, index=names.index(default), key="model_name", disabled=links.locked("model"),
+    format_func=lambda n: f"{n} — {model_entry(n).description}")
 entry = model_entry(name)
 vectors, freeze, fixed = None, False, {}
 current = cfg.params if cfg.name == name else {}
@@ -42,9 +48,14 @@ st.caption("The settings start at a small *classroom* size that trains in second
            if entry.pipeline is None else
            "Fine-tuning adapts all the pretrained weights to your data (full); a frozen encoder trains only the "
            "last layer, which is much faster and shows what the pretrained features alone are worth.")
+pinned = {k: v for k, v in current.items() if links.locked(k) or links.hidden(k)}  # a teacher's link holds these
+fixed.update({k: (current.get(k, entry.defaults[k]), "Locked by the link this lesson was opened with.")
+              for k in entry.defaults if links.locked(k)})
+shown = {k: v for k, v in entry.defaults.items() if not links.hidden(k)}
 with guarded():
-    params = setting_inputs(entry.defaults, current, key_prefix=f"model_{name}",
-                            fixed=fixed, specs={k: entry.setting(k) for k in entry.defaults})
+    params = setting_inputs(shown, current, key_prefix=f"model_{name}",
+                            fixed=fixed, specs={k: entry.setting(k) for k in shown})
+    params.update(pinned)
     params.update({k: v[0] for k, v in fixed.items() if k == "weights" and v[0] != entry.defaults["weights"]})
 cfg = ModelConfig(name, params, embeddings=vectors, freeze_embeddings=freeze)
 with guarded(), st.spinner("Building the model and measuring its layers…"):

@@ -8,6 +8,9 @@ from ui.run_list import run_label, saved_runs
 from ui.state import predictor
 
 st.set_page_config(page_title="Predict · BigModel Lab", page_icon="🔍", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🔍 Predict & explain")
 runs = saved_runs(usable_only=True)
 if not runs:

@@ -9,6 +9,9 @@ from ui.feedback import guarded
 from ui.run_list import saved_runs
 
 st.set_page_config(page_title="Inside the CNN · BigModel Lab", page_icon="🔬", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🔬 Inside the CNN")
 st.caption("Follow one picture through the network, layer by layer (in the spirit of CNN Explainer).")
 runs = saved_runs("image", usable_only=True)

@@ -18,6 +18,9 @@ from ui.embeddings_view import loss_per_epoch, word_map
 from ui.feedback import guarded, show_job_error
 
 st.set_page_config(page_title="Embeddings · BigModel Lab", page_icon="🔤", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🔤 Word embeddings")
 st.caption("Word2Vec learns a vector for every word from the words around it: words used alike end up close. "
            "Train your own on the current texts, or load GloVe's, then explore them and use them in a model.")

@@ -5,6 +5,9 @@ from ui import runs_view
 from ui.run_list import saved_runs
 
 st.set_page_config(page_title="Runs · BigModel Lab", page_icon="🗂️", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🗂️ Runs")
 runs = saved_runs()
 if not runs:

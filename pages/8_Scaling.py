@@ -5,6 +5,9 @@ import streamlit as st
 from ui import scaling_view as view
 
 st.set_page_config(page_title="Scaling · BigModel Lab", page_icon="📐", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("📐 Scaling")
 st.markdown("Does a bigger model always do better? Train the same kind of network at several sizes and see for "
             "yourself: the plot fills in point by point, and a curve is fitted through the points.")

@@ -6,6 +6,9 @@ from ui.run_list import run_label, saved_runs
 from ui.training_view import render_epochs, render_progress
 
 st.set_page_config(page_title="Optimize · BigModel Lab", page_icon="🗜️", layout="wide")
+from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+
+links.apply()
 st.title("🗜️ Optimize")
 st.caption("Big models are made small before they are shipped. Pick a trained run, then prune it (zero its "
            "smallest weights), quantize it (8-bit numbers) or distil it (teach a small student its answers). "

@@ -1,9 +1,12 @@
-"""Text pipeline: clean, tokenize (NLTK, no downloaded data), build a vocabulary, encode to ids."""
+"""Text pipeline: clean, tokenize (NLTK or jieba, no downloaded data), build a vocabulary, encode to ids."""
 from __future__ import annotations
 
 import html
 import json
+import logging
 import re
+import tempfile
+import threading
 from collections import Counter
 from dataclasses import asdict
 from typing import Callable, Iterable, Sequence
@@ -60,7 +63,74 @@ def _fast_treebank() -> Callable[[str], list[str]]:
     return tok.tokenize
 
 
+# CJK ideographs: the unified block, extension A and the compatibility block (what Chinese text is made of)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACE = re.compile(r"\s+")
+_JIEBA_LOCK = threading.Lock()
+
+
+def cjk_share(text: str) -> float:
+    """The share of the non-space characters of `text` that are CJK ideographs (0.0 for an empty text)."""
+    chars = _SPACE.sub("", text)
+    return len(_CJK.findall(chars)) / len(chars) if chars else 0.0
+
+
+def choose_tokenizer(texts: Iterable[str]) -> str:
+    """What "auto" tokenizes `texts` with: "jieba" when more than half of their non-space characters
+    are CJK ideographs (Chinese has no spaces between words), else "treebank"."""
+    cjk = total = 0
+    for text in texts:
+        chars = _SPACE.sub("", text)
+        cjk += len(_CJK.findall(chars))
+        total += len(chars)
+    return "jieba" if total and cjk * 2 > total else "treebank"
+
+
+def _jieba() -> Callable[[str], list[str]]:
+    """jieba's word splitter, set up once per process: its start-up log silenced, and the cache of its
+    dictionary (built on the first call, ~0.5 s) kept in the workspace cache rather than the shared temp dir."""
+    import jieba
+
+    with _JIEBA_LOCK:
+        if not jieba.dt.initialized:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.dt.tmp_dir = _jieba_cache_dir()
+            jieba.initialize()
+    cut = jieba.dt.lcut
+    return lambda text: [t for t in cut(text) if not t.isspace()]
+
+
+def _jieba_cache_dir() -> str:
+    from ..download import cache_dir
+
+    folder = (cache_dir() / "jieba").resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+    except OSError:  # a read-only workspace: a private temp folder, never one other users write to
+        return tempfile.mkdtemp(prefix="bigmodel-jieba-")
+
+
+def _auto() -> Callable[[str], list[str]]:
+    """Per text: jieba for a text that is mostly CJK, Treebank otherwise; so English text gets exactly
+    the tokens "treebank" gives, and a saved run that says "auto" reloads with the same rule."""
+    treebank, jieba_cut = _fast_treebank(), None
+
+    def tokenize(text: str) -> list[str]:
+        nonlocal jieba_cut
+        if choose_tokenizer([text]) == "treebank":
+            return treebank(text)
+        jieba_cut = jieba_cut or _jieba()  # jieba is imported only once a Chinese text comes
+        return jieba_cut(text)
+
+    return tokenize
+
+
 def _make_tokenizer(name: str) -> Callable[[str], list[str]]:
+    if name == "auto":
+        return _auto()
+    if name == "jieba":
+        return _jieba()
     if name == "treebank":
         return _fast_treebank()
     if name == "tweet":
@@ -109,8 +179,17 @@ class TextPipeline:
             text = _URL.sub(" ", text)
         return text.lower() if self.cfg.lowercase else text
 
+    def tokenizer_for(self, text: str) -> str:
+        """The tokenizer that splits `text`: the configured one, or what "auto" picks for this text."""
+        name = self.cfg.tokenizer
+        return choose_tokenizer([self.clean(text)]) if name == "auto" else name
+
     def tokens(self, text: str) -> list[str]:
-        """Cleaned, tokenized, optionally stop-word-filtered and stemmed tokens of one text."""
+        """Cleaned, tokenized, optionally stop-word-filtered and stemmed tokens of one text.
+
+        Stop words and stemmers are English only: they leave Chinese words as they are (and lowercasing
+        changes nothing in Chinese), so with jieba they touch only the Latin words of a text.
+        """
         toks = self._tokenize(self.clean(text))
         if self.cfg.remove_stopwords:
             toks = [t for t in toks if t.lower() not in _STOPWORDS]
@@ -201,6 +280,8 @@ def trace(pipeline, text: str) -> dict:
     ids = pipeline.encode_tokens(toks)
     out = {"raw": text, "cleaned": pipeline.clean(text), "tokens": toks, "ids": ids,
            "unknown": [t for t in toks if not pipeline.is_known(t)]}
+    if hasattr(pipeline, "tokenizer_for"):
+        out["tokenizer"] = pipeline.tokenizer_for(text)
     if hasattr(pipeline, "pieces"):
         out["pieces"] = pipeline.pieces(toks)
     return out

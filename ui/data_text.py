@@ -62,12 +62,17 @@ def choose_source(cfg: DataConfig) -> DataConfig:
     return cfg
 
 
+TOKENIZER_LABELS = {"auto": "auto (jieba for Chinese, else treebank)", "jieba": "jieba (Chinese words)"}
+
+
 def choose_options(cfg: DataConfig) -> DataConfig:
     """Tokenizer, cleaning, vocabulary and split settings."""
     with st.expander("How the text is turned into tokens", expanded=False):
         c1, c2, c3 = st.columns(3)
         tokenizer = c1.selectbox("Tokenizer", TOKENIZERS, index=TOKENIZERS.index(cfg.tokenizer), key="data_tokenizer",
-                                 help="How a sentence is cut into words. Treebank splits 'didn't' into 'did' + \"n't\".")
+                                 format_func=lambda t: TOKENIZER_LABELS.get(t, t),
+                                 help="How a sentence is cut into words. Treebank splits 'didn't' into 'did' + \"n't\"; "
+                                      "jieba cuts Chinese, which has no spaces, into words.")
         stem_opts = ["none", *STEMMERS]
         stemmer = c1.selectbox("Stemming", stem_opts, index=stem_opts.index(cfg.stemmer or "none"), key="data_stemmer",
                                help="Cut words to their stem: 'boring', 'bored' → 'bore'.")

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import torch
 
-from ..errors import DeviceError
+from ..errors import DeviceError, TrainingError
 
 
 def list_devices() -> list[dict]:
@@ -144,3 +144,20 @@ def compile_problem(device: "torch.device | str") -> str | None:
     if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++", "cl")):
         return "torch.compile needs a C++ compiler on this computer, and none was found."
     return None
+
+
+@contextmanager
+def compile_errors_as_plain(active: bool) -> Iterator[None]:
+    """A model torch.compile cannot compile becomes one plain TrainingError naming why (not a long traceback)."""
+    if not active:
+        yield
+        return
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - dynamo/inductor raise many kinds; only theirs are translated
+        if not type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
+            raise
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise TrainingError(f"torch.compile could not compile this model: {first}",
+                            "Train it without compile (compile=false); the result is the same, only slower "
+                            "or faster.") from None

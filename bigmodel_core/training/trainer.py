@@ -15,7 +15,7 @@ from torch import nn
 from ..config import OPTIMIZERS, SCHEDULES, TrainConfig
 from ..errors import ConfigError, TrainingError, did_you_mean
 from . import distributed
-from .devices import autocast, choose_threads, precision_problem
+from .devices import autocast, choose_threads, compile_errors_as_plain, precision_problem
 from .events import Callback, StopTraining, TrainEvent, dispatch
 from .metrics import predict_batches, to_device
 
@@ -26,23 +26,6 @@ COUPLED_DECAY_LIMIT = 0.1
 # besides every epoch's end, a checkpoint this often inside a long epoch (a big dataset, a pretrained
 # model on a CPU): a crash then loses at most this much training
 CHECKPOINT_EVERY_S = 120.0
-
-
-@contextmanager
-def compile_errors_as_plain(active: bool) -> Iterator[None]:
-    """A model torch.compile cannot compile becomes one plain TrainingError naming why (not a long traceback)."""
-    if not active:
-        yield
-        return
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001 - dynamo/inductor raise many kinds; only theirs are translated
-        if not type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
-            raise
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise TrainingError(f"torch.compile could not compile this model: {first}",
-                            "Train it without compile (compile=false); the result is the same, only slower "
-                            "or faster.") from None
 
 
 @contextmanager

@@ -213,6 +213,12 @@ CLI_CASES = {
                                              "lstm model is for texts"),
     "student settings without distilling": (["optimize", "--run", "text-run", "--prune", "0.5", "--set", "hidden=8"],
                                             "--distil"),
+    # distributed training, compile, export and serving
+    "zero training processes": (TRAIN + ["--processes", "0"], "processes cannot be 0"),
+    "a compile switch that is neither on nor off": (TRAIN + ["--set", "compile=maybe"], "compile cannot be 'maybe'"),
+    "exporting a run that does not exist": (["export", "--run", "no-such-run", "--format", "onnx"], "no-such-run"),
+    "serving on a port that is no port": (["serve", "--run", "text-run", "--port", "0"], "not a port number"),
+    "serving a run that does not exist": (["serve", "--run", "no-such-run", "--port", "8765"], "no-such-run"),
     # word vectors
     "vectors that do not exist": (["embed", "neighbours", "--vectors", "nope", "--word", "good"], "nope"),
     "file that is no vectors file": (["embed", "import", "--file", "{files}/vectors.txt"], "vectors.txt"),

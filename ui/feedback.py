@@ -7,27 +7,31 @@ from typing import Iterator
 
 import streamlit as st
 
-from bigmodel_core.errors import BigModelError
+from bigmodel_core.errors import BigModelError, error_texts
+from ui.i18n import t, tr
 
 
 def show_error(exc: BaseException) -> None:
+    """A user mistake as its sentence and hint in the user's language; anything else with its details folded."""
     if isinstance(exc, BigModelError):
-        st.error(exc.message, icon="⚠️")
+        st.error(tr(exc.message), icon="⚠️")
         if exc.hint:
-            st.info(exc.hint, icon="💡")
+            st.info(tr(exc.hint), icon="💡")
         return
-    st.error(f"Something went wrong: {type(exc).__name__}: {exc}", icon="⚠️")
-    st.info("Try again, or change a setting. If it keeps happening, the details below help us fix it.", icon="💡")
-    with st.expander("Technical details"):
+    st.error(t("error.unexpected", kind=type(exc).__name__, detail=exc), icon="⚠️")
+    st.info(t("error.unexpected_hint"), icon="💡")
+    with st.expander(t("error.details")):
         st.code("".join(traceback.format_exception(exc)))
 
 
 def show_job_error(error: dict) -> None:
-    st.error(error["message"], icon="⚠️")
-    if error.get("hint"):
-        st.info(error["hint"], icon="💡")
+    """A failed job's error (a dict that crossed a process boundary), translated where it kept its keys."""
+    message, hint = error_texts(error)
+    st.error(tr(message), icon="⚠️")
+    if hint:
+        st.info(tr(hint), icon="💡")
     if error.get("traceback"):
-        with st.expander("Technical details"):
+        with st.expander(t("error.details")):
             st.code(error["traceback"])
 
 

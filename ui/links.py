@@ -7,7 +7,7 @@
 - `hide` removes those settings' controls from the pages, `lock` shows them greyed out. A locked
   setting is put back on every run of a page, so it cannot drift.
 - `present=1` is presenter mode: the whole interface larger, for a projector.
-- `lang` is kept for the interface language (only English is offered so far).
+- `lang=en|zh` sets the interface language (the sidebar switch still changes it).
 They are read on any page; a link's settings are applied once per link, so the user's own changes
 to settings that are neither hidden nor locked stay theirs.
 """
@@ -20,11 +20,10 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from bigmodel_core.config import DataConfig, ModelConfig, TrainConfig
-from bigmodel_core.errors import ConfigError
+from bigmodel_core.errors import ConfigError, msg
 from bigmodel_core.settings import parse_field
 from ui import state
 
-PRESENTER_CSS = "<style>html { font-size: 150%; } .stPlotlyChart { zoom: 1.25; }</style>"
 LINK_KEYS = ("data", "model", "hide", "lock", "present", "lang")
 
 
@@ -54,7 +53,19 @@ def parse(params: dict[str, str]) -> dict[str, Any]:
             settings[name] = ("model", entry.setting(name).parse(name, raw))
     return {"data": params.get("data"), "model": model, "settings": settings, "hide": _split(params.get("hide")),
             "lock": _split(params.get("lock")), "present": params.get("present") in ("1", "true", "yes"),
-            "lang": params.get("lang")}
+            "lang": _lang(params.get("lang"))}
+
+
+def _lang(code: str | None) -> str | None:
+    if code is None:
+        return None
+    from ui import i18n
+
+    if i18n.normalise(code) is None:
+        raise ConfigError(msg("errors.links.lang", "The link asks for the language '{code}', which the app does not have.",
+                              code=code),
+                          msg("errors.links.lang.hint", "Use lang=en for English or lang=zh for Chinese."))
+    return i18n.normalise(code)
 
 
 def apply() -> None:
@@ -78,8 +89,10 @@ def apply() -> None:
     st.session_state["link_present"] = lesson["present"]
     if lesson["lang"]:
         st.session_state["link_lang"] = lesson["lang"]
-    if lesson["present"]:
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+        if first:  # the link's language wins once; the sidebar switch may change it afterwards
+            from ui import i18n
+
+            i18n.set_lang(lesson["lang"])
 
 
 def _set(lesson: dict[str, Any], keys: set[str], first: bool) -> None:

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 import torch  # noqa: F401  (see module docstring)
 
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ..errors import BigModelError, TrainingCancelled
+from ..errors import BigModelError, TrainingCancelled, error_to_dict
 from .callbacks import LogCallback
 
 MAX_JOBS_ENV = "BIGMODEL_MAX_JOBS"
@@ -247,7 +247,7 @@ class JobManager:
         except TrainingCancelled:
             job.status = "stopped"
         except BigModelError as exc:
-            job.error = {"message": exc.message, "hint": exc.hint}
+            job.error = error_to_dict(exc)
             job.status = "failed"
         except Exception as exc:  # unexpected: keep the traceback for the collapsed details
             job.error = {"message": f"Training failed unexpectedly: {type(exc).__name__}: {exc}",

@@ -274,8 +274,7 @@ def _app_outcome(outcome: Optional[dict], folder: Path, processes: int, code: Op
                                 "Deal with it, then resume the run on the Runs page.")
         raise RuntimeError(f"Training process {cause.rank + 1} of {processes} failed: {cause.message}\n{cause.traceback}")
     if kind == "error":
-        cls = getattr(errors, outcome["type"], errors.BigModelError)
-        raise cls(outcome["message"], outcome["hint"])
+        raise errors.error_from_dict(outcome)
     if kind == "crash":
         raise RuntimeError(f"{outcome['type']}: {outcome['message']}\n{outcome['traceback']}")
     raise TrainingError(f"The {processes} training processes ended without a result (exit code {code}; one may have "

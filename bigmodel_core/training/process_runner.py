@@ -44,7 +44,7 @@ def _child(cfg: Optional[dict], home: Optional[str], q, stop, running_jobs: int,
                            stop_event=stop, running_jobs=running_jobs, resume=resume, epochs=epochs)
         q.put(("result", {**result.to_dict(), "path": result.path}))  # plain JSON-able data across processes
     except errors.BigModelError as exc:
-        q.put(("error", {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}))
+        q.put(("error", errors.error_to_dict(exc)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it there
         q.put(("crash", {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}))
 
@@ -102,8 +102,7 @@ def run_in_process(cfg: Optional[RunConfig], callbacks: Iterable[Callback] = (),
             elif kind == "result":
                 return RunInfo.from_dict(payload, path=payload.get("path"))
             elif kind == "error":
-                cls = getattr(errors, payload["type"], errors.BigModelError)
-                raise cls(payload["message"], payload["hint"])
+                raise errors.error_from_dict(payload)
             else:
                 raise RuntimeError(f"{payload['type']}: {payload['message']}\n{payload['traceback']}")
     finally:

@@ -13,7 +13,7 @@ import torch
 
 from ..config import RunConfig
 from ..data.dataset import load_dataset
-from ..errors import BigModelError, ConfigError, ModelError, TrainingCancelled
+from ..errors import BigModelError, ConfigError, ModelError, TrainingCancelled, error_to_dict
 from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.info import RunInfo
 from ..runs.store import CHECKPOINT, LiveRun, new_run_id
@@ -321,7 +321,7 @@ def _failed(live: LiveRun, info: RunInfo, trainer: Trainer, exc: BaseException, 
         live.discard()  # failed or stopped before its first checkpoint: nothing to keep or resume from
         return
     if isinstance(exc, BigModelError):  # the loss exploded, out of memory, ...: its epochs so far are kept
-        info.status, info.error = "failed", {"message": exc.message, "hint": exc.hint}
+        info.status, info.error = "failed", error_to_dict(exc)
     elif isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
         info.status, info.stop_reason = "interrupted", f"interrupted ({type(exc).__name__})"
         exc.kept_run = info.id  # the CLI names it in its last line

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from ..errors import BigModelError
+from ..errors import BigModelError, error_to_dict
 from ..signals import Terminated
 from .distributed import PeerLost, World, world
 from .events import Callback, TrainEvent
@@ -168,8 +168,7 @@ def _job(folder: Path) -> int:
             outcome = {"kind": "result", "info": {**info.to_dict(), "path": info.path}}
         except BigModelError as exc:
             code, failure = exc.exit_code, exc
-            outcome = {"kind": "error", "type": type(exc).__name__, "message": exc.message, "hint": exc.hint,
-                       "peer_lost": isinstance(exc, PeerLost)}
+            outcome = {"kind": "error", **error_to_dict(exc), "peer_lost": isinstance(exc, PeerLost)}
         except BaseException as exc:  # noqa: BLE001 - reported to the launcher, which raises it in the app
             code, failure = 1, exc
             outcome = {"kind": "crash", "type": type(exc).__name__, "message": str(exc),

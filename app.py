@@ -1,43 +1,46 @@
-"""BigModel Lab home page: what the app is, the guided path, and a one-click demo."""
+"""BigModel Lab home page: what the app is, the course's path (what is done, what is next), a one-click demo."""
 import streamlit as st
 
-from ui import state
+from ui import page, state
 from ui.feedback import show_error
+from ui.i18n import t
+
+# the path's steps -> the pages that belong to them (numbered as in the sidebar)
+STEPS = {"data": ["data"], "model": ["model"], "train": ["train"], "predict": ["predict"],
+         "inside": ["inside", "embeddings"], "compare": ["runs", "scaling"], "ship": ["optimize", "deploy"]}
+NUMBER = {name: i for i, name in enumerate(["data", "model", "train", "predict", "inside", "embeddings", "runs",
+                                            "scaling", "optimize", "deploy"], start=1)}
+MARK = {"done": "✅", "next": "👉", "later": "⏳"}
+
+
+def _path() -> None:
+    st.subheader(t("home.path"))
+    st.caption(t("home.path_caption"))
+    steps = page.path_state()
+    for row in (steps[:4], steps[4:]):  # the path read left to right, in two rows
+        for col, (step, status) in zip(st.columns(4), row):
+            with col.container(border=True):
+                st.markdown(f"**{MARK[status]} {t(f'home.step.{step}')}** · {t(f'home.status.{status}')}")
+                for name in STEPS[step]:
+                    script, icon = page.PAGES[name]
+                    st.page_link(script, label=f"{NUMBER[name]} · {t(f'nav.{name}')}", icon=icon)
+                    st.caption(t(f"home.about.{name}"))
 
 
 def main() -> None:
-    st.set_page_config(page_title="BigModel Lab", page_icon="🧠", layout="wide")
-    from ui import links
-
-    links.apply()  # a teacher's link (?data=...&model=...&set.lr=...&hide=...&lock=...&present=1)
-    st.title("🧠 BigModel Lab")
-    st.markdown("Learn deep learning by doing it: pick a dataset and a network, **train it on this computer "
-                "while you watch it learn**, then look inside and see *why* it decides what it decides.")
-    st.subheader("The guided path")
-    steps = [("pages/1_Data.py", "1 · Data", "📚", "Movie reviews or handwritten digits built in; or your own files."),
-             ("pages/2_Model.py", "2 · Model", "🧩", "Choose a network: LSTM, TextCNN, Transformer, LeNet, ResNet…"),
-             ("pages/3_Train.py", "3 · Train", "📈", "Press Train and watch the loss fall, live."),
-             ("pages/4_Predict.py", "4 · Predict", "🔍", "Type a sentence or draw a digit; see the verdict and why."),
-             ("pages/5_Inside_the_CNN.py", "5 · Inside the CNN", "🔬", "See the filters and what each layer saw."),
-             ("pages/6_Embeddings.py", "6 · Embeddings", "🔤", "Train word vectors; explore neighbours and a 3-D map."),
-             ("pages/7_Runs.py", "7 · Runs", "🗂️", "Compare your runs side by side; resume one that was cut off."),
-             ("pages/8_Scaling.py", "8 · Scaling", "📐", "Train a model at several sizes and watch the scaling law appear."),
-             ("pages/9_Optimize.py", "9 · Optimize", "🗜️", "Prune, quantize or distil a model; compare size, speed, accuracy."),
-             ("pages/10_Deploy.py", "10 · Deploy", "🚀", "Export to ONNX and serve your model as a REST API; try it live.")]
-    for row in (steps[:5], steps[5:]):  # two rows of five, read left to right
-        for col, (page, label, icon, text) in zip(st.columns(5), row):
-            with col:
-                st.page_link(page, label=label, icon=icon)
-                st.caption(text)
-    st.subheader("One-click demo")
-    st.write("Trains a small LSTM on the built-in reviews (about ten seconds on a laptop) and opens the Train page. "
-             "If others in the room start it too, you all watch the same run.")
-    if st.button("▶ Run the demo", type="primary", key="home_demo", on_click=state.start_demo):
+    page.setup("home")
+    st.markdown(t("home.intro"))
+    _path()
+    st.subheader(t("home.demo"))
+    st.write(t("home.demo_text"))
+    if st.button(t("home.demo_button"), type="primary", key="home_demo", on_click=state.start_demo,
+                 help=t("home.demo_help")):
         if (error := state.start_error()) is not None:
             show_error(error)
         else:
             st.switch_page("pages/3_Train.py")
-    st.caption("Everything runs on your own machine and works offline.")
+    st.page_link("pages/11_Glossary.py", label=t("home.glossary"), icon="📖")
+    st.caption(t("home.offline"))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, TypeVar
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, did_you_mean, msg
 from .settings import check_fields, setting
 
 T = TypeVar("T")
@@ -15,12 +15,15 @@ T = TypeVar("T")
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build dataclass `cls` from `data`, rejecting unknown keys with a did-you-mean hint."""
     if not isinstance(data, dict):
-        raise ConfigError(f"The {cls.__name__} settings are {type(data).__name__}, not a table of names and values.",
-                          "Give the settings as a JSON object, like {\"lr\": 0.001}.")
+        raise ConfigError(msg("errors.config.not_a_table", "The {part} settings are {kind}, not a table of names and "
+                              "values.", part=cls.__name__, kind=type(data).__name__),
+                          msg("errors.config.not_a_table.hint", 'Give the settings as a JSON object, like {example}.',
+                              example='{"lr": 0.001}'))
     names = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in names:
-            raise ConfigError(f"'{key}' is not a setting of {cls.__name__}.", did_you_mean(key, names))
+            raise ConfigError(msg("errors.config.unknown_setting", "'{setting}' is not a setting of {part}.",
+                                  setting=key, part=cls.__name__), did_you_mean(key, names))
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
@@ -87,7 +90,9 @@ class DataConfig:
     def __post_init__(self) -> None:
         check_fields(self)
         if self.channels == 2:
-            raise ConfigError("2 is not a valid number of channels.", "Give 1 (grey) or 3 (colour), or none (as stored).")
+            raise ConfigError(msg("errors.config.two_channels", "2 is not a valid number of channels."),
+                              msg("errors.config.two_channels.hint", "Give 1 (grey) or 3 (colour), or none (as "
+                                  "stored)."))
 
 
 @dataclass
@@ -104,7 +109,9 @@ class ModelConfig:
     def __post_init__(self) -> None:
         check_fields(self)
         if not isinstance(self.params, dict):
-            raise ConfigError("The model settings must be a table of names and values.", "Give them as key=value pairs.")
+            raise ConfigError(msg("errors.config.model_params", "The model settings must be a table of names and "
+                                  "values."),
+                              msg("errors.config.model_params.hint", "Give them as key=value pairs."))
 
 
 @dataclass
@@ -180,16 +187,19 @@ class RunConfig:
     def __post_init__(self) -> None:
         for key, kind in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
             if not isinstance(getattr(self, key), kind):
-                raise ConfigError(f"The '{key}' part of the run settings is not valid.",
-                                  "Give it as a JSON object of settings.")
+                raise ConfigError(msg("errors.config.bad_part", "The '{part}' part of the run settings is not valid.",
+                                      part=key),
+                                  msg("errors.config.bad_part.hint", "Give it as a JSON object of settings."))
         if self.derive is not None and not isinstance(self.derive, dict):
-            raise ConfigError("The run's derivation is not valid.", "Give it as a JSON object, or leave it out.")
+            raise ConfigError(msg("errors.config.bad_derive", "The run's derivation is not valid."),
+                              msg("errors.config.json_or_nothing.hint", "Give it as a JSON object, or leave it out."))
         if self.sweep is not None and not isinstance(self.sweep, dict):
-            raise ConfigError("The run's sweep label is not valid.", "Give it as a JSON object, or leave it out.")
+            raise ConfigError(msg("errors.config.bad_sweep", "The run's sweep label is not valid."),
+                              msg("errors.config.json_or_nothing.hint", "Give it as a JSON object, or leave it out."))
         if self.name is not None:
             from .runs.workspace import check_name
 
-            self.name = check_name(self.name, "run name")
+            self.name = check_name(self.name, msg("engine.config.run_name", "run name"))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

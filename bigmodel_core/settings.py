@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, Msg, msg
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -38,25 +38,49 @@ class Setting:
     help: str = ""
 
     def describe(self) -> str:
-        """The valid values in words, for hints: 'a whole number from 1 to 64'."""
+        """The valid values in words, for hints: 'a whole number from 1 to 64' (a Msg: it is translated too)."""
         if self.choices:
-            text = "one of " + ", ".join(self.choices)
+            text = msg("engine.settings.one_of", "one of {choices}", choices=", ".join(self.choices))
         elif self.kind is bool:
-            text = "true or false"
-        elif self.kind in (int, float, list):
-            noun = "whole number" if self.kind in (int, list) else "number"
-            if self.low is not None and self.high is not None:
-                text = (f"a {noun} above {_fmt(self.low)} and at most {_fmt(self.high)}" if self.low_open
-                        else f"a {noun} from {_fmt(self.low)} to {_fmt(self.high)}")
-            elif self.low is not None:
-                text = f"a {noun} {'above' if self.low_open else 'of at least'} {_fmt(self.low)}"
-            else:
-                text = f"a {noun}"
-            if self.kind is list:
-                text = f"1 to {self.max_items} comma-separated whole numbers, each " + text.replace(f"a {noun} ", "")
+            text = msg("engine.settings.true_or_false", "true or false")
+        elif self.kind is list:
+            text = self._describe_list()
+        elif self.kind in (int, float):
+            text = self._describe_number()
         else:
-            text = "some text"
-        return text + (", or none (off)" if self.optional else "")
+            text = msg("engine.settings.some_text", "some text")
+        return msg("engine.settings.or_none", "{text}, or none (off)", text=text) if self.optional else text
+
+    def _describe_number(self) -> Msg:
+        noun = (msg("engine.settings.whole_number", "whole number") if self.kind is int
+                else msg("engine.settings.number", "number"))
+        if self.low is not None and self.high is not None:
+            if self.low_open:
+                return msg("engine.settings.range_open", "a {noun} above {low} and at most {high}",
+                           noun=noun, low=_fmt(self.low), high=_fmt(self.high))
+            return msg("engine.settings.range", "a {noun} from {low} to {high}",
+                       noun=noun, low=_fmt(self.low), high=_fmt(self.high))
+        if self.low is not None:
+            if self.low_open:
+                return msg("engine.settings.above", "a {noun} above {low}", noun=noun, low=_fmt(self.low))
+            return msg("engine.settings.at_least", "a {noun} of at least {low}", noun=noun, low=_fmt(self.low))
+        return msg("engine.settings.any_number", "a {noun}", noun=noun)
+
+    def _describe_list(self) -> Msg:
+        n = self.max_items
+        if self.low is not None and self.high is not None:
+            if self.low_open:
+                return msg("engine.settings.list_range_open", "1 to {n} comma-separated whole numbers, each above "
+                           "{low} and at most {high}", n=n, low=_fmt(self.low), high=_fmt(self.high))
+            return msg("engine.settings.list_range", "1 to {n} comma-separated whole numbers, each from {low} to "
+                       "{high}", n=n, low=_fmt(self.low), high=_fmt(self.high))
+        if self.low is not None:
+            if self.low_open:
+                return msg("engine.settings.list_above", "1 to {n} comma-separated whole numbers, each above {low}",
+                           n=n, low=_fmt(self.low))
+            return msg("engine.settings.list_at_least", "1 to {n} comma-separated whole numbers, each of at least "
+                       "{low}", n=n, low=_fmt(self.low))
+        return msg("engine.settings.list_any", "1 to {n} comma-separated whole numbers, each a whole number", n=n)
 
     def parse(self, name: str, text: Any) -> Any:
         """A value typed as text (CLI, a text box) -> the checked typed value."""
@@ -104,7 +128,7 @@ class Setting:
         if self.choices and value not in self.choices:
             from .errors import did_you_mean
 
-            raise ConfigError(f"The setting {_label(name)} cannot be {_show(value)}.", did_you_mean(value, self.choices))
+            raise ConfigError(_cannot_be(name, value), did_you_mean(value, self.choices))
         return value
 
     def _number(self, name: str, value: Any, kind: type, whole: Any = None) -> Any:
@@ -126,7 +150,8 @@ class Setting:
         return value
 
     def _error(self, name: str, value: Any) -> ConfigError:
-        return ConfigError(f"The setting {_label(name)} cannot be {_show(value)}.", f"Give {self.describe()}.")
+        return ConfigError(_cannot_be(name, value), msg("errors.settings.invalid.hint", "Give {valid}.",
+                                                         valid=self.describe()))
 
 
 def setting(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,
@@ -183,12 +208,22 @@ def _int(raw: str) -> int:
     return int(number)
 
 
-_LABELS = {"lr": "learning rate", "max_rows": "number of rows", "epochs": "number of epochs",
-           "num_threads": "number of CPU threads", "grad_clip": "gradient clipping norm"}
+_LABELS = {"lr": msg("engine.settings.label.lr", "learning rate"),
+           "max_rows": msg("engine.settings.label.max_rows", "number of rows"),
+           "epochs": msg("engine.settings.label.epochs", "number of epochs"),
+           "num_threads": msg("engine.settings.label.num_threads", "number of CPU threads"),
+           "grad_clip": msg("engine.settings.label.grad_clip", "gradient clipping norm")}
 
 
 def _label(name: str) -> str:
-    return f"{_LABELS[name]} ({name})" if name in _LABELS else name
+    if name in _LABELS:
+        return msg("engine.settings.label", "{label} ({name})", label=_LABELS[name], name=name)
+    return name
+
+
+def _cannot_be(name: str, value: Any) -> Msg:
+    return msg("errors.settings.invalid", "The setting {name} cannot be {value}.", name=_label(name),
+               value=_show(value))
 
 
 def _show(value: Any) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DataConfig, RunConfig
-from .errors import DataError, InputError, did_you_mean
+from .errors import DataError, InputError, did_you_mean, msg
 
 SPLITS = ("train", "val", "test")
 
@@ -194,7 +194,8 @@ TASKS: dict[str, Task] = {"text": TEXT, "image": IMAGE}
 def task_named(name: str) -> Task:
     """The Task recorded as `name` in a run or a model entry."""
     if name not in TASKS:
-        raise DataError(f"There is no kind of input called '{name}'.", did_you_mean(name, TASKS))
+        raise DataError(msg("errors.tasks.unknown", "There is no kind of input called '{name}'.", name=name),
+                        did_you_mean(name, TASKS))
     return TASKS[name]
 
 
@@ -209,9 +210,29 @@ def check_inputs(predictor: Any, texts: Sequence[str], images: Sequence[str]) ->
     given = {"text": list(texts or []), "image": list(images or [])}
     flag = {"text": '--text "..."', "image": "--image FILE"}
     other = "image" if task.name == "text" else "text"
+    model, reads = _model_words(task), _inputs_words(task)
     if given[other]:
-        raise InputError(f"The run '{predictor.run_id}' is {task.article} {task.name} model: it reads {task.inputs}, not "
-                         f"{task_named(other).inputs} ({flag[other]}).", f"Give {task.inputs} with {flag[task.name]} instead.")
+        raise InputError(msg("errors.tasks.wrong_inputs", "The run '{run}' is {model}: it reads {inputs}, not {other} "
+                             "({flag}).", run=predictor.run_id, model=model, inputs=reads,
+                             other=_inputs_words(task_named(other)), flag=flag[other]),
+                         msg("errors.tasks.wrong_inputs.hint", "Give {inputs} with {flag} instead.",
+                             inputs=reads, flag=flag[task.name]))
     if not given[task.name]:
-        raise InputError(f"The run '{predictor.run_id}' is {task.article} {task.name} model: it reads {task.inputs}.",
-                         f"Give one with {flag[task.name]}.")
+        raise InputError(msg("errors.tasks.no_inputs", "The run '{run}' is {model}: it reads {inputs}.",
+                             run=predictor.run_id, model=model, inputs=reads),
+                         msg("errors.tasks.no_inputs.hint", "Give one with {flag}.", flag=flag[task.name]))
+
+
+_MODEL_WORDS = {"text": msg("engine.tasks.model.text", "a text model"),
+                "image": msg("engine.tasks.model.image", "an image model")}
+_INPUT_WORDS = {"text": msg("engine.tasks.inputs.text", "texts"), "image": msg("engine.tasks.inputs.image", "pictures")}
+
+
+def _model_words(task: Task) -> str:
+    """'a text model' (a Msg, so it is translated inside the sentence it is part of)."""
+    return _MODEL_WORDS.get(task.name) or f"{task.article} {task.name} model"
+
+
+def _inputs_words(task: Task) -> str:
+    """'texts' / 'pictures': what this kind of model reads (a Msg)."""
+    return _INPUT_WORDS.get(task.name) or task.inputs

@@ -1,26 +1,26 @@
 """Train page: training settings, the Train/Stop buttons, live curves, and the results."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import streamlit as st
 
 from bigmodel_core.config import SCHEDULES, TrainConfig
 from bigmodel_core.training import compile_problem, list_devices, max_processes, precision_problem
-from ui import links, state
+from ui import course, links, page, state
 from ui.feedback import show_error
+from ui.i18n import t, tr
 from ui.training_view import render_epochs, render_progress, render_result
 
 EPOCH_REDRAW_S = 3.0  # per-epoch curves change once an epoch: redrawing them every second cost training speed
 
-st.set_page_config(page_title="Train · BigModel Lab", page_icon="📈", layout="wide")
-links.apply()
-st.title("📈 Train")
+page.setup("train")
 cfg = state.train_cfg()
 model = state.model_cfg()
-st.caption(f"Data **{state.data_cfg().spec}** · model **{model.name}** "
-           + (f"({', '.join(f'{k}={v}' for k, v in model.params.items())})" if model.params else "(classroom size)")
-           + (f" · word vectors **{model.embeddings}** ({'frozen' if model.freeze_embeddings else 'fine-tuned'})"
-              if model.embeddings else ""))
+st.caption(t("train.caption", spec=state.data_cfg().spec, model=model.name)
+           + (t("train.caption.params", params=", ".join(f"{k}={v}" for k, v in model.params.items())) if model.params
+              else t("train.caption.classroom"))
+           + (t("train.caption.vectors", vectors=model.embeddings,
+                how=t("train.frozen" if model.freeze_embeddings else "train.fine_tuned")) if model.embeddings else ""))
 
 
 # each setting's widget key and how its value is read back (a 0 means "off" / "automatic" for some)
@@ -66,95 +66,98 @@ def train_clicked() -> None:
     state.start_training()
 
 
-with st.expander("Training settings", expanded=False):
+def number(column, name: str, key: str, low, high, value, **kw) -> None:
+    """A number box for setting `name`, its label and one-line explanation from train.json."""
+    column.number_input(t(f"train.set.{name}"), low, high, value, key=key, help=t(f"train.set.{name}_help"),
+                        disabled=links.locked(name), **kw)
+
+
+with st.expander(t("train.settings"), expanded=False):
     c1, c2, c3 = st.columns(3)
     opts = ["adam", "adamw", "sgd"]
     if show("optimizer"):
-        c1.selectbox("Optimizer", opts, index=opts.index(cfg.optimizer), key="train_optimizer", on_change=optimizer_changed,
-                     help="AdamW (the default) decays the weights apart from the gradient step; picking Adam or SGD "
-                          "sets a strong weight decay back to 0.", disabled=links.locked("optimizer"))
+        c1.selectbox(t("train.set.optimizer"), opts, index=opts.index(cfg.optimizer), key="train_optimizer",
+                     on_change=optimizer_changed, help=t("train.set.optimizer_help"), disabled=links.locked("optimizer"))
     if show("lr"):
-        c1.number_input("Learning rate", 1e-6, 1.0, cfg.lr, format="%.5f", key="train_lr",
-                        help="How big a step each update takes. Small models learn fast at 0.01; a pretrained model "
-                             "is fine-tuned gently, at about 0.00005, so it keeps what it learned before.", disabled=links.locked("lr"))
+        number(c1, "lr", "train_lr", 1e-6, 1.0, cfg.lr, format="%.5f")
     if show("epochs"):
-        c2.number_input("Epochs", 1, 200, cfg.epochs, key="train_epochs", disabled=links.locked("epochs"))
+        number(c2, "epochs", "train_epochs", 1, 200, cfg.epochs)
     if show("batch_size"):
-        c2.number_input("Batch size", 1, 4096, cfg.batch_size, key="train_batch", disabled=links.locked("batch_size"))
+        number(c2, "batch_size", "train_batch", 1, 4096, cfg.batch_size)
     if show("weight_decay"):
-        c3.number_input("Weight decay", 0.0, 1.0, cfg.weight_decay, format="%.4f", key="train_wd", disabled=links.locked("weight_decay"))
+        number(c3, "weight_decay", "train_wd", 0.0, 1.0, cfg.weight_decay, format="%.4f")
     if show("grad_clip"):
-        c3.number_input("Gradient clipping (0 = off)", 0.0, 100.0, cfg.grad_clip or 0.0, key="train_clip", disabled=links.locked("grad_clip"))
+        number(c3, "grad_clip", "train_clip", 0.0, 100.0, cfg.grad_clip or 0.0)
     c1, c2, c3 = st.columns(3)
     if show("early_stopping_patience"):
-        c1.number_input("Early stopping patience (0 = off)", 0, 50, cfg.early_stopping_patience or 0,
-                        key="train_patience", help="Stop when validation accuracy has not improved for this many epochs.", disabled=links.locked("early_stopping_patience"))
+        number(c1, "early_stopping_patience", "train_patience", 0, 50, cfg.early_stopping_patience or 0)
     if show("seed"):
-        c1.number_input("Seed", 0, 100_000, cfg.seed, key="train_seed", disabled=links.locked("seed"))
+        number(c1, "seed", "train_seed", 0, 100_000, cfg.seed)
     devices = list_devices()
     ids = [d["id"] for d in devices]
+    names = {d["id"]: f"{tr(d['name'])} · {tr(d['detail'])}" for d in devices}  # labels made now, in this language
     if show("device"):
-        c2.selectbox("Device", ids, index=ids.index(cfg.device) if cfg.device in ids else 0, key="train_device",
-                     format_func=lambda i: next(f"{d['name']} · {d['detail']}" for d in devices if d["id"] == i), disabled=links.locked("device"))
+        c2.selectbox(t("train.set.device"), ids, index=ids.index(cfg.device) if cfg.device in ids else 0, key="train_device",
+                     format_func=names.get,
+                     help=t("train.set.device_help"), disabled=links.locked("device"))
     if show("num_threads"):
-        c3.number_input("CPU threads (0 = automatic)", 0, 256, cfg.num_threads or 0, key="train_threads", disabled=links.locked("num_threads"))
+        number(c3, "num_threads", "train_threads", 0, 256, cfg.num_threads or 0)
     if show("momentum"):
-        c3.number_input("SGD momentum", 0.0, 0.999, cfg.momentum, key="train_momentum", disabled=links.locked("momentum"))
+        number(c3, "momentum", "train_momentum", 0.0, 0.999, cfg.momentum)
     c1, c2, _ = st.columns(3)
     if show("schedule"):
-        c1.selectbox("Learning-rate schedule", list(SCHEDULES), index=SCHEDULES.index(cfg.schedule), key="train_schedule",
-                     format_func={"constant": "constant", "warmup_linear": "warm-up, then linear decay",
-                                  "warmup_cosine": "warm-up, then cosine decay"}.get,
-                     help="Start gently (warm-up), then lower the rate so the last epochs settle instead of bouncing.", disabled=links.locked("schedule"))
+        c1.selectbox(t("train.set.schedule"), list(SCHEDULES), index=SCHEDULES.index(cfg.schedule), key="train_schedule",
+                     format_func={s: t(f"train.schedule.{s}") for s in SCHEDULES}.get, help=t("train.set.schedule_help"),
+                     disabled=links.locked("schedule"))
     if show("warmup_fraction"):
-        c2.number_input("Warm-up share of the steps", 0.0, 0.5, cfg.warmup_fraction, 0.01, key="train_warmup", disabled=links.locked("warmup_fraction"))
+        number(c2, "warmup_fraction", "train_warmup", 0.0, 0.5, cfg.warmup_fraction, step=0.01)
     if show("grad_accumulation"):
-        c3.number_input("Gradient accumulation (batches per step)", 1, 64, cfg.grad_accumulation, key="train_accum",
-                        help="Add up the gradients of several batches before one step: the effect of a bigger batch "
-                             "without its memory.", disabled=links.locked("grad_accumulation"))
+        number(c3, "grad_accumulation", "train_accum", 1, 64, cfg.grad_accumulation)
     c1, c2, c3 = st.columns(3)
     cannot = compile_problem(st.session_state.get("train_device", cfg.device))
     if show("compile"):
-        c3.checkbox("torch.compile", cfg.compile and not cannot, key="train_compile",
+        c3.checkbox(t("train.set.compile"), cfg.compile and not cannot, key="train_compile",
                     disabled=cannot is not None or links.locked("compile"),
-                    help=cannot or "Compile the model's training step into faster kernels. The first batches wait for "
-                                   "the compiler (tens of seconds); long runs may then go faster.")
+                    help=tr(cannot) if cannot else t("train.set.compile_help"))
     precision = cfg.precision if not show("precision") else c1.selectbox(
-        "Precision", ["fp32", "bf16", "fp16"], index=["fp32", "bf16", "fp16"].index(cfg.precision),
-        key="train_precision", disabled=links.locked("precision"),
-        help="fp32: full precision (always works). bf16 and fp16 compute in half the bits, faster "
-             "on GPUs that support them; fp16 needs a GPU. The weights stay in full precision.")
+        t("train.set.precision"), ["fp32", "bf16", "fp16"], index=["fp32", "bf16", "fp16"].index(cfg.precision),
+        key="train_precision", disabled=links.locked("precision"), help=t("train.set.precision_help"))
     if (problem := precision_problem(precision, st.session_state.get("train_device", cfg.device))):
-        c1.caption(f"⚠️ {problem} Training would be refused: choose fp32.")
+        c1.caption(t("train.precision_refused", problem=tr(problem)))
     most = max_processes(st.session_state.get("train_device", cfg.device))
     if show("processes"):
-        c2.number_input("Processes", 1, max(most, 1), min(cfg.processes, most), key="train_processes",
+        c2.number_input(t("train.set.processes"), 1, max(most, 1), min(cfg.processes, most), key="train_processes",
                         disabled=most < 2 or links.locked("processes"),
-                        help="Processes that train the run together with PyTorch's distributed data parallel "
-                             "(torchrun): each reads its own share of every batch and they average their gradients. "
-                             "The batch size stays the same overall, so the run is the same on 1 or more processes."
-                             + ("" if most >= 2 else " This computer has one core (or one GPU): one process."))
+                        help=t("train.set.processes_help") + ("" if most >= 2 else t("train.set.processes_one")))
 state.set_train_cfg(settings())
 links.share_box(list(WIDGETS))
+
+chosen = state.train_cfg()
+try:
+    overview = state.data_overview(asdict(state.data_cfg()))
+except Exception:  # noqa: BLE001 - the data is checked (and its error shown) when training starts
+    overview = {}
+course.explain("forward_loss_gd", lr=chosen.lr, batch_size=chosen.batch_size, model=model.name,
+               num_classes=len(overview.get("classes") or ()) or None,
+               n_train=(overview.get("split") or {}).get("train"))
+if chosen.processes > 1:
+    course.explain("distributed", processes=chosen.processes, batch_size=chosen.batch_size)
 
 job = state.current_job()
 busy = job is not None and not job.finished
 c1, c2, _ = st.columns([1, 1, 4])
-c1.button("▶ Train", type="primary", disabled=busy, key="train_start", on_click=train_clicked)
-c2.button("⏹ Stop", disabled=not busy, key="train_stop", on_click=state.stop_training,
-          help="Stops after the current batch and keeps what was learned. If others watch the same run, "
-               "it goes on for them and only you stop watching.")
+c1.button(t("train.start"), type="primary", disabled=busy, key="train_start", on_click=train_clicked,
+          help=t("train.start_help"))
+c2.button(t("train.stop"), disabled=not busy, key="train_stop", on_click=state.stop_training, help=t("train.stop_help"))
 if (error := state.start_error()) is not None:
     show_error(error)
 if state.left_shared_job():
-    st.info("You stopped watching; the run goes on for the others who started it.", icon="👋")
+    st.info(t("train.left_shared"), icon="👋")
 
 if job is None:
-    st.info("Press **Train** to start. The curves appear here and update every second.", icon="📈")
+    st.info(t("train.press_train"), icon="📈")
     if (rows := state.data_cfg().max_train_rows):
-        st.caption(f"This run trains on at most {rows:,} examples ({model.name}'s classroom preset, so that a CPU "
-                   "finishes in minutes); the time left shows after the first batch. Change it under Data → "
-                   "text settings, or with --set max_train_rows=N on the command line.")
+        st.caption(t("train.rows_preset", rows=f"{rows:,}", model=model.name))
     st.stop()
 
 

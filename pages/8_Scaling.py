@@ -2,15 +2,13 @@
 
 import streamlit as st
 
+from ui import course, page
 from ui import scaling_view as view
+from ui.i18n import t
 
-st.set_page_config(page_title="Scaling · BigModel Lab", page_icon="📐", layout="wide")
-from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+page.setup("scaling")  # a teacher's link is read before anything is drawn
 
-links.apply()
-st.title("📐 Scaling")
-st.markdown("Does a bigger model always do better? Train the same kind of network at several sizes and see for "
-            "yourself: the plot fills in point by point, and a curve is fitted through the points.")
+st.markdown(t("scaling.intro"))
 view.explanation()
 ok = view.settings()
 view.buttons(ok)
@@ -18,7 +16,8 @@ view.links()
 
 sweep_id = view.choose_sweep()
 if sweep_id is None:
-    st.info("Choose the sizes and press **Run sweep**. Each finished run adds a point to the plot here.", icon="📐")
+    st.info(t("scaling.no_sweep"), icon="📐")
+    course.explain("scale")
     st.stop()
 busy = view.busy(sweep_id)
 

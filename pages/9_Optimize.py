@@ -1,27 +1,23 @@
 """Optimize page: make a trained model small three ways (prune, quantize, distil) and compare them side by side."""
 import streamlit as st
 
-from ui import optimize_view, state
+from ui import optimize_view, page, state
+from ui.i18n import t
 from ui.run_list import run_label, saved_runs
 from ui.training_view import render_epochs, render_progress
 
-st.set_page_config(page_title="Optimize · BigModel Lab", page_icon="🗜️", layout="wide")
-from ui import links  # noqa: E402 (a teacher's link is read before anything is drawn)
+page.setup("optimize")  # a teacher's link is read before anything is drawn
 
-links.apply()
-st.title("🗜️ Optimize")
-st.caption("Big models are made small before they are shipped. Pick a trained run, then prune it (zero its "
-           "smallest weights), quantize it (8-bit numbers) or distil it (teach a small student its answers). "
-           "Each result is a new run, measured the same way as the original.")
+st.caption(t("optimize.intro"))
 runs = saved_runs(usable_only=True)
 if not runs:
-    st.info("There is no trained model yet. Train one on the Train page first.", icon="📈")
-    st.page_link("pages/3_Train.py", label="Train", icon="➡️")
+    st.info(t("optimize.no_runs"), icon="📈")
+    st.page_link("pages/3_Train.py", label=t("optimize.go_train"), icon="➡️")
     st.stop()
 originals = [r for r in runs if not (r.config.derive and r.config.derive.get("kind") == "quantize")]
 ids = [r.id for r in originals]
-chosen = st.selectbox("Run to make smaller", ids, format_func=lambda i: run_label(next(r for r in originals if r.id == i)),
-                      key="opt_parent")
+chosen = st.selectbox(t("optimize.parent"), ids, key="opt_parent", help=t("optimize.parent_help"),
+                      format_func=lambda i: run_label(next(r for r in originals if r.id == i)))
 parent = next(r for r in originals if r.id == chosen)
 job = optimize_view.current_job()
 busy = job is not None and not job.finished
@@ -41,7 +37,8 @@ if job is not None:
     if job.status != "queued" and (job.config.derive or {}).get("kind") == "distil":
         render_epochs(job)  # the student's curves, epoch by epoch
     if busy:
-        st.button("⏹ Stop", key="opt_stop", on_click=lambda: state.job_manager().stop(job.id, owner=state.session_id()))
+        st.button(t("optimize.stop"), key="opt_stop", help=t("optimize.stop_help"),
+                  on_click=lambda: state.job_manager().stop(job.id, owner=state.session_id()))
 
-st.subheader(f"{parent.name} and what was made from it")
+st.subheader(t("optimize.family", name=parent.name))
 optimize_view.comparison(parent, saved_runs(usable_only=True))

@@ -17,8 +17,10 @@ from bigmodel_core.data import (
 from ui import charts
 from ui.downloads import download_if_needed
 from ui.feedback import guarded
+from ui.i18n import t, tr
 
-SOURCES = {"builtin": "Built-in digits (offline)", "upload": "Upload my own images", "download": "Download a real set"}
+SOURCES = ("builtin", "upload", "download")
+CHANNELS = (None, 1, 3)  # as stored, grey, colour
 
 
 def enlarge(img: np.ndarray, target: int = 96) -> np.ndarray:
@@ -32,18 +34,18 @@ def choose_source(cfg: DataConfig) -> DataConfig:
     """Built-in digits, an uploaded .zip (one folder per class) or .npz, or a downloaded set."""
     kind = cfg.spec.split(":", 1)[0]
     current = {"folder": "upload", "npz": "upload"}.get(kind, kind if kind in SOURCES else "builtin")
-    choice = st.radio("Where do the images come from?", list(SOURCES), format_func=SOURCES.get,
-                      index=list(SOURCES).index(current), horizontal=True, key="data_image_source")
+    labels = {s: t(f"data.image.source.{s}") for s in SOURCES}
+    choice = st.radio(t("data.image.source"), SOURCES, format_func=labels.get,
+                      index=SOURCES.index(current), horizontal=True, key="data_image_source",
+                      help=t("data.image.source_help"))
     if choice == "builtin":
-        st.info("scikit-learn's handwritten digits: 1,797 tiny 8×8 pictures of the digits 0–9, "
-                "on this computer already.", icon="ℹ️")
+        st.info(t("data.image.builtin_info"), icon="ℹ️")
         return replace(cfg, spec="builtin:digits")
     if choice == "upload":
-        upload = st.file_uploader("A .zip with one folder per class (PNG, JPEG, BMP, GIF, WebP), or an .npz with "
-                                  "arrays images + labels", type=["zip", "npz"], key="data_image_upload")
+        upload = st.file_uploader(t("data.image.upload"), type=["zip", "npz"], key="data_image_upload",
+                                  help=t("data.image.upload_help"))
         if upload is None and kind not in ("folder", "npz"):
-            st.info("Upload a file to continue: for example cats/1.png, cats/2.png, dogs/1.png … zipped together.",
-                    icon="⬆️")
+            st.info(t("data.image.upload_first"), icon="⬆️")
             st.stop()
         if upload is None:
             return cfg
@@ -51,8 +53,9 @@ def choose_source(cfg: DataConfig) -> DataConfig:
             path = save_upload(upload.name, upload.getvalue(), check=check_image_upload)  # a bad file is not kept
         return replace(cfg, spec=f"{'npz' if path.suffix.lower() == '.npz' else 'folder'}:{path}")
     names = list(IMAGE_CORPORA)
-    name = st.selectbox("Image set", names, index=names.index(cfg.spec[9:]) if cfg.spec[9:] in names else 0,
-                        key="data_image_corpus", format_func=lambda n: IMAGE_CORPORA[n].title)
+    name = st.selectbox(t("data.image.corpus"), names, index=names.index(cfg.spec[9:]) if cfg.spec[9:] in names else 0,
+                        key="data_image_corpus", format_func={n: tr(IMAGE_CORPORA[n].title) for n in names}.get,
+                        help=t("data.image.corpus_help"))
     download_if_needed(image_corpus_info(name), "data_image_download",
                        lambda progress: download_images(name, progress=progress))
     return replace(cfg, spec=f"download:{name}", max_rows=cfg.max_rows or 10_000)
@@ -60,22 +63,26 @@ def choose_source(cfg: DataConfig) -> DataConfig:
 
 def choose_options(cfg: DataConfig) -> DataConfig:
     """Image size and colour, augmentation, how many images, and the split."""
-    with st.expander("Size, colour and augmentation", expanded=False):
+    with st.expander(t("data.image.options"), expanded=False):
         c1, c2, c3 = st.columns(3)
-        size = c1.number_input("Image size in pixels (0 = as stored)", 0, 256, cfg.image_size or 0, key="data_img_size",
-                               help="Every image is resized to this square size.")
-        ch_opts = ["as stored", "grey (1 channel)", "colour (3 channels)"]
-        ch = c1.selectbox("Colour", ch_opts, index={None: 0, 1: 1, 3: 2}[cfg.channels], key="data_img_channels")
-        shift = c2.number_input("Random shift (pixels)", 0, 16, cfg.augment_shift, key="data_aug_shift",
-                                help="Training images move a little each time, so the network learns position does not matter.")
-        rotate = c2.number_input("Random rotation (degrees)", 0.0, 45.0, float(cfg.augment_rotate), 5.0, key="data_aug_rotate")
-        flip = c2.checkbox("Random left-right flip", cfg.augment_flip, key="data_aug_flip",
-                           help="Good for photos; not for digits (a mirrored 7 is not a 7).")
-        max_rows = c3.number_input("Use at most this many images (0 = all)", 0, 1_000_000, cfg.max_rows or 0, step=1000,
-                                   key="data_img_max_rows", help="Fewer images train faster in class.")
-        val = c3.slider("Validation share", 0.05, 0.4, cfg.val_fraction, 0.05, key="data_img_val")
-        test = c3.slider("Test share", 0.0, 0.4, cfg.test_fraction, 0.05, key="data_img_test")
-    return replace(cfg, image_size=int(size) or None, channels={0: None, 1: 1, 2: 3}[ch_opts.index(ch)],
+        size = c1.number_input(t("data.image.size"), 0, 256, cfg.image_size or 0, key="data_img_size",
+                               help=t("data.image.size_help"))
+        ch = c1.selectbox(t("data.image.colour"), range(len(CHANNELS)), index=CHANNELS.index(cfg.channels),
+                          key="data_img_channels",
+                          format_func={i: t(f"data.image.colour.{i}") for i in range(len(CHANNELS))}.get,
+                          help=t("data.image.colour_help"))
+        shift = c2.number_input(t("data.image.shift"), 0, 16, cfg.augment_shift, key="data_aug_shift",
+                                help=t("data.image.shift_help"))
+        rotate = c2.number_input(t("data.image.rotate"), 0.0, 45.0, float(cfg.augment_rotate), 5.0,
+                                 key="data_aug_rotate", help=t("data.image.rotate_help"))
+        flip = c2.checkbox(t("data.image.flip"), cfg.augment_flip, key="data_aug_flip", help=t("data.image.flip_help"))
+        max_rows = c3.number_input(t("data.image.max_rows"), 0, 1_000_000, cfg.max_rows or 0, step=1000,
+                                   key="data_img_max_rows", help=t("data.image.max_rows_help"))
+        val = c3.slider(t("data.split.val"), 0.05, 0.4, cfg.val_fraction, 0.05, key="data_img_val",
+                        help=t("data.split.val_help"))
+        test = c3.slider(t("data.split.test"), 0.0, 0.4, cfg.test_fraction, 0.05, key="data_img_test",
+                         help=t("data.split.test_help"))
+    return replace(cfg, image_size=int(size) or None, channels=CHANNELS[ch],
                    augment_shift=int(shift), augment_rotate=float(rotate), augment_flip=flip,
                    max_rows=int(max_rows) or None, val_fraction=val, test_fraction=test)
 
@@ -84,18 +91,20 @@ def show_overview(overview: dict) -> None:
     """Counts, class balance, a grid of examples per class, and the augmentation preview."""
     h, w, c = overview["image_shape"]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Images", f"{overview['rows']:,}")
-    c2.metric("Classes", len(overview["classes"]))
-    c3.metric("Image size", f"{h}×{w}×{c}", help="height × width × colour channels")
-    c4.metric("Train / val / test", " / ".join(f"{overview['split'][k]:,}" for k in ("train", "val", "test")))
+    c1.metric(t("data.image.images"), f"{overview['rows']:,}", help=t("data.image.images_help"))
+    c2.metric(t("data.classes"), len(overview["classes"]), help=t("data.classes_help"))
+    c3.metric(t("data.image.shape"), f"{h}×{w}×{c}", help=t("data.image.shape_help"))
+    c4.metric(t("data.split.metric"), " / ".join(f"{overview['split'][k]:,}" for k in ("train", "val", "test")),
+              help=t("data.split.metric_help"))
     if overview.get("description"):
-        st.caption(overview["description"])
+        st.caption(tr(overview["description"]))
     st.plotly_chart(charts.class_balance(overview["class_counts"]), width="stretch", key="data_balance")
-    st.subheader("Examples of each class")
+    st.caption(t("data.chart.balance_help"))
+    st.subheader(t("data.image.examples"))
     for name, images in overview["samples"].items():
         st.image([enlarge(img) for img in images], caption=[name] * len(images), width=72)
     if overview.get("augmented") is not None:
-        st.subheader("Augmentation preview")
-        st.caption("Top: training images as stored. Bottom: the same images after one random augmentation.")
+        st.subheader(t("data.image.augmented"))
+        st.caption(t("data.image.augmented_help"))
         st.image([enlarge(img) for img in overview["original"]], width=72)
         st.image([enlarge(img) for img in overview["augmented"]], width=72)

@@ -26,6 +26,7 @@ from bigmodel_core.serve import (
 )
 from ui import state
 from ui.feedback import guarded, show_error
+from ui.i18n import t, tr
 from ui.run_list import run_label
 
 SAMPLE = "a gripping, well acted film"
@@ -33,35 +34,33 @@ SAMPLE = "a gripping, well acted film"
 
 def pick_run(runs: list[RunInfo]) -> RunInfo:
     by_id = {r.id: r for r in runs}
-    run_id = st.selectbox("Model to serve (a finished run)", list(by_id), key="deploy_run",
-                          format_func=lambda i: run_label(by_id[i]))
+    run_id = st.selectbox(t("deploy.pick"), list(by_id), key="deploy_run",
+                          format_func=lambda i: run_label(by_id[i]), help=t("deploy.pick_help"))
     return by_id[run_id]
 
 
 def export_section(info: RunInfo) -> None:
     """Whether the run has a verified ONNX export (served by onnxruntime), and a button to make one."""
-    st.subheader("1 · Export to ONNX (optional)")
+    st.subheader(t("deploy.export.heading"))
     home = str(home_dir())
     with guarded():
         facts = export_state(info.id, home)
     if not facts["available"]:
-        st.info("ONNX export is not installed here, so the server runs the model with PyTorch. That works just as "
-                "well; onnxruntime would only make it faster.", icon="ℹ️")
+        st.info(t("deploy.export.not_installed"), icon="ℹ️")
         return
     if facts["verified"]:
-        st.success(f"This run has a verified ONNX export (largest difference from PyTorch "
-                   f"{facts['max_abs_diff']:.1e}): the server runs it with onnxruntime.", icon="✅")
+        st.success(t("deploy.export.verified", diff=facts["max_abs_diff"]), icon="✅")
     elif facts["exported"]:
-        st.warning(f"This run's ONNX export differs from PyTorch by up to {facts['max_abs_diff']:.1e}, more than "
-                   f"the {facts.get('tolerance') or 1e-4:.0e} allowed, so the server uses PyTorch.", icon="⚠️")
+        st.warning(t("deploy.export.differs", diff=facts["max_abs_diff"], tolerance=facts.get("tolerance") or 1e-4),
+                   icon="⚠️")
     else:
-        st.caption("No ONNX export yet: the server runs the model with PyTorch. An export is checked against "
-                   "PyTorch in onnxruntime before the server uses it.")
-    if st.button("Export to ONNX", key="deploy_export", disabled=facts["verified"]):
-        bar = st.progress(0.0, text="Exporting…")
+        st.caption(t("deploy.export.none_yet"))
+    if st.button(t("deploy.export.button"), key="deploy_export", disabled=facts["verified"],
+                 help=t("deploy.export.button_help")):
+        bar = st.progress(0.0, text=t("deploy.export.progress"))
         try:
             export_to_onnx(info.id, home, progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0),
-                                                                                        text=text))
+                                                                                        text=tr(text)))
         except Exception as exc:  # noqa: BLE001 - shown on the page; the app goes on
             st.session_state["deploy_export_error"] = exc
         st.rerun()
@@ -70,31 +69,30 @@ def export_section(info: RunInfo) -> None:
         show_error(error)
     serving = server_for(info.id)
     if serving is not None and serving.running and facts["verified"] and serving.backend != "onnxruntime":
-        st.caption("A server that was already running goes on with the backend it started with: restart it to "
-                   "switch.")
+        st.caption(t("deploy.export.restart"))
 
 
 def server_section(info: RunInfo) -> Optional[Any]:
     """Port, token, Start/Stop, and the server's URL, status and log. Returns the running server, if any."""
-    st.subheader("2 · Start a server")
+    st.subheader(t("deploy.server.heading"))
     server = server_for(info.id)
     running = server is not None and server.running
     if running:
-        st.caption(f"Port {server.port} · {'token required' if server.token else 'no token'} · listening on "
-                   f"{server.host}")
+        st.caption(t("deploy.server.facts", port=server.port, host=server.host,
+                     token=t("deploy.server.token_required") if server.token else t("deploy.server.no_token")))
     else:
         c1, c2, c3 = st.columns([1, 2, 2])
         first = st.session_state.setdefault("deploy_first_free_port", free_port() or 8000)  # once: a stable default
-        c1.number_input("Port", 1024, 65535, value=first, key="deploy_port")
-        c2.text_input("Token (optional)", key="deploy_token", placeholder="leave empty for none",
-                      help="When set, every request must carry 'Authorization: Bearer <token>'.")
-        c3.checkbox("Reachable from other computers", key="deploy_network",
-                    help="Listen on every network (0.0.0.0) instead of this computer only (127.0.0.1). "
-                         "Set a token if you do.")
+        c1.number_input(t("deploy.server.port"), 1024, 65535, value=first, key="deploy_port",
+                        help=t("deploy.server.port_help"))
+        c2.text_input(t("deploy.server.token"), key="deploy_token", placeholder=t("deploy.server.token_placeholder"),
+                      help=t("deploy.server.token_help"))
+        c3.checkbox(t("deploy.server.network"), key="deploy_network", help=t("deploy.server.network_help"))
     b1, b2, _ = st.columns([1, 1, 4])
-    if b1.button("▶ Start server", key="deploy_start", type="primary", disabled=running):
+    if b1.button(t("deploy.server.start"), key="deploy_start", type="primary", disabled=running,
+                 help=t("deploy.server.start_help")):
         _start(info.id)
-    if b2.button("⏹ Stop server", key="deploy_stop", disabled=not running):
+    if b2.button(t("deploy.server.stop"), key="deploy_stop", disabled=not running, help=t("deploy.server.stop_help")):
         stop_server(info.id)
         st.rerun()
     _show_start_error()
@@ -106,7 +104,7 @@ def server_section(info: RunInfo) -> Optional[Any]:
 def _start(run_id: str) -> None:
     ss = st.session_state
     try:
-        with st.spinner("Starting the server and loading the model…"):
+        with st.spinner(t("deploy.server.starting")):
             start_server(run_id, port=int(ss["deploy_port"]), token=(ss.get("deploy_token") or "").strip() or None,
                          host="0.0.0.0" if ss.get("deploy_network") else "127.0.0.1", home=str(home_dir()))
     except Exception as exc:  # noqa: BLE001 - shown after the rerun, with the server's log when it has one
@@ -129,39 +127,39 @@ def _status(server) -> None:
     status = server.status
     if status == "running":
         backend = {"pytorch": "PyTorch", "onnxruntime": "onnxruntime"}.get(server.backend or "pytorch", server.backend)
-        st.success(f"Running at **{server.url}** with {backend}.", icon="🟢")
-        st.markdown(f"Interactive API docs: [{server.url}/docs]({server.url}/docs) (its viewer comes from the "
-                    f"internet; the schema itself, [{server.url}/openapi.json]({server.url}/openapi.json), works "
-                    "offline).")
+        st.success(t("deploy.server.running", url=server.url, backend=backend), icon="🟢")
+        st.markdown(t("deploy.server.docs", url=server.url))
     elif status == "crashed":
-        st.error(f"The server stopped by itself (exit code {server.exit_code}). Its log is below.", icon="⚠️")
+        st.error(t("deploy.server.crashed", code=server.exit_code), icon="⚠️")
     elif status == "stopped":
-        st.info("The server is stopped.", icon="⏹")
+        st.info(t("deploy.server.stopped"), icon="⏹")
     log = server.log_tail()
     if log:
-        with st.expander("Server log (last lines)", expanded=status == "crashed"):
+        with st.expander(t("deploy.server.log"), expanded=status == "crashed"):
             st.code(log, language=None)
 
 
 def console(info: RunInfo, server) -> None:
     """Send one input to the running server and show its JSON answer and how long it took."""
-    st.subheader("3 · Try it")
+    st.subheader(t("deploy.try.heading"))
     if info.task == "image":
         with guarded():
             images, labels = state.test_images(info.id, info)
-        i = st.slider("Test image number", 0, len(images) - 1, 0, key="deploy_image_index")
+        i = st.slider(t("deploy.try.image"), 0, len(images) - 1, 0, key="deploy_image_index",
+                      help=t("deploy.try.image_help"))
         c1, c2 = st.columns([1, 4])
-        c1.image(images[i], caption=f"true class: {labels[i]}", width=96, clamp=True)
+        c1.image(images[i], caption=t("deploy.try.true_class", label=labels[i]), width=96, clamp=True)
         picture = png_base64(images[i])
-        c2.download_button("Download it as digit.png (for the curl example)", base64.b64decode(picture),
-                           file_name="digit.png", mime="image/png", key="deploy_image_download")
+        c2.download_button(t("deploy.try.download"), base64.b64decode(picture), file_name="digit.png",
+                           mime="image/png", key="deploy_image_download", help=t("deploy.try.download_help"))
         calls = {"predict": ("/predict", {"images": [picture]})}
     else:
-        text = st.text_input("A sentence to send", value=SAMPLE, key="deploy_text")
+        text = st.text_input(t("deploy.try.text"), value=SAMPLE, key="deploy_text", help=t("deploy.try.text_help"))
         calls = {"predict": ("/predict", {"texts": [text]}), "explain": ("/explain", {"text": text, "samples": 500})}
     cols = st.columns([1, 1, 4])
     for col, (name, (path, payload)) in zip(cols, calls.items()):
-        if col.button(f"Send to {path}", key=f"deploy_send_{name}"):
+        if col.button(t("deploy.try.send", path=path), key=f"deploy_send_{name}",
+                      help=t(f"deploy.try.send_{name}_help")):
             with guarded():
                 answer = send_request(server.url, path, payload, token=server.token)
             st.session_state["deploy_answer"] = {**answer, "path": path, "run": info.id}
@@ -174,22 +172,23 @@ def _answer(info: RunInfo) -> None:
         return
     ok = 200 <= answer["status"] < 300
     c1, c2, c3 = st.columns(3)
-    c1.metric("Status", answer["status"])
-    c2.metric("Round trip", f"{answer['ms']:.0f} ms", help="From sending the request to the whole answer, as a "
-                                                           "client program sees it.")
+    c1.metric(t("deploy.answer.status"), answer["status"], help=t("deploy.answer.status_help"))
+    c2.metric(t("deploy.answer.round_trip"), f"{answer['ms']:.0f} ms", help=t("deploy.answer.round_trip_help"))
     model_ms = answer["body"].get("ms") if isinstance(answer["body"], dict) else None
-    c3.metric("Model time", f"{model_ms:.1f} ms" if model_ms is not None else "-", help="Inside the server.")
+    c3.metric(t("deploy.answer.model_time"), f"{model_ms:.1f} ms" if model_ms is not None else "-",
+              help=t("deploy.answer.model_time_help"))
     if ok and answer["path"] == "/predict":
-        st.markdown(f"Prediction: **{answer['body']['predictions'][0]['label']}**")
-    st.caption(f"The JSON answer of {answer['path']}:")
+        st.markdown(t("deploy.answer.prediction", label=answer["body"]["predictions"][0]["label"]))
+    st.caption(t("deploy.answer.json", path=answer["path"]))
     st.code(json.dumps(answer["body"], indent=2, ensure_ascii=False), language="json")
 
 
 def examples(info: RunInfo, server) -> None:
     """curl and Python that call this server, ready to copy (the copy button is at the top right of each)."""
-    st.subheader("4 · Call it from your own code")
+    st.subheader(t("deploy.code.heading"))
+    st.caption(t("deploy.code.caption"))
     code = client_examples(server.url, info.task, token=server.token)
-    st.markdown("From a terminal, with **curl**:")
+    st.markdown(t("deploy.code.curl"))
     st.code(code["curl"], language="bash")
-    st.markdown("From **Python** (nothing to install):")
+    st.markdown(t("deploy.code.python"))
     st.code(code["python"], language="python")

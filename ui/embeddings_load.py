@@ -7,8 +7,13 @@ import streamlit as st
 
 from bigmodel_core.embeddings import GLOVE, glove_info
 from ui.feedback import guarded
+from ui.i18n import t, tr
 
-LIMITS = {20_000: "20,000 most frequent words", 100_000: "100,000 most frequent words", 0: "all words"}
+LIMITS = (20_000, 100_000, 0)  # words kept from a file (0: all of them)
+
+
+def _limit_label(n: int) -> str:
+    return t("embeddings.load.limit_n", n=f"{n:,}") if n else t("embeddings.load.limit_all")
 
 
 def _progress_bar(label: str):
@@ -35,41 +40,42 @@ def render_load() -> None:
         import_vectors,
     )
 
-    st.caption("GloVe text files (`word 0.1 0.2 …` per line), word2vec text files (with a `words dims` first line), "
-               "word2vec binary files or gensim KeyedVectors (`.kv`) files. They are read once and saved, so later "
-               "loads are instant.")
-    limit = st.selectbox("Keep", list(LIMITS), format_func=LIMITS.get, key="emb_load_limit",
-                         help="Files list the most frequent words first; fewer words load and map faster.") or None
+    st.caption(t("embeddings.load.caption"))
+    limit = st.selectbox(t("embeddings.load.keep"), list(LIMITS), format_func=_limit_label, key="emb_load_limit",
+                         help=t("embeddings.load.keep_help")) or None
     up, local = st.columns(2)
     with up:
-        upload = st.file_uploader("Upload a vectors file", type=["txt", "vec", "bin", "kv"], key="emb_upload")
-        if upload is not None and st.button("Load the uploaded file", key="emb_upload_go"):
+        upload = st.file_uploader(t("embeddings.load.upload"), type=["txt", "vec", "bin", "kv"], key="emb_upload",
+                                  help=t("embeddings.load.upload_help"))
+        if upload is not None and st.button(t("embeddings.load.upload_go"), key="emb_upload_go",
+                                            help=t("embeddings.load.go_help")):
             with guarded():
                 meta = import_uploaded_vectors(upload.name, upload.getvalue(), limit=limit,
-                                               progress=_progress_bar("Reading the file…"))
+                                               progress=_progress_bar(t("embeddings.load.reading")))
             _done(meta)
     with local:
-        path = st.text_input("…or the path of a file on this computer", key="emb_path",
+        path = st.text_input(t("embeddings.load.path"), key="emb_path",
                              placeholder="/data/glove.6B.100d.txt",
-                             help="For files too big to upload (GloVe 100d is 330 MB).")
-        if path.strip() and st.button("Load this file", key="emb_path_go"):
+                             help=t("embeddings.load.path_help"))
+        if path.strip() and st.button(t("embeddings.load.path_go"), key="emb_path_go", help=t("embeddings.load.go_help")):
             with guarded():
-                meta = import_vectors(path.strip(), limit=limit, progress=_progress_bar("Reading the file…"))
+                meta = import_vectors(path.strip(), limit=limit, progress=_progress_bar(t("embeddings.load.reading")))
             _done(meta)
 
-    st.markdown("**GloVe 6B** (Stanford: 400,000 words from Wikipedia and news)")
+    st.markdown(t("embeddings.glove.title"))
     g1, g2 = st.columns([1, 2])
-    dim = g1.selectbox("Width", list(GLOVE), format_func=lambda d: f"{d} dimensions", key="emb_glove_dim")
+    dim = g1.selectbox(t("embeddings.glove.width"), list(GLOVE), format_func=lambda d: t("embeddings.glove.dims", n=d),
+                       key="emb_glove_dim", help=t("embeddings.glove.width_help"))
     info = glove_info(dim)
     if info["cached"]:
-        g2.caption(f"Already downloaded ({info['member']}); loading it needs no internet.")
-        label = f"Load GloVe {dim}d"
+        g2.caption(t("embeddings.glove.cached", member=info["member"]))
+        label = t("embeddings.glove.load", dim=dim)
     else:
-        g2.caption(f"Needs internet: one download of {info['archive_bytes'] / 1e6:,.0f} MB "
-                   f"({info['note']}) License: {info['license']}")
-        label = f"Download GloVe ({info['archive_bytes'] / 1e6:,.0f} MB) and load {dim}d"
-    if st.button(label, key="emb_glove_go"):
+        mb = f"{info['archive_bytes'] / 1e6:,.0f}"
+        g2.caption(t("embeddings.glove.needs_internet", mb=mb, note=tr(info["note"]), license=tr(info["license"])))
+        label = t("embeddings.glove.download", mb=mb, dim=dim)
+    if st.button(label, key="emb_glove_go", help=t("embeddings.glove.go_help")):
         with guarded():
-            meta = import_glove(dim, limit=limit, download_progress=_progress_bar("Downloading GloVe…"),
-                                import_progress=_progress_bar("Reading the vectors…"))
+            meta = import_glove(dim, limit=limit, download_progress=_progress_bar(t("embeddings.glove.downloading")),
+                                import_progress=_progress_bar(t("embeddings.glove.reading")))
         _done(meta)

@@ -57,13 +57,19 @@ def browser_language() -> str:
         return DEFAULT
 
 
+_LAST = [DEFAULT]  # outside a script run (AppTest calls a selectbox's format_func from its own thread)
+
+
 def lang() -> str:
     """This session's interface language."""
-    try:
-        chosen = st.session_state.get("ui_lang")
-    except Exception:  # noqa: BLE001 - outside a Streamlit session
-        return DEFAULT
-    return chosen if chosen in LANGUAGES else (normalise(st.session_state.get("link_lang")) or browser_language())
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return _LAST[0]
+    chosen = st.session_state.get("ui_lang")
+    code = chosen if chosen in LANGUAGES else (normalise(st.session_state.get("link_lang")) or browser_language())
+    _LAST[0] = code
+    return code
 
 
 def set_lang(code: str) -> None:

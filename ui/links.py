@@ -23,6 +23,7 @@ from bigmodel_core.config import DataConfig, ModelConfig, TrainConfig
 from bigmodel_core.errors import ConfigError, msg
 from bigmodel_core.settings import parse_field
 from ui import state
+from ui.i18n import t
 
 LINK_KEYS = ("data", "model", "hide", "lock", "present", "lang")
 
@@ -48,8 +49,10 @@ def parse(params: dict[str, str]) -> dict[str, Any]:
 
             entry = model_entry(model or state.model_cfg().name)
             if name not in entry.defaults:
-                raise ConfigError(f"The link sets '{name}', which is not a setting of the model or of training.",
-                                  "Check the link's set.KEY=VALUE parts, or ask for a new link.")
+                raise ConfigError(msg("errors.links.unknown_setting", "The link sets '{name}', which is not a setting "
+                                      "of the model or of training.", name=name),
+                                  msg("errors.links.unknown_setting.hint", "Check the link's set.KEY=VALUE parts, or ask "
+                                      "for a new link."))
             settings[name] = ("model", entry.setting(name).parse(name, raw))
     return {"data": params.get("data"), "model": model, "settings": settings, "hide": _split(params.get("hide")),
             "lock": _split(params.get("lock")), "present": params.get("present") in ("1", "true", "yes"),
@@ -146,12 +149,12 @@ def link_for(base: str, hide: list[str], lock: list[str]) -> str:
 
 def share_box(settings: list[str]) -> None:
     """The "Copy a link to this setup" box: checkboxes for what to hide or lock, and the link to copy."""
-    with st.expander("🔗 Copy a link to this setup (for a class)"):
-        st.caption("Students who open the link get this data, model and these settings; you can hide controls "
-                   "or lock them so they cannot be changed.")
+    with st.expander(t("links.share")):
+        st.caption(t("links.share_caption"))
         c1, c2 = st.columns(2)
-        hide = c1.multiselect("Hide these controls", settings, key="link_hide_pick")
-        lock = c2.multiselect("Lock these controls", [s for s in settings if s not in hide], key="link_lock_pick")
+        hide = c1.multiselect(t("links.hide"), settings, key="link_hide_pick", help=t("links.hide_help"))
+        lock = c2.multiselect(t("links.lock"), [s for s in settings if s not in hide], key="link_lock_pick",
+                              help=t("links.lock_help"))
         base = getattr(st.context, "url", "") or ""
         base = base.split("?")[0] if base else ""
         st.code(link_for(base, hide, lock), language=None)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from bigmodel_core.config import ModelConfig, RunConfig
+from bigmodel_core.errors import error_texts
 from bigmodel_core.models import list_models
 from bigmodel_core.runs import scan_runs
 from bigmodel_core.training import (
@@ -18,49 +19,54 @@ from bigmodel_core.training import (
     X_AXES,
     axes_for,
     describe_fit,
-    sweep_started,
     fit_power_law,
     list_sweeps,
     plan_sweep,
     sweep_points,
+    sweep_started,
 )
-from ui import state
+from ui import course, state
 from ui.feedback import show_error
+from ui.i18n import t, tr
+from ui.runs_view import shown_as, status_text
 from ui.scaling_charts import SYMBOLS, plottable, scaling_plot
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = ["tiny", "small", "medium", "large"]
 SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-AXIS_LABELS = {"width": "wider (more units in each layer)", "depth": "deeper (more layers)",
-               "both": "wider and deeper together", "data": "more data (10 % → 100 % of the training set)"}
-X_LABELS = {"parameters": "parameters (model size)", "compute": "training compute (FLOPs × examples seen)",
-            "train_examples": "training examples (data size)"}
+AXES = ("width", "depth", "both", "data")  # what grows: scaling.axis.<axis> in the locale files
 DONE = ("done", "stopped", "failed")
+COURSE_AXIS = {"parameters": "params", "train_examples": "data", "compute": "compute"}  # x axis -> course.explain's
+# the table's columns -> their locale keys (scaling.col.<key> the header, scaling.col.<key>_help its help)
+TABLE_COLUMNS = {"point": "point", "parameters": "parameters", "training examples": "train_examples",
+                 "compute (FLOPs)": "compute", "validation loss": "val_loss", "validation accuracy": "val_accuracy",
+                 "status": "status", "run": "run"}
+TABLE_FORMATS = {"validation loss": "%.4f", "validation accuracy": "percent", "compute (FLOPs)": "%.3e"}
 
-EXPLANATION = (
-    "**What is a scaling law?** Train the same kind of model several times, each time a bit bigger (or on more "
-    "data), and note how wrong it still is on examples it never saw: its *validation loss*. Researchers found that, "
-    "drawn on log-log axes, these points fall close to a smooth curve, a *power law* "
-    "**L = a·N^−b + c**: every time the model (N) doubles, the loss falls by about the same share, and the "
-    "exponent **b** says how fast. The curve does not fall forever: **c** is the floor that this much data "
-    "allows. When the data is small, the biggest models stop helping (they only learn the training examples by "
-    "heart), the curve flattens onto that floor, and your own sweep shows where it happens. More data lowers "
-    "the floor; that is why large language models are trained on so much text.")
+
+def axis_label(axis: str) -> str:
+    """'wider (more units in each layer)', ...: what grows, for the radio."""
+    return t(f"scaling.axis.{axis}") if axis in AXES else str(axis)
+
+
+def x_label(x_key: str) -> str:
+    """'parameters (model size)', ...: the x axis, for its picker."""
+    return t(f"scaling.xlabel.{x_key}") if x_key in X_AXES else str(x_key)
 
 
 def explanation() -> None:
-    with st.expander("What is a scaling law?", expanded=True):
-        st.markdown(EXPLANATION)
+    with st.expander(t("scaling.explanation_title"), expanded=True):
+        st.markdown(t("scaling.explanation"))
 
 
 def links() -> None:
     """Where the sweep's runs live on (Runs), and where their training settings come from (Train)."""
     c1, c2 = st.columns(2)
     if (ROOT / "pages" / "7_Runs.py").exists():
-        c1.page_link("pages/7_Runs.py", label="See the sweep's runs on the Runs page", icon="🗂️")
+        c1.page_link("pages/7_Runs.py", label=t("scaling.link_runs"), icon="🗂️")
     else:
-        c1.caption("Each run of a sweep is saved like any other run.")
-    c2.page_link("pages/3_Train.py", label="Change batch size, learning rate, … on the Train page", icon="📈")
+        c1.caption(t("scaling.saved_like_any"))
+    c2.page_link("pages/3_Train.py", label=t("scaling.link_train"), icon="📈")
 
 
 # ---- the settings ---------------------------------------------------------------------------------------
@@ -83,39 +89,34 @@ def settings() -> bool:
     chosen = state.model_cfg().name
     _fix_choice("scaling_model", models, chosen if chosen in models else models[0])
     c1, c2 = st.columns(2)
-    model = c1.selectbox("Model family", models, key="scaling_model",
-                         help="The same kind of network is trained at every point; only what grows changes.")
+    model = c1.selectbox(t("scaling.model"), models, key="scaling_model", help=t("scaling.model_help"))
     axes = axes_for(model)
     _fix_choice("scaling_axis", axes, axes[0])
-    axis = c2.radio("What grows", axes, key="scaling_axis", format_func=AXIS_LABELS.get,
-                    help="Width: more units (filters, channels) per layer. Depth: more layers. "
-                         "More data: the same model on a growing share of the training set.")
+    axis = c2.radio(t("scaling.grows"), axes, key="scaling_axis", format_func=shown_as(axes, axis_label),
+                    help=t("scaling.grows_help"))
     c1, c2 = st.columns(2)
     if axis == "data":
         s.setdefault("scaling_shares", list(DATA_FRACTIONS))
-        picked = c1.multiselect("Shares of the training set", SHARES, key="scaling_shares",
-                                format_func=lambda f: f"{f:.0%}",
-                                help="Each point trains on this share of the training texts; the validation "
-                                     "and test sets stay the same.")
+        picked = c1.multiselect(t("scaling.shares"), SHARES, key="scaling_shares", format_func=lambda f: f"{f:.0%}",
+                                help=t("scaling.shares_help"))
     else:
         s.setdefault("scaling_sizes", list(DEFAULT_SIZES))
-        picked = c1.multiselect("Model sizes", list(SIZES), key="scaling_sizes",
-                                help="From nano (a few thousand parameters) up to 3xl; each size is twice as wide "
-                                     "as the one before" + (" and deeper" if axis != "width" else "") + ".")
+        picked = c1.multiselect(t("scaling.sizes"), list(SIZES), key="scaling_sizes",
+                                help=t("scaling.sizes_help_width" if axis == "width" else "scaling.sizes_help_deeper"))
     with c2:
-        budget = st.radio("Budget for each run", ["epochs", "seconds"], key="scaling_budget", horizontal=True,
-                          format_func={"epochs": "a number of epochs", "seconds": "a number of seconds"}.get)
+        budget = st.radio(t("scaling.budget"), ["epochs", "seconds"], key="scaling_budget", horizontal=True,
+                          format_func=shown_as(["epochs", "seconds"], lambda b: t(f"scaling.budget.{b}")),
+                          help=t("scaling.budget_help"))
         if budget == "epochs":
-            st.number_input("Epochs per run", 1, 50, min(max(state.train_cfg().epochs, 1), 50), key="scaling_epochs")
+            st.number_input(t("scaling.epochs"), 1, 50, min(max(state.train_cfg().epochs, 1), 50), key="scaling_epochs",
+                            help=t("scaling.epochs_help"))
         else:
-            st.number_input("Seconds per run", 5, 3600, 30, step=5, key="scaling_seconds")
-            st.caption("Each run trains until its seconds are used (the learning rate warms up and decays over "
-                       "them), or earlier when it stops improving.")
-    st.caption(f"Data **{state.data_cfg().spec}**: choose another on the Data page. Batch size, learning rate and "
-               "the other training settings come from the Train page.")
+            st.number_input(t("scaling.seconds"), 5, 3600, 30, step=5, key="scaling_seconds",
+                            help=t("scaling.seconds_help"))
+            st.caption(t("scaling.seconds_caption"))
+    st.caption(t("scaling.data_caption", spec=state.data_cfg().spec))
     if not MIN_POINTS <= len(picked) <= MAX_POINTS:
-        st.warning(f"Choose between {MIN_POINTS} and {MAX_POINTS} points (you chose {len(picked)}): "
-                   f"a curve needs at least {MIN_POINTS} points to fit.", icon="☝️")
+        st.warning(t("scaling.points_warning", min=MIN_POINTS, max=MAX_POINTS, n=len(picked)), icon="☝️")
         return False
     return True
 
@@ -182,10 +183,10 @@ def running() -> bool:
 def buttons(ok: bool) -> None:
     busy = running()
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.button("▶ Run sweep", type="primary", key="scaling_run", disabled=busy or not ok, on_click=start_sweep,
-              help="Trains one run per point, one after the other; the plot fills in as each finishes.")
-    c2.button("⏹ Stop", key="scaling_stop", disabled=not busy, on_click=stop_sweep,
-              help="Cancels the points still waiting and stops the one training; finished points stay.")
+    c1.button(t("scaling.run"), type="primary", key="scaling_run", disabled=busy or not ok, on_click=start_sweep,
+              help=t("scaling.run_help"))
+    c2.button(t("scaling.stop"), key="scaling_stop", disabled=not busy, on_click=stop_sweep,
+              help=t("scaling.stop_help"))
     start_error()
 
 
@@ -213,12 +214,13 @@ def choose_sweep() -> str | None:
             meta = s.get("scaling_sweep_meta") or {}
             model, axis, data = meta.get("model", "?"), meta.get("axis", "?"), meta.get("data", "?")
         when = sweep_started(sweep_id)
-        mine = " · yours" if sweep_id == own else ""
-        return f"{model} · grows {axis} · {data} · {when}{mine}"
+        grown = t(f"scaling.grown.{axis}") if axis in AXES else axis
+        return t("scaling.sweep_label_yours" if sweep_id == own else "scaling.sweep_label", model=model, axis=grown,
+                 data=data, when=when)
 
     labels = {i: name(i) for i in ids}  # worked out now: a format_func may be called outside this script run
-    return st.selectbox("Sweep shown", ids, key="scaling_show", format_func=lambda i: labels.get(i, i),
-                        help="Every sweep is saved: pick an earlier one to look at it again.")
+    return st.selectbox(t("scaling.show"), ids, key="scaling_show", format_func=lambda i: labels.get(i, i),
+                        help=t("scaling.show_help"))
 
 
 def busy(sweep_id: str) -> bool:
@@ -233,14 +235,14 @@ def _epoch_text(job) -> str:
     log = list(job.log)  # a snapshot: the worker keeps appending
     point = job.config.sweep["point"]
     if not any(e.get("kind") == "fit_start" for e in log):
-        return f"{point} (preparing the data and the model)"
+        return t("scaling.point_preparing", point=point)
     last = next((e for e in reversed(log) if e.get("kind") == "batch_end"), None)
     epoch = last.get("epoch", 1) if last else 1
     budget = job.config.train.time_budget_s
     if budget:
         elapsed = (last or {}).get("metrics", {}).get("elapsed", 0.0)
-        return f"{point} (epoch {epoch}, {elapsed:.0f} s of {budget:g} s)"
-    return f"{point} (epoch {epoch} of {job.config.train.epochs})"
+        return t("scaling.point_seconds", point=point, epoch=epoch, elapsed=f"{elapsed:.0f}", budget=f"{budget:g}")
+    return t("scaling.point_epochs", point=point, epoch=epoch, epochs=job.config.train.epochs)
 
 
 def progress(sweep_id: str, runs: list) -> None:
@@ -250,25 +252,28 @@ def progress(sweep_id: str, runs: list) -> None:
         saved = {(r.config.sweep or {}).get("index") for r in runs if r.status == "finished"}
         trained = [j for j in jobs if j.status == "done" or j.config.sweep["index"] in saved]  # the run's record
         total, done = len(jobs), len(trained)  # is saved a moment before its job ends: either counts
-        parts = [f"{done} of {total} runs trained"]
+        parts = [t("scaling.progress_trained", done=done, total=total)]
+        sep = t("scaling.list_sep")
         if training := [_epoch_text(j) for j in jobs if j.status == "running" and j not in trained]:
-            parts.append("training: " + ", ".join(training))
+            parts.append(t("scaling.progress_training", points=sep.join(training)))
         if waiting := [j.config.sweep["point"] for j in jobs if j.status == "queued"]:
-            parts.append("waiting: " + ", ".join(waiting))
+            parts.append(t("scaling.progress_waiting", points=sep.join(waiting)))
         if stopped := [j.config.sweep["point"] for j in jobs if j.status == "stopped"]:
-            parts.append("stopped: " + ", ".join(stopped))
+            parts.append(t("scaling.progress_stopped", points=sep.join(stopped)))
         if failed := [j.config.sweep["point"] for j in jobs if j.status == "failed"]:
-            parts.append("failed: " + ", ".join(failed))
-        st.progress(done / max(total, 1), text="; ".join(parts))
+            parts.append(t("scaling.progress_failed", points=sep.join(failed)))
+        st.progress(done / max(total, 1), text=t("scaling.progress_sep").join(parts))
         for job in jobs:
             if job.status == "failed" and job.error:
-                st.warning(f"The {job.config.sweep['point']} run failed: {job.error['message']}", icon="⚠️")
-                if job.error.get("hint"):
-                    st.caption(job.error["hint"])
+                message, hint = error_texts(job.error)
+                st.warning(t("scaling.point_failed", point=job.config.sweep["point"], message=tr(message)),
+                           icon="⚠️")
+                if hint:
+                    st.caption(tr(hint))
         return
     done = sum(r.status == "finished" for r in runs)
     if any(r.status in ("queued", "running") for r in runs):
-        st.progress(done / max(len(runs), 1), text=f"{done} of {len(runs)} runs trained; the others are training")
+        st.progress(done / max(len(runs), 1), text=t("scaling.progress_others", done=done, total=len(runs)))
 
 
 def default_x(axis: str | None) -> str:
@@ -279,22 +284,21 @@ def _x_choice(sweep_id: str, axis: str | None) -> str:
     s = st.session_state
     if s.get("scaling_x_for") != sweep_id:  # a new sweep on show: its natural x axis first
         s["scaling_x_for"], s["scaling_x"] = sweep_id, default_x(axis)
-    return st.selectbox("Plot the loss against", list(X_AXES), key="scaling_x", format_func=X_LABELS.get,
-                        help="Parameters: the model's size. Compute: FLOPs for one example × examples seen "
-                             "in training. Training examples: the size of the training set.")
+    return st.selectbox(t("scaling.x"), list(X_AXES), key="scaling_x", format_func=shown_as(X_AXES, x_label),
+                        help=t("scaling.x_help"))
 
 
 def fit_caption(fit: dict | None, x_key: str, n: int) -> str:
     if fit is None:
         if n < MIN_POINTS:
-            return (f"{n} point{'s' * (n != 1)} so far: a fitted curve needs at least {MIN_POINTS} points "
-                    f"with different {X_LABELS[x_key].split(' (')[0]}.")
-        return "No power law fits these points (they may not fall as the size grows)."
+            return t("scaling.too_few_one" if n == 1 else "scaling.too_few", n=n, min=MIN_POINTS,
+                     what=t(f"scaling.xname.{x_key}"))
+        return t("scaling.no_fit")
     sym = SYMBOLS[x_key]
     b = f"b = {fit['b']:.2f}" + (f" ± {fit['b_stderr']:.2f}" if fit["b_stderr"] is not None else "")
-    text = f"Fitted: L = a·{sym}^−b + c, {b}, a = {fit['a']:.3g}, floor c = {fit['c']:.3f} ({fit['points']} points)."
+    text = t("scaling.fitted", sym=sym, b=b, a=f"{fit['a']:.3g}", c=f"{fit['c']:.3f}", points=fit["points"])
     if fit["b_stderr"] is None:
-        text += " With only 3 points the exponent has no uncertainty estimate; add points to get one."
+        text += t("scaling.no_stderr")
     return text
 
 
@@ -308,8 +312,19 @@ def _table(points: list[dict], jobs: list) -> pd.DataFrame:
     for _, p in sorted(rows.items()):
         out.append({"point": p.get("point"), "parameters": p.get("parameters"), "training examples": p.get("train_examples"),
                     "compute (FLOPs)": p.get("compute"), "validation loss": p.get("val_loss"),
-                    "validation accuracy": p.get("val_accuracy"), "status": p.get("status"), "run": p.get("run")})
+                    "validation accuracy": p.get("val_accuracy"), "status": status_text(p.get("status")),
+                    "run": p.get("run")})
     return pd.DataFrame(out)
+
+
+def _table_config() -> dict[str, Any]:
+    """The table's headers and one-line helps in this session's language."""
+    out = {}
+    for column, key in TABLE_COLUMNS.items():
+        kind = st.column_config.TextColumn if column in ("point", "status", "run") else st.column_config.NumberColumn
+        extra = {"format": TABLE_FORMATS[column]} if column in TABLE_FORMATS else {}
+        out[column] = kind(t(f"scaling.col.{key}"), help=t(f"scaling.col.{key}_help"), **extra)
+    return out
 
 
 def render_sweep(sweep_id: str) -> None:
@@ -323,11 +338,10 @@ def render_sweep(sweep_id: str) -> None:
     x_key = _x_choice(sweep_id, axis)
     shown = plottable(trained, x_key)
     fit = fit_power_law([p[x_key] for p in shown], [p["val_loss"] for p in shown]) if len(shown) >= MIN_POINTS else None
-    st.plotly_chart(scaling_plot(shown, x_key, X_AXES[x_key], fit), width="stretch", key="scaling_chart")
+    st.plotly_chart(scaling_plot(shown, x_key, t(f"scaling.x.{x_key}"), fit), width="stretch", key="scaling_chart")
     st.caption(fit_caption(fit, x_key, len(shown)))
+    st.caption(t("scaling.chart_caption") + (" " + t("scaling.compute_caption") if x_key == "compute" else ""))
     if (sentence := describe_fit(shown, fit, x_key, axis)) is not None:
-        st.markdown(sentence)
-    st.dataframe(_table(points, jobs), hide_index=True, width="stretch",
-                 column_config={"validation loss": st.column_config.NumberColumn(format="%.4f"),
-                                "validation accuracy": st.column_config.NumberColumn(format="percent"),
-                                "compute (FLOPs)": st.column_config.NumberColumn(format="%.3e")})
+        st.markdown(tr(sentence))
+    st.dataframe(_table(points, jobs), hide_index=True, width="stretch", column_config=_table_config())
+    course.explain("scale", axis=COURSE_AXIS.get(x_key), points=len(shown), exponent=fit["b"] if fit else None)

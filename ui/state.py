@@ -17,6 +17,18 @@ from bigmodel_core.config import (
 DEFAULT_MODEL = DEFAULT_MODELS["text"]
 
 
+def _in_words(key: str, cached):
+    """A cached function whose spinner speaks the user's language (a cache's own spinner text is fixed when this
+    module loads); the spinner shows only when the call is slow, that is when the cache misses."""
+    def call(*args: Any, **kwargs: Any):
+        from ui.i18n import t
+
+        with st.spinner(t(key)):
+            return cached(*args, **kwargs)
+    call.__doc__, call.__name__, call.clear = cached.__doc__, getattr(cached, "__name__", key), cached.clear
+    return call
+
+
 def data_cfg() -> DataConfig:
     return from_dict(DataConfig, st.session_state.get("data_cfg", {}))
 
@@ -51,19 +63,26 @@ def set_model_cfg(cfg: ModelConfig) -> str:
     return describe_settings({k: v for k, v in after.items() if before.get(k) != v})
 
 
+SETTING_NAMES = ("lr", "max_train_rows", "epochs", "batch_size", "schedule", "warmup_fraction", "weight_decay",
+                 "early_stopping_patience")  # named in words in widgets.json; others by their key
+
+
 def describe_settings(settings: dict[str, Any]) -> str:
     """Settings in words for a caption: "learning rate 0.00005, epochs 2, early stopping patience off"."""
-    names = {"lr": "learning rate", "max_train_rows": "most training examples"}
+    from ui.i18n import t
 
     def show(v: Any) -> str:
         if v is None or v is False:
-            return "off"
+            return t("widgets.state.off")
         if isinstance(v, float):
             return f"{v:.6f}".rstrip("0").rstrip(".")
         if isinstance(v, int) and not isinstance(v, bool):
             return f"{v:,}"
         return str(v).replace("_", " ")
-    return ", ".join(f"{names.get(k, k.replace('_', ' '))} {show(v)}" for k, v in settings.items())
+
+    def name(k: str) -> str:
+        return t(f"widgets.state.setting.{k}") if k in SETTING_NAMES else k.replace("_", " ")
+    return t("widgets.state.join").join(f"{name(k)} {show(v)}" for k, v in settings.items())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -111,18 +130,24 @@ def _model_names() -> set[str]:
     return set(list_models())
 
 
-@st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
-def _data_overview(cfg: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _data_overview_cached(cfg: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:
     from bigmodel_core.data import data_overview as overview
 
     return overview(from_dict(DataConfig, cfg), model=from_dict(ModelConfig, model) if model else None)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def predictor(run_id: str, home: str):
+_data_overview = _in_words("widgets.busy.reading_data", _data_overview_cached)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _predictor(run_id: str, home: str):
     from bigmodel_core.serve import load_bundle
 
     return load_bundle(run_id, home=home)
+
+
+predictor = _in_words("widgets.busy.loading_model", _predictor)
 
 
 def session_id() -> str:
@@ -210,11 +235,14 @@ def embedding_jobs():
     return JobManager(max_running=1, runner=word2vec_job)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the vectors…")
-def vectors(set_id: str):
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _vectors(set_id: str):
     from bigmodel_core.embeddings import load_vectors
 
     return load_vectors(set_id)
+
+
+vectors = _in_words("widgets.busy.loading_vectors", _vectors)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -226,19 +254,25 @@ def word_map_data(set_id: str, data_cfg: dict[str, Any], n: int, dims: int, meth
                          extra_words=extra_words)
 
 
-@st.cache_data(max_entries=4, show_spinner="Loading test images…")
-def test_images(run_id: str, _info: dict):
+@st.cache_data(max_entries=4, show_spinner=False)
+def _test_images(run_id: str, _info: dict):
     """An image run's own test images (keyed by run id; the run's info is not hashed)."""
     from bigmodel_core.data import test_images as load
 
     return load(_info)
 
 
-@st.cache_data(max_entries=8, show_spinner="Checking which words have a vector…")
-def vectors_coverage(data_cfg: dict[str, Any], vectors: str) -> dict[str, Any]:
+test_images = _in_words("widgets.busy.loading_images", _test_images)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _vectors_coverage(data_cfg: dict[str, Any], vectors: str) -> dict[str, Any]:
     from bigmodel_core.embeddings import vectors_coverage as coverage
 
     return coverage(from_dict(DataConfig, data_cfg), vectors)
+
+
+vectors_coverage = _in_words("widgets.busy.checking_vectors", _vectors_coverage)
 
 
 def vector_sets() -> list[dict[str, Any]]:
@@ -248,17 +282,23 @@ def vector_sets() -> list[dict[str, Any]]:
     return list_vector_sets()
 
 
-@st.cache_data(max_entries=32, show_spinner="Explaining…")
-def text_views(run_id: str, home: str, text: str, samples: int, seed: int, label: str) -> dict[str, Any]:
+@st.cache_data(max_entries=32, show_spinner=False)
+def _text_views(run_id: str, home: str, text: str, samples: int, seed: int, label: str) -> dict[str, Any]:
     """LIME, IG, attention and agreement for one sentence (cached: picking a head or layer is instant)."""
     from bigmodel_core.explain import explain_text_views
 
-    return explain_text_views(predictor(run_id, home), text, num_samples=samples, seed=seed, label=label)
+    return explain_text_views(_predictor(run_id, home), text, num_samples=samples, seed=seed, label=label)
 
 
-@st.cache_data(max_entries=64, show_spinner="Timing a prediction…")
-def predict_latency(run_id: str, home: str, files: tuple) -> float | None:
+text_views = _in_words("widgets.busy.explaining", _text_views)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _predict_latency(run_id: str, home: str, files: tuple) -> float | None:
     """Milliseconds to predict one sentence with a run (cached per run and its files)."""
     from bigmodel_core.runs import predict_latency_ms, read_run
 
     return predict_latency_ms(read_run(run_id, home), home=home)
+
+
+predict_latency = _in_words("widgets.busy.timing", _predict_latency)

@@ -1,23 +1,52 @@
-"""Live view of a training job (progress, ETA, curves) and the results once it has finished."""
+"""Live view of a training job (progress, ETA, curves, each layer's gradients, what is notable) and the results
+once it has finished."""
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 import streamlit as st
 
-from bigmodel_core.training import epoch_rows
-from ui import charts, state
+from bigmodel_core.training import epoch_rows, is_urgent, layer_norms, run_findings
+from ui import charts, page, state
 from ui.feedback import show_job_error
+from ui.i18n import t, tr
 
 
 def _fmt_secs(s: float) -> str:
     s = int(max(s, 0))
-    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+    return t("train.minutes", m=s // 60, s=f"{s % 60:02d}") if s >= 60 else t("train.seconds", s=s)
 
 
 def shared_sentence(viewers: int) -> str:
     """One plain sentence for a job that several sessions started with the same settings."""
-    return (f"{viewers} people started this same training; you are "
-            f"{'both' if viewers == 2 else 'all'} watching one run.")
+    return t("train.shared.both" if viewers == 2 else "train.shared.all", n=viewers)
+
+
+# the Trainer's and the callbacks' stop reasons (plain English in the run's record), in this language
+_REASONS = ((re.compile(r"stopped by the user$"), "train.reason.user"),
+            (re.compile(r"time budget of (?P<seconds>\S+) s reached$"), "train.reason.budget"),
+            (re.compile(r"early stopping: (?P<monitor>\S+) did not improve for (?P<n>\d+) epochs$"), "train.reason.early"),
+            (re.compile(r"interrupted \((?P<kind>\w+)\)$"), "train.reason.interrupted"),
+            (re.compile(r"stopped$"), "train.reason.stopped"))
+
+
+def reason(text) -> str:
+    """A run's stop reason in the user's language (one it does not know stays as it is)."""
+    text = tr(text)
+    for pattern, key in _REASONS:
+        if (found := pattern.match(text)):
+            return t(key, **found.groupdict())
+    return text
+
+
+def render_diagnosis(log: list[dict]) -> None:
+    """What is notable in the run so far, in plain sentences: a warning when it is breaking down, else a note."""
+    for finding in run_findings(log):
+        if is_urgent(finding):
+            st.warning(tr(finding), icon="🚨")
+        else:
+            st.info(tr(finding), icon="🔎")
 
 
 def render_progress(job) -> None:
@@ -29,28 +58,35 @@ def render_progress(job) -> None:
     epochs = epoch_rows(log)
     start = next((e for e in log if e.get("kind") == "fit_start"), None)
     if job.status == "queued":
-        st.info(f"Waiting for the computer: another training job is running. Your place in line: "
-                f"{state.job_manager().position(job.id)}.", icon="⏳")
+        st.info(t("train.queued", place=state.job_manager().position(job.id)), icon="⏳")
         return
     if start is None:
-        st.progress(0.0, text="Preparing the data and the model…")
+        st.progress(0.0, text=t("train.preparing"))
         return
     last = batches[-1] if batches else {"step": 0, "total_steps": start["total_steps"], "metrics": {}}
     frac = last["step"] / max(last["total_steps"], 1)
     eta = last["metrics"].get("eta_s")
-    text = f"Step {last['step']:,} of {last['total_steps']:,} · epoch {last.get('epoch', 1)}"
+    text = t("train.progress", step=f"{last['step']:,}", total=f"{last['total_steps']:,}", epoch=last.get("epoch", 1))
     if eta is not None and not job.finished:
-        text += f" · about {_fmt_secs(eta)} left"
+        text += t("train.progress_left", left=_fmt_secs(eta))
     st.progress(min(frac, 1.0), text=text)
     m = start["metrics"]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Samples per second", f"{last['metrics'].get('samples_per_s', 0):,.0f}")
-    c2.metric("Device", m["device"], help=f"{m['threads']} CPU threads")
+    c1.metric(t("train.metric.speed"), f"{last['metrics'].get('samples_per_s', 0):,.0f}", help=t("train.metric.speed_help"))
+    c2.metric(t("train.metric.device"), m["device"], help=t("train.metric.device_help", threads=m["threads"]))
     if epochs:
-        c3.metric("Validation accuracy", f"{epochs[-1].get('val_accuracy', 0):.1%}")
-        c4.metric("Training loss", f"{epochs[-1]['train_loss']:.3f}")
-    st.plotly_chart(charts.step_loss([b["step"] for b in batches], [b["metrics"]["loss"] for b in batches]),
+        c3.metric(t("train.metric.val_accuracy"), f"{epochs[-1].get('val_accuracy', 0):.1%}",
+                  help=t("train.metric.val_accuracy_help"))
+        c4.metric(t("train.metric.train_loss"), f"{epochs[-1]['train_loss']:.3f}", help=t("train.metric.train_loss_help"))
+    render_diagnosis(log)
+    steps, layers = layer_norms(log)
+    c1, c2 = st.columns(2) if layers else (st.container(), None)
+    c1.plotly_chart(charts.step_loss([b["step"] for b in batches], [b["metrics"]["loss"] for b in batches]),
                     width="stretch", key=f"train_steps_{job.id}")
+    c1.caption(t("train.chart.steps_help"))
+    if c2 is not None:
+        c2.plotly_chart(charts.layer_grad_norms(steps, layers), width="stretch", key=f"train_grads_{job.id}")
+        c2.caption(t("train.chart.grads_help"))
 
 
 def render_epochs(job) -> None:
@@ -58,7 +94,18 @@ def render_epochs(job) -> None:
     epochs = epoch_rows(list(job.log))
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.epoch_curves(epochs, "loss"), width="stretch", key=f"train_eloss_{job.id}")
+    c1.caption(t("train.chart.epoch_loss_help"))
     c2.plotly_chart(charts.epoch_curves(epochs, "accuracy"), width="stretch", key=f"train_eacc_{job.id}")
+    c2.caption(t("train.chart.epoch_accuracy_help"))
+
+
+COLUMNS = ("class", "precision", "recall", "f1", "support", "text", "index", "true", "predicted", "confidence")
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    """A table of the engine's rows with its column names in the user's language."""
+    frame = pd.DataFrame(rows).round(3)
+    return frame.rename(columns={c: t(f"train.col.{c}") for c in frame.columns if c in COLUMNS})
 
 
 def _pct(x) -> str:
@@ -70,39 +117,40 @@ def render_result(job) -> None:
         show_job_error(job.error)
         return
     if job.result is None:  # cancelled while waiting
-        st.info("This job was cancelled before it started.", icon="⏹️")
+        st.info(t("train.cancelled"), icon="⏹️")
         return
     info = job.result  # the run's RunInfo
+    page.done("train")
     m = info.metrics
     if info.stopped:
         best = info.best_epoch
-        kept = (f"The best weights so far were kept (from epoch {best})." if best is not None
-                else "It stopped during the first epoch; the weights learned so far were kept.")
-        st.warning(f"Training stopped early ({info.stop_reason}). {kept}", icon="⏹️")
-        st.page_link("pages/7_Runs.py", label="Continue it later: Resume on the Runs page", icon="⏯️")
+        kept = t("train.stopped.kept", epoch=best) if best is not None else t("train.stopped.first_epoch")
+        st.warning(t("train.stopped", reason=reason(info.stop_reason), kept=kept), icon="⏹️")
+        st.page_link("pages/7_Runs.py", label=t("train.stopped.resume"), icon="⏯️")
     else:
-        st.success(f"Finished: validation accuracy {_pct(m['val_accuracy'])}, test accuracy {_pct(m['test_accuracy'])}. "
-                   f"Saved as run **{info.id}**.", icon="✅")
+        st.success(t("train.finished", val=_pct(m["val_accuracy"]), test=_pct(m["test_accuracy"]), run=info.id), icon="✅")
         if info.stop_reason:  # early stopping: the plan, not a failure
-            st.caption(f"Training ended at epoch {info.best_epoch or '?'}'s weights: {info.stop_reason}.")
+            st.caption(t("train.ended_at", epoch=info.best_epoch or "?", reason=reason(info.stop_reason)))
     if info.embeddings:
         emb = info.embeddings
-        st.caption(f"Started from the word vectors {emb['vectors']} ({'frozen' if emb['frozen'] else 'fine-tuned'}): "
-                   f"{emb['coverage']['found']:,} of {emb['coverage']['total']:,} words had a vector.")
+        st.caption(t("train.vectors", vectors=emb["vectors"], how=t("train.frozen" if emb["frozen"] else "train.fine_tuned"),
+                     found=f"{emb['coverage']['found']:,}", total=f"{emb['coverage']['total']:,}"))
     rep = info.val_report
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.confusion(rep["confusion"], info.class_names), width="stretch",
                     key=f"train_cm_{job.id}")
-    c2.markdown("**Per class (validation)**")
-    c2.dataframe(pd.DataFrame(rep["per_class"]).round(3), hide_index=True, width="stretch")
+    c1.caption(t("train.chart.confusion_help"))
+    c2.markdown(t("train.per_class"))
+    c2.dataframe(_table(rep["per_class"]), hide_index=True, width="stretch")
+    c2.caption(t("train.per_class_help"))
     if info.task == "image":
         _image_mistakes(info)
     else:
-        with st.expander(f"Misclassified validation examples ({len(info.misclassified)} shown, most confident first)"):
-            st.dataframe(pd.DataFrame(info.misclassified).round(3), hide_index=True, width="stretch")
+        with st.expander(t("train.mistakes", n=len(info.misclassified))):
+            st.dataframe(_table(info.misclassified), hide_index=True, width="stretch")
     st.session_state["predict_run"] = info.id
-    own = "pictures" if info.task == "image" else "sentences"
-    st.page_link("pages/4_Predict.py", label=f"Next: try it on your own {own}", icon="➡️")
+    st.page_link("pages/4_Predict.py", label=t("train.next.image" if info.task == "image" else "train.next.text"),
+                 icon="➡️")
 
 
 def _image_mistakes(info) -> None:
@@ -112,14 +160,16 @@ def _image_mistakes(info) -> None:
 
     rows = info.misclassified
     if not rows:
-        st.info("No validation image was misclassified.", icon="🎯")
+        st.info(t("train.no_mistakes"), icon="🎯")
         return
     images = read_misclassified_images(info.id)
     cells: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
-        cells.setdefault(f"true {r['true']} → predicted {r['predicted']}", []).append(i)
-    cell = st.selectbox("Open a cell of the confusion matrix", sorted(cells, key=lambda c: -len(cells[c])),
-                        format_func=lambda c: f"{c} ({len(cells[c])} image{'s' * (len(cells[c]) != 1)})", key=f"train_cell_{info.id}")
+        cells.setdefault(t("train.cell.name", true=r["true"], predicted=r["predicted"]), []).append(i)
+
+    names = {c: t("train.cell.one" if len(idx) == 1 else "train.cell.many", cell=c, n=len(idx)) for c, idx in cells.items()}
+    cell = st.selectbox(t("train.cell"), sorted(cells, key=lambda c: -len(cells[c])), format_func=names.get,
+                        key=f"train_cell_{info.id}", help=t("train.cell_help"))
     if images is not None:
         st.image([enlarge(images[i]) for i in cells[cell]],
-                 caption=[f"{rows[i]['confidence']:.0%} sure" for i in cells[cell]], width=80)
+                 caption=[t("train.sure", pct=f"{rows[i]['confidence']:.0%}") for i in cells[cell]], width=80)

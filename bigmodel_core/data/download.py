@@ -21,17 +21,22 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from bigmodel_core.errors import DownloadError
+from bigmodel_core.errors import DownloadError, msg
 
 Progress = Callable[[int, int | None], None]
 
 CHUNK_BYTES = 1 << 16  # 64 KiB: small enough for a smooth progress bar, big enough to be fast
 CHECKSUMS_FILE = "checksums.json"  # trust-on-first-use record: {file name: sha256}
 USER_AGENT = "BigModelLab/0.1 (python-urllib)"
-OFFLINE_HINT = (
+OFFLINE_HINT = msg(
+    "errors.download.offline.hint",
     "Connect to the internet and try again, "
-    "or use the built-in dataset (builtin:synthetic_reviews)."
+    "or use the built-in dataset (builtin:synthetic_reviews).",
 )
+RETRY_HINT = msg("errors.download.broken.hint", "Check the internet connection and try again.")
+# what to do with a cached file that cannot be read (shared by the text and image corpora)
+DELETE_HINT = msg("errors.download.delete_cached.hint", "Delete it from the cache folder and download it again.")
+REMOVED_HINT = msg("errors.download.removed.hint", "It was removed from the cache; download it again.")
 
 
 def cache_dir(home: Path | None = None) -> Path:
@@ -92,9 +97,9 @@ def fetch(
             actual = _stream(url, out, name, size, progress, timeout)
         if expected is not None and actual != expected:
             raise DownloadError(
-                f"The downloaded file {name} did not match its checksum.",
-                "It was damaged on the way or changed on the server and was not kept; "
-                "try again, and report it if this keeps happening.",
+                msg("errors.download.checksum", "The downloaded file {name} did not match its checksum.", name=name),
+                msg("errors.download.checksum.hint", "It was damaged on the way or changed on the server and was not "
+                    "kept; try again, and report it if this keeps happening."),
             )
         os.replace(tmp, dest)
     except BaseException:
@@ -147,10 +152,7 @@ def _stream(
     except (OSError, ValueError, http.client.HTTPException) as e:  # URLError is an OSError
         raise download_error(url, name, e) from None
     if length and length.isdigit() and done != int(length):
-        raise DownloadError(
-            f"The download of {name} from {host} stopped before it finished.",
-            "Check the internet connection and try again.",
-        )
+        raise DownloadError(_broken(host, name), RETRY_HINT)
     return digest.hexdigest()
 
 
@@ -167,12 +169,14 @@ def _http_error(host: str, name: str, code: int, reason: str) -> DownloadError:
     """The plain error for a server that answered with an HTTP error status."""
     if code in (404, 410):
         return DownloadError(
-            f"The server {host} no longer has {name} (HTTP {code} {reason}).",
-            "The file may have moved; try again later or choose another dataset.",
+            msg("errors.download.gone", "The server {host} no longer has {name} (HTTP {code} {reason}).",
+                host=host, name=name, code=code, reason=reason),
+            msg("errors.download.gone.hint", "The file may have moved; try again later or choose another dataset."),
         )
     return DownloadError(
-        f"The server {host} could not send {name} (HTTP {code} {reason}).",
-        "The server may be busy or blocking the download; try again later.",
+        msg("errors.download.http", "The server {host} could not send {name} (HTTP {code} {reason}).",
+            host=host, name=name, code=code, reason=reason),
+        msg("errors.download.http.hint", "The server may be busy or blocking the download; try again later."),
     )
 
 
@@ -182,8 +186,10 @@ def _write(out: BinaryIO, chunk: bytes, name: str) -> None:
         out.write(chunk)
     except OSError as e:
         raise DownloadError(
-            f"Could not save {name} to the cache: {e.strerror or e}.",
-            "Free some disk space, or set BIGMODEL_HOME to a folder on a bigger disk.",
+            msg("errors.download.disk", "Could not save {name} to the cache: {error}.", name=name,
+                error=str(e.strerror or e)),
+            msg("errors.download.disk.hint", "Free some disk space, or set BIGMODEL_HOME to a folder on a bigger "
+                "disk."),
         ) from None
 
 
@@ -191,26 +197,33 @@ def _network_error(host: str, name: str, reason: object) -> DownloadError:
     """The plain error for a transfer that failed below HTTP (offline, refused, timed out, ...)."""
     if _looks_offline(reason):
         return DownloadError(
-            f"Could not reach {host} to download {name}: the computer seems to be offline.",
+            msg("errors.download.offline", "Could not reach {host} to download {name}: the computer seems to be "
+                "offline.", host=host, name=name),
             OFFLINE_HINT,
         )
     if isinstance(reason, ssl.SSLError):
         return DownloadError(
-            f"Could not make a secure connection to {host} to download {name}.",
-            "Check that the computer's date and time are right and that no proxy or firewall "
-            "interferes, then try again.",
+            msg("errors.download.ssl", "Could not make a secure connection to {host} to download {name}.",
+                host=host, name=name),
+            msg("errors.download.ssl.hint", "Check that the computer's date and time are right and that no proxy or "
+                "firewall interferes, then try again."),
         )
     if isinstance(reason, (str, ValueError)):  # urllib's "unknown url type" and friends
         return DownloadError(
-            f"The address for {name} ({host}) is not a valid download address.",
-            "Check the address, or use one of the listed corpora.",
+            msg("errors.download.bad_address", "The address for {name} ({host}) is not a valid download address.",
+                name=name, host=host),
+            msg("errors.download.bad_address.hint", "Check the address, or use one of the listed corpora."),
         )
     if isinstance(reason, FileNotFoundError):
-        return DownloadError(f"The file for {name} does not exist at {host}.", "Check the address.")
-    return DownloadError(
-        f"The download of {name} from {host} stopped before it finished.",
-        "Check the internet connection and try again.",
-    )
+        return DownloadError(msg("errors.download.no_file", "The file for {name} does not exist at {host}.",
+                                 name=name, host=host),
+                             msg("errors.download.no_file.hint", "Check the address."))
+    return DownloadError(_broken(host, name), RETRY_HINT)
+
+
+def _broken(host: str, name: str) -> str:
+    return msg("errors.download.broken", "The download of {name} from {host} stopped before it finished.",
+               name=name, host=host)
 
 
 def _looks_offline(reason: object) -> bool:

@@ -10,7 +10,7 @@ import pandas as pd
 # first time at once can meet a half-initialised module (seen once: "cannot import name 'clone'").
 from sklearn.model_selection import train_test_split
 
-from ..errors import DataError
+from ..errors import DataError, msg
 from .text import tables
 
 
@@ -19,20 +19,31 @@ def encode_labels(raw: pd.Series, column: Optional[str] = None, min_classes: int
 
     `min_classes` is 2 for training (one class leaves nothing to learn) and 1 for evaluation.
     """
-    name = f"'{column}'" if column else "label"
+    name = f"'{column}'" if column else msg("engine.labels.label", "label")
     missing = raw.isna() | (raw.astype(str).str.strip() == "")
     if missing.any():
         n_missing = int(missing.sum())
-        raise DataError(f"{n_missing} {'row has' if n_missing == 1 else 'rows have'} no value in the {name} column (first at row {int(np.argmax(missing.to_numpy())) + 1}).",
-                        "Fill in or delete those rows, or choose another label column.")
+        first = int(np.argmax(missing.to_numpy())) + 1
+        if n_missing == 1:
+            text = msg("errors.labels.missing_one", "{n} row has no value in the {column} column (first at row "
+                       "{first}).", n=n_missing, column=name, first=first)
+        else:
+            text = msg("errors.labels.missing", "{n} rows have no value in the {column} column (first at row {first}).",
+                       n=n_missing, column=name, first=first)
+        raise DataError(text, msg("errors.labels.missing.hint",
+                                  "Fill in or delete those rows, or choose another label column."))
     values = _normalise_numbers(raw)
     classes = sorted(values.unique(), key=_sort_key)
     if len(classes) < min_classes:
-        raise DataError(f"Every row has the same label ('{classes[0]}'), so there is nothing to tell apart.",
-                        "Use data with at least two classes, or choose another label column.")
+        raise DataError(msg("errors.labels.one_class", "Every row has the same label ('{label}'), so there is nothing "
+                            "to tell apart.", label=classes[0]),
+                        msg("errors.labels.one_class.hint",
+                            "Use data with at least two classes, or choose another label column."))
     if len(classes) > tables.MAX_CLASSES:
-        raise DataError(f"The {name} column has {len(classes)} different values, too many to be classes.",
-                        f"Choose the column that holds the categories (at most {tables.MAX_CLASSES} different values).")
+        raise DataError(msg("errors.labels.too_many_classes", "The {column} column has {n} different values, too many "
+                            "to be classes.", column=name, n=len(classes)),
+                        msg("errors.labels.too_many_classes.hint", "Choose the column that holds the categories "
+                            "(at most {most} different values).", most=tables.MAX_CLASSES))
     index = {c: i for i, c in enumerate(classes)}
     return values.map(index).to_numpy(dtype=np.int64), [str(c) for c in classes]
 
@@ -56,8 +67,10 @@ def split_indices(labels: np.ndarray, val: float, test: float, seed: int) -> dic
     n = len(labels)
     n_val, n_test = math.ceil(n * val) if val else 0, math.ceil(n * test) if test else 0
     if n - n_val - n_test < 2:
-        raise DataError(f"The dataset has only {n} rows, too few to split into training and validation sets.",
-                        "Use at least 20 rows, or lower the validation and test fractions.")
+        raise DataError(msg("errors.labels.too_few_rows", "The dataset has only {n} rows, too few to split into "
+                            "training and validation sets.", n=n),
+                        msg("errors.labels.too_few_rows.hint",
+                            "Use at least 20 rows, or lower the validation and test fractions."))
     idx = np.arange(n)
     k_classes = int(labels.max()) + 1
     counts = np.bincount(labels)

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Optional
 
-from ..errors import DataError
+from ..errors import DataError, msg
 from ..runs.store import home_dir
 from .text import tables
 
@@ -23,8 +23,9 @@ def save_upload(name: str, data: bytes, home: str | Path | None = None,
     leaves nothing behind. A file already kept passed its check when it was first saved.
     """
     if len(data) > tables.MAX_BYTES:
-        raise DataError(f"The file '{name}' is {len(data) / 1e9:.1f} GB, more than the {tables.MAX_BYTES // 2**20} MB limit.",
-                        "Use a sample of its rows (for example the first 100,000) and upload that.")
+        raise DataError(msg("errors.tables.too_big", "The file '{name}' is {gb:.1f} GB, more than the {limit} MB "
+                            "limit.", name=name, gb=len(data) / 1e9, limit=tables.MAX_BYTES // 2**20),
+                        tables.SAMPLE_HINT)
     folder = home_dir(home) / "uploads" / hashlib.sha256(data).hexdigest()[:12]
     path = folder / upload_name(name)  # the user's own file name, so messages name the file they chose
     if path.exists():

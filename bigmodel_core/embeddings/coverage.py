@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from ..data.text.pipeline import PAD, PAD_ID, UNK
-from ..errors import DataError, InputError
+from ..errors import DataError, InputError, msg
 from .queries import spelling
 
 if TYPE_CHECKING:
@@ -39,8 +39,12 @@ def embedding_matrix(kv: "KeyedVectors", itos: Sequence[str], dim: int,
         InputError: `dim` differs from the vectors' width (the model must use the same size).
     """
     if dim != kv.vector_size:
-        raise InputError(f"The vectors have {kv.vector_size} dimensions, but the model's embedding has {dim}.",
-                         f"Set the model's embedding size to {kv.vector_size}, or choose other vectors.")
+        raise InputError(msg("errors.coverage.dim_mismatch",
+                             "The vectors have {size} dimensions, but the model's embedding has {dim}.",
+                             size=kv.vector_size, dim=dim),
+                         msg("errors.coverage.dim_mismatch.hint",
+                             "Set the model's embedding size to {size}, or choose other vectors.",
+                             size=kv.vector_size))
     rows = np.full(len(itos), -1, dtype=np.int64)  # row in kv for each itos entry, -1: none
     for i, word in enumerate(itos):
         if word in SPECIAL:
@@ -88,13 +92,16 @@ def params_for_vectors(model_name: str, params: dict[str, Any], vector_size: int
     instead of silently overridden. A Transformer whose preset number of heads does not divide
     the vectors' width gets the largest number of heads that does (unless the user chose it).
     """
-    from ..errors import ModelError
+    from ..errors import ModelError, msg
     from ..models import model_entry
 
     key = embed_size_key(model_name)
     if key is None or model_entry(model_name).task != "text":
-        raise ModelError(f"The {model_name} model has no word embedding to start from word vectors.",
-                         "Word vectors are for text models; choose one of them, or clear the vectors setting.")
+        raise ModelError(msg("errors.coverage.no_embedding",
+                             "The {model} model has no word embedding to start from word vectors.",
+                             model=model_name),
+                         msg("errors.coverage.no_embedding.hint",
+                             "Word vectors are for text models; choose one of them, or clear the vectors setting."))
     if key in params:
         return params
     out = {**params, key: int(vector_size)}
@@ -150,8 +157,10 @@ def vectors_coverage(data_cfg: "DataConfig", vectors: str) -> dict[str, Any]:
 
     ds = load_dataset(data_cfg)
     if ds.task != "text":
-        raise DataError("Word vectors are for text, but the chosen dataset holds images.",
-                        "Choose a text dataset on the Data page to start a model from word vectors.")
+        raise DataError(msg("errors.coverage.not_text",
+                            "Word vectors are for text, but the chosen dataset holds images."),
+                        msg("errors.coverage.not_text.hint",
+                            "Choose a text dataset on the Data page to start a model from word vectors."))
     pipeline = TextPipeline(data_cfg).fit(ds.part("train")[0])
     kv = load_vectors(vectors)
     _, coverage = embedding_matrix(kv, pipeline.itos, kv.vector_size)

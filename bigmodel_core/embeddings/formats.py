@@ -20,13 +20,14 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, msg
 
 FORMATS = ("glove", "word2vec", "word2vec-binary", "gensim")
 MAX_DIM = 10_000  # no real embedding is wider; a bigger header number means a damaged file
 SNIFF_BYTES = 1 << 16
 BLOCK_LINES = 4096
-FORMAT_HINT = "Use a GloVe .txt file, a word2vec .txt or binary .bin file, or a gensim KeyedVectors .kv file."
+FORMAT_HINT = msg("errors.formats.format.hint",
+                  "Use a GloVe .txt file, a word2vec .txt or binary .bin file, or a gensim KeyedVectors .kv file.")
 Progress = Callable[[int, int], None]
 
 
@@ -36,10 +37,11 @@ def detect_format(path: Path) -> str:
         head = f.read(SNIFF_BYTES)
     name = path.name
     if not head.strip():
-        raise DataError(f"The file {name} is empty.", FORMAT_HINT)
+        raise DataError(msg("errors.formats.empty", "The file {name} is empty.", name=name), FORMAT_HINT)
     if head.startswith((b"\x1f\x8b", b"PK\x03\x04")):
-        raise DataError(f"The file {name} is compressed (gzip or zip), not a vectors file.",
-                        "Unpack it first and load the .txt or .bin file inside.")
+        raise DataError(msg("errors.formats.compressed",
+                            "The file {name} is compressed (gzip or zip), not a vectors file.", name=name),
+                        msg("errors.formats.compressed.hint", "Unpack it first and load the .txt or .bin file inside."))
     from .gensim_kv import is_gensim_file
 
     if is_gensim_file(head):
@@ -51,8 +53,9 @@ def detect_format(path: Path) -> str:
         return "word2vec" if _looks_like_row(second, header[1]) else "word2vec-binary"
     if _looks_like_row(first, None):
         return "glove"
-    raise DataError(f"The file {name} is not a word-vector file: its first line is neither a "
-                    "'words dimensions' header nor a word followed by numbers.", FORMAT_HINT)
+    raise DataError(msg("errors.formats.not_vectors",
+                        "The file {name} is not a word-vector file: its first line is neither a "
+                        "'words dimensions' header nor a word followed by numbers.", name=name), FORMAT_HINT)
 
 
 def read_vectors_file(path: Path, fmt: str = "auto", limit: Optional[int] = None,
@@ -64,9 +67,11 @@ def read_vectors_file(path: Path, fmt: str = "auto", limit: Optional[int] = None
     if fmt not in FORMATS:
         from ..errors import did_you_mean
 
-        raise DataError(f"'{fmt}' is not a vectors file format.", did_you_mean(fmt, FORMATS + ("auto",)))
+        raise DataError(msg("errors.formats.unknown_format", "'{fmt}' is not a vectors file format.", fmt=fmt),
+                        did_you_mean(fmt, FORMATS + ("auto",)))
     if limit is not None and limit < 1:
-        raise DataError(f"The word limit must be at least 1, not {limit}.", "Leave it empty to read every word.")
+        raise DataError(msg("errors.formats.limit", "The word limit must be at least 1, not {limit}.", limit=limit),
+                        msg("errors.formats.limit.hint", "Leave it empty to read every word."))
     if fmt == "word2vec-binary":
         return _read_binary(path, limit)
     if fmt == "gensim":
@@ -82,7 +87,7 @@ class _TextReader:
 
     def __init__(self, name: str, dim: Optional[int], capacity: int, progress: Optional[Progress]) -> None:
         self.name, self.dim, self.capacity, self.progress = name, dim, capacity, progress
-        self.dim_from = "the header says"  # or "line N has", when the first row sets the width
+        self.dim_from = msg("errors.formats.dim_from_header", "the header says")  # or "line N has" (first row)
         self.words: list[str] = []
         self.index: set[str] = set()
         self.matrix = np.empty((capacity, dim), np.float32) if dim else None
@@ -94,14 +99,17 @@ class _TextReader:
         count = len(rest.split())
         if self.dim is None:
             if count < 1:
-                raise DataError(f"Line {lineno} of {self.name} holds a word but no numbers.", FORMAT_HINT)
-            self.dim, self.dim_from = count, f"line {lineno} has"
+                raise DataError(msg("errors.formats.no_numbers", "Line {line} of {name} holds a word but no numbers.",
+                                    line=lineno, name=self.name), FORMAT_HINT)
+            self.dim, self.dim_from = count, msg("errors.formats.dim_from_line", "line {line} has", line=lineno)
             self.matrix = np.empty((self.capacity, count), np.float32)
         if count != self.dim:
             raise DataError(
-                f"Line {lineno} of {self.name} has {count} numbers after the word, "
-                f"but {self.dim_from} {self.dim}.",
-                "Every line must be one word and the same number of values; fix or delete that line.")
+                msg("errors.formats.row_width", "Line {line} of {name} has {count} numbers after the word, "
+                    "but {dim_from} {dim}.", line=lineno, name=self.name, count=count, dim_from=self.dim_from,
+                    dim=self.dim),
+                msg("errors.formats.row_width.hint",
+                    "Every line must be one word and the same number of values; fix or delete that line."))
         if word in self.index:
             return  # a duplicate word: keep the first, as gensim does
         self.index.add(word)
@@ -125,8 +133,10 @@ class _TextReader:
         finite = np.isfinite(block).all(axis=1)
         if not finite.all():
             lineno = self.linenos[int(np.argmin(finite))]
-            raise DataError(f"Line {lineno} of {self.name} holds a value that is not a finite number (nan or inf).",
-                            "Fix or delete that line.")
+            raise DataError(msg("errors.formats.not_finite",
+                                "Line {line} of {name} holds a value that is not a finite number (nan or inf).",
+                                line=lineno, name=self.name),
+                            msg("errors.formats.not_finite.hint", "Fix or delete that line."))
         self.matrix[start:start + len(block)] = block
         self.rests, self.linenos = [], []
         if self.progress:
@@ -138,9 +148,13 @@ class _TextReader:
                 try:
                     float(value)
                 except ValueError:
-                    raise DataError(f"Line {lineno} of {self.name} holds '{value[:30]}', which is not a number.",
-                                    "Every line must be one word followed by numbers; fix or delete it.") from None
-        raise DataError(f"The numbers in {self.name} could not be read.", FORMAT_HINT)  # pragma: no cover
+                    raise DataError(msg("errors.formats.not_number",
+                                        "Line {line} of {name} holds '{value}', which is not a number.",
+                                        line=lineno, name=self.name, value=value[:30]),
+                                    msg("errors.formats.not_number.hint",
+                                        "Every line must be one word followed by numbers; fix or delete it.")) from None
+        raise DataError(msg("errors.formats.unreadable_numbers", "The numbers in {name} could not be read.",
+                            name=self.name), FORMAT_HINT)  # pragma: no cover
 
 
 def _read_text(path: Path, has_header: bool, limit: Optional[int],
@@ -168,10 +182,14 @@ def _read_text(path: Path, has_header: bool, limit: Optional[int],
         reader.flush()
     n = len(reader.words)
     if n == 0:
-        raise DataError(f"The file {name} holds no word vectors.", FORMAT_HINT)
+        raise DataError(msg("errors.formats.no_vectors", "The file {name} holds no word vectors.", name=name),
+                        FORMAT_HINT)
     if promised is not None and n < min(promised, limit or promised):
-        raise DataError(f"The header of {name} promises {promised:,} words, but the file ends after {n:,}.",
-                        "The file may be cut off (or hold repeated words); copy or download it again.")
+        raise DataError(msg("errors.formats.cut_off",
+                            "The header of {name} promises {promised:,} words, but the file ends after {n:,}.",
+                            name=name, promised=promised, n=n),
+                        msg("errors.formats.cut_off.hint",
+                            "The file may be cut off (or hold repeated words); copy or download it again."))
     return reader.words, reader.matrix[:n]
 
 
@@ -179,8 +197,10 @@ def _decode(raw: bytes, lineno: int, name: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise DataError(f"Line {lineno} of {name} is not UTF-8 text.",
-                        "Save the file with UTF-8 encoding, or delete that line.") from None
+        raise DataError(msg("errors.formats.not_utf8", "Line {line} of {name} is not UTF-8 text.",
+                            line=lineno, name=name),
+                        msg("errors.formats.not_utf8.hint",
+                            "Save the file with UTF-8 encoding, or delete that line.")) from None
 
 
 def _count_lines(path: Path) -> int:
@@ -204,25 +224,34 @@ def _read_binary(path: Path, limit: Optional[int]) -> tuple[list[str], np.ndarra
     rows = min(count, limit) if limit else count
     body = path.stat().st_size - len(first)
     if body < rows * (4 * dim + 2):  # each record: >= 1 byte of word, a space, dim float32s
-        raise DataError(f"The header of {name} promises {count:,} words of {dim} numbers, "
-                        f"but the file is too short to hold {rows:,} of them.",
-                        "The file may be cut off or not a word2vec binary file; copy or download it again.")
+        raise DataError(msg("errors.formats.binary_short", "The header of {name} promises {count:,} words of "
+                            "{dim} numbers, but the file is too short to hold {rows:,} of them.",
+                            name=name, count=count, dim=dim, rows=rows),
+                        msg("errors.formats.binary_short.hint",
+                            "The file may be cut off or not a word2vec binary file; copy or download it again."))
     try:
         kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
     except UnicodeDecodeError:
-        raise DataError(f"{name} holds a word that is not UTF-8 text, so it is probably damaged.",
+        raise DataError(msg("errors.formats.binary_not_utf8",
+                            "{name} holds a word that is not UTF-8 text, so it is probably damaged.", name=name),
                         FORMAT_HINT) from None
     except EOFError:
-        raise DataError(f"{name} ends before all the words its header promises; it is cut off or damaged.",
-                        "Copy or download the file again.") from None
+        raise DataError(msg("errors.formats.binary_eof",
+                            "{name} ends before all the words its header promises; it is cut off or damaged.",
+                            name=name),
+                        msg("errors.formats.binary_eof.hint", "Copy or download the file again.")) from None
     except (ValueError, AssertionError, IndexError) as e:
-        raise DataError(f"{name} is not a readable word2vec binary file ({e}).", FORMAT_HINT) from None
+        raise DataError(msg("errors.formats.binary_unreadable",
+                            "{name} is not a readable word2vec binary file ({error}).", name=name, error=str(e)),
+                        FORMAT_HINT) from None
     matrix = np.asarray(kv.vectors, dtype=np.float32)
     finite = np.isfinite(matrix).all(axis=1)
     if not finite.all():
         word = kv.index_to_key[int(np.argmin(finite))]
-        raise DataError(f"The vector of '{word}' in {name} holds a value that is not a finite number.",
-                        "The file is probably damaged; copy or download it again.")
+        raise DataError(msg("errors.formats.binary_not_finite",
+                            "The vector of '{word}' in {name} holds a value that is not a finite number.",
+                            word=word, name=name),
+                        msg("errors.formats.damaged.hint", "The file is probably damaged; copy or download it again."))
     return list(kv.index_to_key), matrix
 
 
@@ -237,7 +266,8 @@ def _parse_header(line: bytes) -> Optional[tuple[int, int]]:
 
 
 def _bad_header(name: str):
-    raise DataError(f"The first line of {name} is not a valid 'words dimensions' header.", FORMAT_HINT)
+    raise DataError(msg("errors.formats.bad_header",
+                        "The first line of {name} is not a valid 'words dimensions' header.", name=name), FORMAT_HINT)
 
 
 def _looks_like_row(raw: bytes, dim: Optional[int]) -> bool:

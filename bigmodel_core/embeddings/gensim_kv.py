@@ -25,13 +25,14 @@ from ..data.images.numpy_pickle import (
     _materialize,
     _refused_pickle,
 )
-from ..errors import DataError
+from ..errors import DataError, msg
 from .formats import MAX_DIM
 
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 KV_CLASSES = {("gensim.models.keyedvectors", "KeyedVectors")}  # what Word2Vec's and GloVe's model.wv save
 OLD_CLASSES = {"Word2VecKeyedVectors", "EuclideanKeyedVectors", "Vocab"}  # gensim 3.x
-HINT = "Save the vectors with gensim 4 as `model.wv.save('vectors.kv')`, or in word2vec format."
+HINT = msg("errors.gensim_kv.hint",
+           "Save the vectors with gensim 4 as `model.wv.save('vectors.kv')`, or in word2vec format.")
 
 
 class _Saved:
@@ -78,40 +79,56 @@ def read_gensim(path: Path, limit: Optional[int] = None) -> tuple[list[str], np.
     try:
         root = _KVUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
         if not isinstance(root, _Saved) or not isinstance(root.state, dict):
-            raise DataError(f"{name} is a pickle, but not of gensim KeyedVectors.", HINT)
+            raise DataError(msg("errors.gensim_kv.not_kv", "{name} is a pickle, but not of gensim KeyedVectors.",
+                                name=name), HINT)
         state: dict[str, Any] = {(k.decode() if isinstance(k, bytes) else k): v for k, v in root.state.items()}
         words = _materialize(state.get("index_to_key"))
         vectors = _materialize(state.get("vectors"))
     except RefusedPickle as e:
         if e.action == "fasttext":
-            raise DataError(f"{name} holds FastText vectors, which gensim rebuilds from character n-grams while "
-                            "loading, so they cannot be read here without running its code.",
-                            "Save them in word2vec format: `model.wv.save_word2vec_format('vectors.txt')`, "
-                            "then load that file.") from None
+            raise DataError(msg("errors.gensim_kv.fasttext",
+                                "{name} holds FastText vectors, which gensim rebuilds from character n-grams while "
+                                "loading, so they cannot be read here without running its code.", name=name),
+                            msg("errors.gensim_kv.fasttext.hint",
+                                "Save them in word2vec format: `model.wv.save_word2vec_format('vectors.txt')`, "
+                                "then load that file.")) from None
         if e.action.startswith("model:"):
-            raise DataError(f"{name} is a whole gensim {e.action[6:]} model, not its word vectors.",
-                            "Save just the vectors: `model.wv.save('vectors.kv')`, then load that file.") from None
+            raise DataError(msg("errors.gensim_kv.whole_model",
+                                "{name} is a whole gensim {model} model, not its word vectors.",
+                                name=name, model=e.action[6:]),
+                            msg("errors.gensim_kv.whole_model.hint",
+                                "Save just the vectors: `model.wv.save('vectors.kv')`, then load that file.")) from None
         if e.action.startswith("old:"):
-            raise DataError(f"{name} was saved by gensim 3 ({e.action[4:]}), whose files cannot be read safely here.",
-                            HINT) from None
-        raise DataError(f"The file {name} asks to {e.action} while being read, which BigModel Lab never allows, "
-                        "so it was not read.", HINT) from None
+            raise DataError(msg("errors.gensim_kv.gensim3",
+                                "{name} was saved by gensim 3 ({cls}), whose files cannot be read safely here.",
+                                name=name, cls=e.action[4:]), HINT) from None
+        raise DataError(msg("errors.gensim_kv.refused",
+                            "The file {name} asks to {action} while being read, which BigModel Lab never allows, "
+                            "so it was not read.", name=name, action=e.action), HINT) from None
     except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError, IndexError, KeyError,
             RecursionError, MemoryError, UnicodeDecodeError) as e:
-        raise DataError(f"{name} is a damaged gensim file ({type(e).__name__}).", HINT) from None
+        raise DataError(msg("errors.gensim_kv.damaged", "{name} is a damaged gensim file ({error}).",
+                            name=name, error=type(e).__name__), HINT) from None
     if vectors is None and "vectors" in [_text(n) for n in (state.get("__numpys") or [])]:
         vectors = _side_array(path, "vectors")
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise DataError(f"{name} holds no word list (index_to_key).", HINT)
+        raise DataError(msg("errors.gensim_kv.no_words", "{name} holds no word list (index_to_key).", name=name),
+                        HINT)
     if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.shape[0] != len(words) or not len(words):
-        raise DataError(f"{name} holds no matrix of one vector per word.", HINT)
+        raise DataError(msg("errors.gensim_kv.no_matrix", "{name} holds no matrix of one vector per word.",
+                            name=name), HINT)
     if not 1 <= vectors.shape[1] <= MAX_DIM:
-        raise DataError(f"{name} holds vectors of {vectors.shape[1]} numbers, which is no word-vector width.",
-                        f"Word vectors have 1 to {MAX_DIM:,} numbers each; the file is probably damaged.")
+        raise DataError(msg("errors.gensim_kv.width",
+                            "{name} holds vectors of {width} numbers, which is no word-vector width.",
+                            name=name, width=vectors.shape[1]),
+                        msg("errors.gensim_kv.width.hint",
+                            "Word vectors have 1 to {max:,} numbers each; the file is probably damaged.", max=MAX_DIM))
     n = min(limit, len(words)) if limit else len(words)
     matrix = np.asarray(vectors[:n], dtype=np.float32)
     if not np.isfinite(matrix).all():
-        raise DataError(f"{name} holds a value that is not a finite number.", "The file is probably damaged.")
+        raise DataError(msg("errors.gensim_kv.not_finite", "{name} holds a value that is not a finite number.",
+                            name=name),
+                        msg("errors.gensim_kv.not_finite.hint", "The file is probably damaged."))
     return list(words[:n]), matrix
 
 
@@ -120,9 +137,12 @@ def _side_array(path: Path, attr: str) -> np.ndarray:
     try:
         return np.load(side, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
-        raise DataError(f"The vectors of {path.name} are kept in {side.name}, which is missing or damaged.",
-                        "gensim saves big matrices beside the .kv file: put that file next to it and load the .kv "
-                        "by its path (an upload cannot bring the second file).") from None
+        raise DataError(msg("errors.gensim_kv.side_file",
+                            "The vectors of {name} are kept in {side}, which is missing or damaged.",
+                            name=path.name, side=side.name),
+                        msg("errors.gensim_kv.side_file.hint",
+                            "gensim saves big matrices beside the .kv file: put that file next to it and load the .kv "
+                            "by its path (an upload cannot bring the second file).")) from None
 
 
 def _text(value: object) -> object:

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Optional
 
 from ..data.download import Progress, cache_dir, discard, fetch, rebase_url
-from ..errors import DataError
+from ..errors import DataError, msg
 
 GLOVE_URL = "https://downloads.cs.stanford.edu/nlp/data/glove.6B.zip"
 GLOVE_ARCHIVE = "glove.6B.zip"
 GLOVE_ARCHIVE_BYTES = 862_182_613  # shown before downloading
 GLOVE_SHA256: Optional[str] = None  # not published: trusted on first use (see module docstring)
-GLOVE_LICENSE = ("Public Domain Dedication and License v1.0. Cite: Pennington, Socher and Manning, "
-                 "GloVe: Global Vectors for Word Representation, EMNLP 2014.")
+GLOVE_LICENSE = msg("engine.glove.license", "Public Domain Dedication and License v1.0. Cite: Pennington, Socher "
+                    "and Manning, GloVe: Global Vectors for Word Representation, EMNLP 2014.")
 MAX_MEMBER_BYTES = 2 << 30  # the 300d file is ~1 GB; anything far bigger is not GloVe
 
 
@@ -43,7 +43,7 @@ class GloveSet:
 
     @property
     def title(self) -> str:
-        return f"GloVe 6B, {self.dim} dimensions (400,000 words)"
+        return msg("engine.glove.title", "GloVe 6B, {dim} dimensions (400,000 words)", dim=self.dim)
 
 
 GLOVE: dict[int, GloveSet] = {
@@ -54,8 +54,9 @@ GLOVE: dict[int, GloveSet] = {
 
 def get_glove(dim: int) -> GloveSet:
     if dim not in GLOVE:
-        raise DataError(f"GloVe 6B with {dim} dimensions is not offered.",
-                        "Choose one of: " + ", ".join(f"{d}d" for d in GLOVE) + ".")
+        raise DataError(msg("errors.glove.not_offered", "GloVe 6B with {dim} dimensions is not offered.", dim=dim),
+                        msg("errors.glove.not_offered.hint", "Choose one of: {widths}.",
+                            widths=", ".join(f"{d}d" for d in GLOVE)))
     return GLOVE[dim]
 
 
@@ -66,7 +67,8 @@ def glove_info(dim: int, home: Path | str | None = None) -> dict:
     return {"dim": dim, "title": entry.title, "url": GLOVE_URL, "archive_bytes": GLOVE_ARCHIVE_BYTES,
             "member": entry.member, "member_bytes": entry.member_bytes, "license": GLOVE_LICENSE,
             "archive_cached": (cache / GLOVE_ARCHIVE).is_file(), "cached": (cache / entry.member).is_file(),
-            "note": "Stanford offers only one 822 MB zip holding all widths (50d, 100d, 200d, 300d)."}
+            "note": msg("engine.glove.note",
+                        "Stanford offers only one 822 MB zip holding all widths (50d, 100d, 200d, 300d).")}
 
 
 def download_glove(dim: int, home: Path | str | None = None, progress: Optional[Progress] = None,
@@ -116,9 +118,13 @@ def _extract(archive: Path, member: str, target: Path) -> None:
     except (KeyError, zipfile.BadZipFile, zlib.error, EOFError) as e:
         tmp.unlink(missing_ok=True)
         discard(archive)  # trusted on first use: a bad archive must not stay trusted
-        what = f"has no {member}" if isinstance(e, KeyError) else f"could not be read ({e})"
-        raise DataError(f"The downloaded GloVe archive {what}.",
-                        "It was removed from the cache; download it again.") from None
+        if isinstance(e, KeyError):
+            what = msg("errors.glove.archive_bad", "The downloaded GloVe archive has no {member}.", member=member)
+        else:
+            what = msg("errors.glove.archive_unreadable", "The downloaded GloVe archive could not be read ({error}).",
+                       error=str(e))
+        raise DataError(what, msg("errors.glove.archive_bad.hint",
+                                  "It was removed from the cache; download it again.")) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -128,5 +134,7 @@ def _write(out, chunk: bytes) -> None:
     try:
         out.write(chunk)
     except OSError as e:
-        raise DataError(f"Could not unpack GloVe into the cache: {e.strerror or e}.",
-                        "Free some disk space, or set BIGMODEL_HOME to a folder on a bigger disk.") from None
+        raise DataError(msg("errors.glove.unpack", "Could not unpack GloVe into the cache: {error}.",
+                            error=str(e.strerror or e)),
+                        msg("errors.glove.unpack.hint",
+                            "Free some disk space, or set BIGMODEL_HOME to a folder on a bigger disk.")) from None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, msg
 from .queries import spelling
 
 if TYPE_CHECKING:
@@ -50,12 +50,15 @@ def project(kv: "KeyedVectors", words: Optional[Sequence[str]] = None, n: int = 
         (of this call), "compute_seconds", "cached", "missing", "explained_variance" (PCA)}.
     """
     if method not in METHODS:
-        raise InputError(f"'{method}' is not a projection method.", "Choose pca or tsne.")
+        raise InputError(msg("errors.projection.method", "'{method}' is not a projection method.", method=method),
+                         msg("errors.projection.method.hint", "Choose pca or tsne."))
     if dims not in (2, 3):
-        raise InputError(f"A map has 2 or 3 dimensions, not {dims}.", "Choose 2 or 3.")
+        raise InputError(msg("errors.projection.dims", "A map has 2 or 3 dimensions, not {dims}.", dims=dims),
+                         msg("errors.projection.dims.hint", "Choose 2 or 3."))
     if not isinstance(n, int) or not 3 <= n <= MAX_WORDS:
-        raise InputError(f"The number of words on a map must be from 3 to {MAX_WORDS:,}, not {n}.",
-                         f"Choose between 3 and {MAX_WORDS:,} words.")
+        raise InputError(msg("errors.projection.n_words",
+                             "The number of words on a map must be from 3 to {max:,}, not {n}.", max=MAX_WORDS, n=n),
+                         msg("errors.projection.n_words.hint", "Choose between 3 and {max:,} words.", max=MAX_WORDS))
     started = time.perf_counter()
     chosen, missing = _choose(kv, words, n)
     folder = _cache_folder(kv, cache_dir)
@@ -91,9 +94,13 @@ def _choose(kv: "KeyedVectors", words: Optional[Sequence[str]], n: int) -> tuple
                 chosen.append(found)
         chosen = chosen[:MAX_WORDS]
     if len(chosen) < 3:
-        not_found = f" Not found: {', '.join(missing[:5])}." if missing else ""
-        raise InputError(f"Only {len(chosen)} of these words have vectors; a map needs at least 3.",
-                         "Add more words, or check their spelling." + not_found)
+        if missing:
+            hint = msg("errors.projection.too_few.hint_missing",
+                       "Add more words, or check their spelling. Not found: {words}.", words=", ".join(missing[:5]))
+        else:
+            hint = msg("errors.projection.too_few.hint", "Add more words, or check their spelling.")
+        raise InputError(msg("errors.projection.too_few",
+                             "Only {n} of these words have vectors; a map needs at least 3.", n=len(chosen)), hint)
     return chosen, missing
 
 

@@ -12,7 +12,7 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from ..errors import InputError
+from ..errors import Alternatives, InputError, msg
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 SUGGEST_POOL = 20_000
 MAX_K = 500
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\uff0d": "-", "\uff0b": "+"})
-ANALOGY_HINT = "Write it as three words joined by - and +, for example: king - man + woman."
+ANALOGY_HINT = msg("errors.queries.analogy.hint",
+                   "Write it as three words joined by - and +, for example: king - man + woman.")
 
 
 def suggestions(kv: "KeyedVectors", word: str, n: int = 3) -> list[str]:
@@ -48,19 +49,23 @@ def resolve_word(kv: "KeyedVectors", word: str) -> str:
     """The vocabulary's spelling of `word` (see `spelling`); InputError with suggestions."""
     word = (word or "").strip()
     if not word:
-        raise InputError("No word was given.", "Type a word.")
+        raise InputError(msg("errors.queries.no_word", "No word was given."),
+                         msg("errors.queries.no_word.hint", "Type a word."))
     found = spelling(kv, word)
     if found is not None:
         return found
     close = suggestions(kv, word)
-    hint = ("Did you mean " + " or ".join(f"'{w}'" for w in close) + "?" if close
-            else "Check the spelling, or try a more common word.")
-    raise InputError(f"'{word}' is not in the vocabulary of these vectors.", hint)
+    hint = (msg("errors.did_you_mean", "Did you mean {names}?", names=Alternatives(f"'{w}'" for w in close)) if close
+            else msg("errors.queries.unknown_word.hint", "Check the spelling, or try a more common word."))
+    raise InputError(msg("errors.queries.unknown_word", "'{word}' is not in the vocabulary of these vectors.",
+                         word=word), hint)
 
 
 def _k(k: int) -> int:
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise InputError(f"The number of results must be from 1 to {MAX_K}, not {k!r}.", "Choose a smaller number.")
+        raise InputError(msg("errors.queries.k", "The number of results must be from 1 to {max}, not {k!r}.",
+                             max=MAX_K, k=k),
+                         msg("errors.queries.k.hint", "Choose a smaller number."))
     return k
 
 
@@ -90,7 +95,9 @@ def odd_one_out(kv: "KeyedVectors", words: Sequence[str]) -> str:
     """The word furthest (cosine) from the mean of the others' unit vectors."""
     resolved = [resolve_word(kv, w) for w in words if w and w.strip()]
     if len(resolved) < 3:
-        raise InputError(f"The odd one out needs at least 3 words, not {len(resolved)}.", "Type three or more words.")
+        raise InputError(msg("errors.queries.odd_one_out", "The odd one out needs at least 3 words, not {n}.",
+                             n=len(resolved)),
+                         msg("errors.queries.odd_one_out.hint", "Type three or more words."))
     return str(kv.doesnt_match(resolved))
 
 
@@ -107,6 +114,7 @@ def parse_analogy(text: str) -> tuple[str, str, str]:
     if parts and parts[0] == "":  # a leading '+' before the first word
         parts = parts[2:] if len(parts) > 2 and parts[1] == "+" else parts
     if len(parts) != 5 or not all(p.strip() for p in parts[0::2]) or sorted(parts[1::2]) != ["+", "-"]:
-        raise InputError(f"'{text}' is not an analogy of the form a - b + c.", ANALOGY_HINT)
+        raise InputError(msg("errors.queries.analogy", "'{text}' is not an analogy of the form a - b + c.",
+                             text=text), ANALOGY_HINT)
     a, op1, x, _, y = (p.strip() for p in parts)
     return (a, x, y) if op1 == "-" else (a, y, x)

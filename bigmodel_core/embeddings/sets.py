@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import DataError, RunError
+from ..errors import DataError, RunError, msg
 from ..runs.store import home_dir, new_run_id
 from ..runs.workspace import AtomicFolder, sweep_once
 
@@ -140,11 +140,14 @@ def list_vector_sets(home: Path | str | None = None) -> list[dict[str, Any]]:
 def no_such_set(name: str, home: Path | str | None = None) -> DataError:
     """The plain error for a set id or file that is not there, naming the sets that are."""
     known = [m["id"] for m in list_vector_sets(home) if "id" in m][:5]
-    hint = ("Saved vector sets: " + ", ".join(known) + "." if known
-            else "Train word vectors on a dataset first, or load a GloVe or word2vec file.")
-    return DataError(f"There is no vector set or vectors file called '{name}'.", hint)
+    hint = (msg("errors.sets.no_such_set.hint_known", "Saved vector sets: {ids}.", ids=", ".join(known)) if known
+            else msg("errors.sets.no_such_set.hint",
+                     "Train word vectors on a dataset first, or load a GloVe or word2vec file."))
+    return DataError(msg("errors.sets.no_such_set", "There is no vector set or vectors file called '{name}'.",
+                         name=name), hint)
 
 
 def _damaged(path: Path) -> DataError:
-    return DataError(f"The saved vector set '{path.name}' is damaged and cannot be read.",
-                     "Delete it and train or import the vectors again.")
+    return DataError(msg("errors.sets.damaged", "The saved vector set '{name}' is damaged and cannot be read.",
+                         name=path.name),
+                     msg("errors.sets.damaged.hint", "Delete it and train or import the vectors again."))

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 import numpy as np
 
 from ..config import DataConfig
-from ..errors import ConfigError, DataError, TrainingCancelled
+from ..errors import ConfigError, DataError, TrainingCancelled, msg
 from ..settings import check_fields, setting
 from .sets import WORD2VEC_BIN, new_set_id, save_vector_set
 
@@ -57,7 +57,8 @@ class Word2VecConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, DataConfig):
-            raise ConfigError("The Word2Vec job needs a text dataset.", "Give data=DataConfig(spec=...).")
+            raise ConfigError(msg("errors.word2vec.no_data", "The Word2Vec job needs a text dataset."),
+                              msg("errors.word2vec.no_data.hint", "Give data=DataConfig(spec=...)."))
         check_fields(self)
 
     def gensim_settings(self) -> dict[str, Any]:
@@ -117,8 +118,10 @@ def tokenized_texts(data_cfg: DataConfig, dataset: Any = None) -> list[list[str]
 
     ds = dataset if dataset is not None else load_dataset(data_cfg)
     if getattr(ds, "task", "text") != "text":
-        raise DataError("Word vectors are learned from text, but this dataset holds images.",
-                        "Choose a text dataset, such as builtin:synthetic_reviews.")
+        raise DataError(msg("errors.word2vec.not_text",
+                            "Word vectors are learned from text, but this dataset holds images."),
+                        msg("errors.word2vec.not_text.hint",
+                            "Choose a text dataset, such as builtin:synthetic_reviews."))
     pipeline = TextPipeline(data_cfg)
     return [toks for toks in (pipeline.tokens(t) for t in ds.texts) if toks]
 
@@ -163,21 +166,27 @@ def train_word2vec(
     started = time.perf_counter()
     sentences = tokenized_texts(data_cfg, dataset)
     if len(sentences) < MIN_TEXTS:
-        raise DataError(f"The dataset has only {len(sentences)} texts with words, too few to learn word vectors from.",
-                        f"Use a dataset with at least {MIN_TEXTS} texts; hundreds give useful vectors.")
+        raise DataError(msg("errors.word2vec.few_texts",
+                            "The dataset has only {n} texts with words, too few to learn word vectors from.",
+                            n=len(sentences)),
+                        msg("errors.word2vec.few_texts.hint",
+                            "Use a dataset with at least {min} texts; hundreds give useful vectors.", min=MIN_TEXTS))
     model = Word2Vec(vector_size=dim, window=window, min_count=min_count, sg=int(bool(sg)), hs=0,
                      negative=negative, seed=seed, workers=workers, compute_loss=True, epochs=epochs)
     model.build_vocab(sentences)
     if len(model.wv) < MIN_WORDS:
-        raise DataError(f"Only {len(model.wv)} different words appear at least {min_count} times, "
-                        "too few to learn word vectors.", "Lower the minimum count, or use a bigger dataset.")
+        raise DataError(msg("errors.word2vec.few_words", "Only {n} different words appear at least {min_count} times, "
+                            "too few to learn word vectors.", n=len(model.wv), min_count=min_count),
+                        msg("errors.word2vec.few_words.hint", "Lower the minimum count, or use a bigger dataset."))
     if progress is not None:
         progress({"kind": "fit_start", "epochs": epochs, "texts": len(sentences), "words": model.corpus_total_words,
                   "vocab_size": len(model.wv), "dim": dim, "sg": bool(sg)})
     snapshot, reporter = _train_epochs(model, sentences, epochs, stop_event, progress)
     if reporter.epoch == 0:
-        raise TrainingCancelled("Training of the word vectors was stopped before the first epoch finished.",
-                                "Nothing was saved; start it again and let one epoch finish.")
+        raise TrainingCancelled(msg("errors.word2vec.cancelled",
+                                    "Training of the word vectors was stopped before the first epoch finished."),
+                                msg("errors.word2vec.cancelled.hint",
+                                    "Nothing was saved; start it again and let one epoch finish."))
     settings = {"sg": bool(sg), "dim": dim, "window": window, "min_count": min_count, "epochs": epochs,
                 "negative": negative, "seed": seed, "workers": workers}
     meta = _save(model, snapshot, reporter, settings, data_cfg, len(sentences), started, home)
@@ -243,7 +252,8 @@ def word2vec_job(cfg: Word2VecConfig, callbacks: Iterable[Any] = (), home: Path 
     from ..training.events import TrainEvent, dispatch
 
     if not isinstance(cfg, Word2VecConfig):
-        raise ConfigError("A Word2Vec job needs a Word2VecConfig.", "Build one with Word2VecConfig(data=..., dim=...).")
+        raise ConfigError(msg("errors.word2vec.config", "A Word2Vec job needs a Word2VecConfig."),
+                          msg("errors.word2vec.config.hint", "Build one with Word2VecConfig(data=..., dim=...)."))
     callbacks = list(callbacks)
 
     def emit(ev: dict) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import DataError, did_you_mean
+from ..errors import DataError, did_you_mean, msg
 from ..runs.store import home_dir
 from .formats import FORMATS, Progress, detect_format, read_vectors_file
 from .glove import GLOVE, download_glove, glove_info  # noqa: F401  (re-exported for the UI)
@@ -73,7 +73,8 @@ def load_vectors(path_or_id: str | Path, home: Path | str | None = None, fmt: st
         DataError: no such set or file, or a file that cannot be read (the message names the line).
     """
     if fmt not in LOAD_FORMATS:
-        raise DataError(f"'{fmt}' is not a vectors format.", did_you_mean(fmt, LOAD_FORMATS))
+        raise DataError(msg("errors.vectors.format", "'{fmt}' is not a vectors format.", fmt=fmt),
+                        did_you_mean(fmt, LOAD_FORMATS))
     set_dir = resolve_set(path_or_id, home)
     if set_dir is not None and fmt in ("auto", "set"):
         return _load_set(set_dir, limit)
@@ -110,7 +111,8 @@ def import_vectors(path: str | Path, title: Optional[str] = None, home: Path | s
     if not path.is_file():
         raise no_such_set(str(path), home)
     if limit is not None and limit < 1:
-        raise DataError(f"Keeping {limit} words would keep none.", "Keep at least 1 word, or all of them.")
+        raise DataError(msg("errors.vectors.limit", "Keeping {limit} words would keep none.", limit=limit),
+                        msg("errors.vectors.limit.hint", "Keep at least 1 word, or all of them."))
     fmt = detect_format(path) if fmt == "auto" else fmt
     words, matrix = read_vectors_file(path, fmt, limit, progress)
     meta = {"id": new_set_id(kind if kind != "imported" else "import"), "kind": kind, "title": title or path.stem,
@@ -148,7 +150,9 @@ def import_uploaded_vectors(name: str, data: bytes, limit: Optional[int] = None,
     from ..data.uploads import upload_name
 
     if not data:
-        raise DataError(f"The file '{name}' is empty.", "Upload a GloVe .txt, word2vec .txt or word2vec .bin file.")
+        raise DataError(msg("errors.vectors.empty_upload", "The file '{name}' is empty.", name=name),
+                        msg("errors.vectors.empty_upload.hint",
+                            "Upload a GloVe .txt, word2vec .txt or word2vec .bin file."))
     folder = Path(tempfile.mkdtemp(prefix=".upload-", dir=home_dir(home)))
     try:
         path = folder / upload_name(name)

@@ -14,7 +14,7 @@ from typing import Iterator, Union
 import numpy as np
 import torch
 
-from ..errors import InputError, did_you_mean
+from ..errors import InputError, did_you_mean, msg
 from .lime_image import ImageExplanation, check_image, resolve_label
 
 METHODS = {"saliency": "Saliency", "ig": "Integrated gradients", "gradxinput": "Gradient × input"}
@@ -60,13 +60,16 @@ def attribute_image(predictor, image: np.ndarray, method: str = "saliency", labe
     """
     if method not in METHODS:
         hint = did_you_mean(method, METHODS)
-        if not hint.startswith("Valid"):
-            hint += " Valid choices: " + ", ".join(METHODS) + "."
-        raise InputError(f"'{method}' is not an attribution method.", hint)
+        if getattr(hint, "key", "") == "errors.did_you_mean":  # a close name: list every choice too
+            hint = msg("errors.explain.method.hint", "{close} Valid choices: {names}.", close=hint,
+                       names=", ".join(METHODS))
+        raise InputError(msg("errors.explain.method", "'{method}' is not an attribution method.", method=method), hint)
     if baseline not in BASELINES:
-        raise InputError(f"'{baseline}' is not a baseline image.", "Choose one of: " + ", ".join(BASELINES) + ".")
+        raise InputError(msg("errors.explain.baseline", "'{baseline}' is not a baseline image.", baseline=baseline),
+                         msg("errors.explain.choose_one", "Choose one of: {names}.", names=", ".join(BASELINES)))
     if int(steps) < 2:
-        raise InputError("Integrated gradients needs at least 2 steps.", "Use 32 steps or more.")
+        raise InputError(msg("errors.explain.ig_steps", "Integrated gradients needs at least 2 steps."),
+                         msg("errors.explain.ig_steps.hint", "Use {n} steps or more.", n=32))
     img = check_image(predictor, image)  # (S, S, C)
     probs = predictor.predict_proba([img])[0]
     names = list(predictor.class_names)

@@ -11,30 +11,41 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import msg
 from .lime_image import check_image
 
 # One sentence per kind of layer, for a student who does not program; keyed by the "type"
 # that feature_maps and layer_flow report.
-EXPLAINERS: dict[str, str] = {
-    "Conv2d": "Convolution: small filters slide over the picture and light up wherever they find "
-              "their pattern (an edge, a curve, a corner); each filter makes one map.",
-    "ReLU": "ReLU keeps the positive evidence and sets everything negative to zero, so a map "
-            "only shows where a pattern was found.",
-    "MaxPool2d": "Max pooling keeps the strongest value of each 2x2 patch: the map gets half as "
-                 "wide and high, and the pattern may move a little without changing the result.",
-    "AvgPool2d": "Average pooling replaces each patch by its average: a smaller, blurrier map.",
-    "AdaptiveAvgPool2d": "Global average pooling boils each map down to one number: how strongly "
-                         "its pattern appears anywhere in the picture.",
-    "BatchNorm2d": "Batch normalisation rescales each map to a steady range, which makes training "
-                   "faster and more stable; it does not change what the map shows.",
-    "Flatten": "Flatten lays all the maps out in one long row of numbers, ready for the "
-               "fully connected layers.",
-    "Linear": "A fully connected layer: every output is a weighted vote of all inputs; the last "
-              "one gives one score per class, and the highest score wins.",
-    "Shortcut": "The shortcut (residual connection) carries the block's input around the two "
-                "convolutions unchanged, so the block only has to learn a correction.",
-    "Residual add + ReLU": "Here the shortcut is added back to the result of the convolutions, "
-                           "then ReLU keeps the positive part: input plus learned correction.",
+EXPLAINERS: dict[str, str] = {  # Msgs: English here, other languages by key (engine.explain.layer.*)
+    "Conv2d": msg("engine.explain.layer.conv2d",
+                  "Convolution: small filters slide over the picture and light up wherever they find "
+                  "their pattern (an edge, a curve, a corner); each filter makes one map."),
+    "ReLU": msg("engine.explain.layer.relu",
+                "ReLU keeps the positive evidence and sets everything negative to zero, so a map "
+                "only shows where a pattern was found."),
+    "MaxPool2d": msg("engine.explain.layer.maxpool2d",
+                     "Max pooling keeps the strongest value of each 2x2 patch: the map gets half as "
+                     "wide and high, and the pattern may move a little without changing the result."),
+    "AvgPool2d": msg("engine.explain.layer.avgpool2d",
+                     "Average pooling replaces each patch by its average: a smaller, blurrier map."),
+    "AdaptiveAvgPool2d": msg("engine.explain.layer.adaptiveavgpool2d",
+                             "Global average pooling boils each map down to one number: how strongly "
+                             "its pattern appears anywhere in the picture."),
+    "BatchNorm2d": msg("engine.explain.layer.batchnorm2d",
+                       "Batch normalisation rescales each map to a steady range, which makes training "
+                       "faster and more stable; it does not change what the map shows."),
+    "Flatten": msg("engine.explain.layer.flatten",
+                   "Flatten lays all the maps out in one long row of numbers, ready for the "
+                   "fully connected layers."),
+    "Linear": msg("engine.explain.layer.linear",
+                  "A fully connected layer: every output is a weighted vote of all inputs; the last "
+                  "one gives one score per class, and the highest score wins."),
+    "Shortcut": msg("engine.explain.layer.shortcut",
+                    "The shortcut (residual connection) carries the block's input around the two "
+                    "convolutions unchanged, so the block only has to learn a correction."),
+    "Residual add + ReLU": msg("engine.explain.layer.residual_add",
+                               "Here the shortcut is added back to the result of the convolutions, "
+                               "then ReLU keeps the positive part: input plus learned correction."),
 }
 
 _SKIPPED = (nn.Dropout,)  # does nothing when predicting, so it is not shown
@@ -113,7 +124,8 @@ def feature_maps(predictor, image: np.ndarray) -> list[dict[str, Any]]:
             t = out[0] if isinstance(out, (tuple, list)) else out
             maps = t[0].detach().float().cpu().numpy()  # drop the batch: (C, h, w) or (features,)
             calls[name] = calls.get(name, 0) + 1
-            label = name if calls[name] == 1 else f"{name} (call {calls[name]})"
+            label = name if calls[name] == 1 else msg("engine.explain.layer_call", "{name} (call {n})",
+                                                      name=name, n=calls[name])
             kind = _kind(model, name, m, [r["layer"] for r in rows])
             rows.append({"layer": label, "type": kind, "maps": maps, "shape": tuple(maps.shape),
                          "parameters": sum(p.numel() for p in m.parameters()) if calls[name] == 1 else 0})

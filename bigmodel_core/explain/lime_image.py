@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, msg
 
 GRID_BELOW = 16  # image side below which superpixels are a regular grid
 GRID_SEGMENTS = 16  # default regions on a small image (2x2 cells on 8x8)
@@ -67,8 +67,10 @@ def check_image(predictor, image: np.ndarray) -> np.ndarray:
     if arr.ndim == 2 and ch == 1:
         arr = arr[:, :, None]
     if arr.shape != (size, size, ch):
-        raise InputError(f"The image is {'x'.join(map(str, arr.shape))}, but this model reads {size}x{size}x{ch}.",
-                         "Prepare it with prepare_drawing or prepare_upload first (the app does this for you).")
+        raise InputError(msg("errors.explain.image_shape", "The image is {shape}, but this model reads {size}x{size}x{ch}.",
+                             shape="x".join(map(str, arr.shape)), size=size, ch=ch),
+                         msg("errors.explain.image_shape.hint",
+                             "Prepare it with prepare_drawing or prepare_upload first (the app does this for you)."))
     return arr if arr.dtype == np.uint8 else np.clip(np.round(arr), 0, 255).astype(np.uint8)
 
 
@@ -81,11 +83,14 @@ def class_index(label: Union[str, int, None], class_names: Sequence[str]) -> Opt
         return None
     if isinstance(label, str):
         if label not in class_names:
-            raise InputError(f"'{label}' is not one of this model's classes.",
-                             "Choose one of: " + ", ".join(class_names) + ".")
+            raise InputError(msg("errors.explain.unknown_class", "'{label}' is not one of this model's classes.",
+                                 label=label),
+                             msg("errors.explain.choose_one", "Choose one of: {names}.", names=", ".join(class_names)))
         return list(class_names).index(label)
     if not 0 <= int(label) < len(class_names):
-        raise InputError(f"There is no class number {label}.", f"Choose a number from 0 to {len(class_names) - 1}.")
+        raise InputError(msg("errors.explain.class_number", "There is no class number {label}.", label=label),
+                         msg("errors.explain.class_number.hint", "Choose a number from 0 to {last}.",
+                             last=len(class_names) - 1))
     return int(label)
 
 
@@ -120,7 +125,9 @@ def segment_image(image: np.ndarray, num_segments: Optional[int] = None, method:
                    compactness=SLIC_COMPACTNESS_GREY if grey else SLIC_COMPACTNESS_COLOUR,
                    channel_axis=None if grey else -1)
         return np.unique(seg, return_inverse=True)[1].reshape(seg.shape).astype(np.int64)  # ids 0..n-1
-    raise InputError(f"'{method}' is not a way to cut the image into regions.", "Choose one of: auto, grid, slic.")
+    raise InputError(msg("errors.explain.segmentation", "'{method}' is not a way to cut the image into regions.",
+                         method=method),
+                     msg("errors.explain.choose_one", "Choose one of: {names}.", names="auto, grid, slic"))
 
 
 def background_colour(image: np.ndarray) -> tuple[int, ...]:

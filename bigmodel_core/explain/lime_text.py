@@ -6,7 +6,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, msg
 from ..settings import Setting
 
 KERNEL_WIDTH = 25.0  # LimeTextExplainer's default
@@ -55,7 +55,8 @@ def explain_tokens(predict_tokens: Callable[[Sequence[Sequence[str]]], np.ndarra
 
     d = len(tokens)
     if d == 0:
-        raise InputError("There are no words to explain.", "Type a sentence with a few words.")
+        raise InputError(msg("errors.explain.no_words", "There are no words to explain."),
+                         msg("errors.explain.no_words.hint", "Type a sentence with a few words."))
     rng = np.random.RandomState(seed)
     mask = np.ones((num_samples, d), dtype=np.float64)
     if d > 1:
@@ -90,7 +91,9 @@ def explain_text(predictor, text: str, num_samples: int = 1000, seed: int = 0,
                  label: Optional[str] = None) -> Explanation:
     """Explain a Predictor's prediction of `text`; `label` is a class name (default: predicted)."""
     if not text or not text.strip():
-        raise InputError("The text to explain is empty.", "Type a sentence, for example 'not good at all, a boring film'.")
+        raise InputError(msg("errors.explain.empty_text", "The text to explain is empty."),
+                         msg("errors.explain.empty_text.hint",
+                             "Type a sentence, for example 'not good at all, a boring film'."))
     num_samples = LIME_SAMPLES.check("samples", num_samples)
     tokens = predictor.pipeline.tokens(text)
     names = predictor.class_names

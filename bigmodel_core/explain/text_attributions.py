@@ -28,22 +28,30 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InputError
+from ..errors import InputError, msg
 from .lime_image import class_index
 from .gradients import _frozen
 from .lime_text import Explanation
 
 TOLERANCE = 0.05  # the scores may miss the logit difference by 5% before more steps are taken
 MAX_STEPS = 1600
-WHY_DIFFERENT = ("They answer different questions: LIME watches what happens when words are removed, "
-                 "Integrated Gradients follows the gradient as word vectors grow from zero{attention}, so a "
-                 "word can matter to one and not to the other.")
-ATTENTION_CLAUSE = ", and attention shows where the model looks, not whether that pushes toward the class"
 
 
 def why_different(with_attention: bool) -> str:
-    """The one-line reason the methods may disagree, for the methods shown."""
-    return WHY_DIFFERENT.format(attention=ATTENTION_CLAUSE if with_attention else "")
+    """The one-line reason the methods may disagree, for the methods shown (a Msg: the app translates it)."""
+    clause = msg("engine.explain.why_different.attention",
+                 ", and attention shows where the model looks, not whether that pushes toward the class")
+    return msg("engine.explain.why_different",
+               "They answer different questions: LIME watches what happens when words are removed, "
+               "Integrated Gradients follows the gradient as word vectors grow from zero{attention}, so a "
+               "word can matter to one and not to the other.", attention=clause if with_attention else "")
+
+
+def method_name(name: str) -> str:
+    """A method's display name ("LIME", "Integrated gradients", "Attention") as a translatable Msg."""
+    return {"LIME": msg("engine.explain.method.lime", "LIME"),
+            "Integrated gradients": msg("engine.explain.method.ig", "Integrated gradients"),
+            "Attention": msg("engine.explain.method.attention", "Attention")}[name]
 
 
 def _checked_tokens(predictor, text: str, label: Optional[str]) -> tuple[list[str], int, np.ndarray]:
@@ -73,7 +81,8 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
     from captum.attr import LayerIntegratedGradients
 
     if int(steps) < 2:
-        raise InputError("Integrated gradients needs at least 2 steps.", "Use 50 steps or more.")
+        raise InputError(msg("errors.explain.ig_steps", "Integrated gradients needs at least 2 steps."),
+                         msg("errors.explain.ig_steps.hint", "Use {n} steps or more.", n=50))
     tokens, target, probs = _checked_tokens(predictor, text, label)
     model = predictor.model
     ids, lengths = _ids(predictor, tokens)
@@ -176,8 +185,11 @@ def attention_text(predictor, text: str) -> AttentionMap:
     """The attention of each layer and head of a Transformer run over the words of `text`."""
     if not has_attention(predictor):
         name = predictor.info.model_name
-        raise InputError(f"The run '{predictor.run_id}' was trained with the {name} model, which has no attention to show.",
-                         "Attention maps are for Transformer runs; train a transformer model to see them.")
+        raise InputError(msg("errors.explain.no_attention",
+                             "The run '{run}' was trained with the {model} model, which has no attention to show.",
+                             run=predictor.run_id, model=name),
+                         msg("errors.explain.no_attention.hint",
+                             "Attention maps are for Transformer runs; train a transformer model to see them."))
     tokens, _, _ = _checked_tokens(predictor, text, None)
     ids, lengths = _ids(predictor, tokens)
     per_layer = predictor.model.attention(ids, lengths)  # list of (1, heads, seq, seq)
@@ -233,6 +245,8 @@ def rank_agreement(lime: Optional[Sequence[float]] = None, ig: Optional[Sequence
             rho = None
             if len(x) >= 3 and len(x) == len(y) and np.ptp(x) > 0 and np.ptp(y) > 0:
                 rho = float(spearmanr(x, y).statistic)
-            rows.append({"methods": f"{a} vs {b}", "spearman": rho,
-                         "compared": "signed weights" if signed else "sizes of the weights"})
+            compared = (msg("engine.explain.compared.signed", "signed weights") if signed else
+                        msg("engine.explain.compared.sizes", "sizes of the weights"))
+            rows.append({"methods": msg("engine.explain.versus", "{a} vs {b}", a=method_name(a), b=method_name(b)),
+                         "spearman": rho, "compared": compared})
     return rows

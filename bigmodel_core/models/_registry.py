@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ..config import DEFAULT_MODELS
-from ..errors import ConfigError, ModelError, did_you_mean
+from ..errors import ConfigError, ModelError, did_you_mean, msg
 from ..settings import Setting, inferred
 
 # Arguments the engine fills from the data; the rest of a variant's signature is user-settable.
@@ -62,7 +62,8 @@ _REGISTRY: dict[str, ModelEntry] = {}
 def default_model(task: str) -> str:
     """The model chosen for data of kind `task` when the user picks none (the app's default too)."""
     if task not in DEFAULT_MODELS:
-        raise ModelError(f"There is no kind of data called '{task}'.", did_you_mean(task, DEFAULT_MODELS))
+        raise ModelError(msg("errors.registry.no_task", "There is no kind of data called '{task}'.", task=task),
+                         did_you_mean(task, DEFAULT_MODELS))
     return DEFAULT_MODELS[task]
 
 
@@ -90,7 +91,8 @@ def list_models(task: str | None = None) -> list[str]:
 
 def model_entry(name: str) -> ModelEntry:
     if name not in _REGISTRY:
-        raise ModelError(f"There is no model called '{name}'.", did_you_mean(name, _REGISTRY))
+        raise ModelError(msg("errors.registry.no_model", "There is no model called '{name}'.", name=name),
+                         did_you_mean(name, _REGISTRY))
     return _REGISTRY[name]
 
 
@@ -100,7 +102,8 @@ def resolve_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     defaults = entry.defaults
     for key in params:
         if key not in defaults:
-            raise ConfigError(f"'{key}' is not a setting of the {name} model.", did_you_mean(key, defaults))
+            raise ConfigError(msg("errors.registry.no_setting", "'{setting}' is not a setting of the {name} model.",
+                                  setting=key, name=name), did_you_mean(key, defaults))
     out = dict(defaults)
     for key, value in params.items():
         out[key] = entry.setting(key).parse(key, value)
@@ -189,14 +192,18 @@ def check_size(name: str, data_info: dict[str, Any], params: dict[str, Any]) -> 
     need = n * TRAIN_BYTES_PER_PARAMETER
     cap, free = max_parameters(), available_memory()
     if n > cap:
-        raise ModelError(f"The {name} model with these settings would have {n:,} parameters (about {_size(need)} "
-                         f"to train), more than the limit of {cap:,}.",
-                         "Make it smaller (fewer layers, a smaller hidden size or vocabulary), or raise the limit "
-                         "with the BIGMODEL_MAX_PARAMS environment variable if this computer has the memory.")
+        raise ModelError(msg("errors.registry.too_big", "The {name} model with these settings would have {n:,} "
+                             "parameters (about {need} to train), more than the limit of {cap:,}.",
+                             name=name, n=n, need=_size(need), cap=cap),
+                         msg("errors.registry.too_big.hint",
+                             "Make it smaller (fewer layers, a smaller hidden size or vocabulary), or raise the limit "
+                             "with the BIGMODEL_MAX_PARAMS environment variable if this computer has the memory."))
     if free is not None and need > free // 2:
-        raise ModelError(f"The {name} model with these settings needs about {_size(need)} of memory to train "
-                         f"({n:,} parameters), but only {_size(free)} is free here.",
-                         "Make it smaller (fewer layers or a smaller hidden size), or close other programs.")
+        raise ModelError(msg("errors.registry.no_memory", "The {name} model with these settings needs about {need} "
+                             "of memory to train ({n:,} parameters), but only {free} is free here.",
+                             name=name, need=_size(need), n=n, free=_size(free)),
+                         msg("errors.registry.no_memory.hint",
+                             "Make it smaller (fewer layers or a smaller hidden size), or close other programs."))
     return n
 
 

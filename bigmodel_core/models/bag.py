@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import msg
 from ..settings import Setting
 from ._registry import register_model
 from ._text import make_embedding, padding_mask
@@ -41,14 +42,16 @@ class BagOfEmbeddings(nn.Module):
 
 # Dropout 0.5 in both presets: many vectors (50,000 bigram buckets) learnt from few rows overfit
 # at 0.2 (BENCHMARKS.md "Small-data SST-2").
-@register_model("text", "Bag of embeddings", "Averages word vectors (fastText-style); fast, ignores word order.",
+@register_model("text", "Bag of embeddings", msg("engine.models.bag_of_embeddings.description",
+                    "Averages word vectors (fastText-style); fast, ignores word order."),
                 settings={"hidden": HIDDEN_OR_NONE})
 def bag_of_embeddings(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 64,
                       bigram_buckets: int = 0, dropout: float = 0.5) -> nn.Module:
     return BagOfEmbeddings(vocab_size, num_classes, embed_dim, hidden, bigram_buckets, dropout)
 
 
-@register_model("text", "Bag of embeddings", "fastText with hashed word bigrams: sees pairs like 'not good'.",
+@register_model("text", "Bag of embeddings", msg("engine.models.fasttext_bigrams.description",
+                    "fastText with hashed word bigrams: sees pairs like 'not good'."),
                 settings={"hidden": HIDDEN_OR_NONE})
 def fasttext_bigrams(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 0,
                      bigram_buckets: int = 50000, dropout: float = 0.5) -> nn.Module:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, msg
 from ..settings import Setting
 from ._registry import register_model
 
@@ -117,34 +117,42 @@ class ResNet(nn.Module):
         return self.classifier(self.features(self.stem(x)))
 
 
-@register_model("image", "MLP", "Fully connected network on raw pixels: the baseline CNNs beat.",
+@register_model("image", "MLP", msg("engine.models.mlp.description",
+                    "Fully connected network on raw pixels: the baseline CNNs beat."),
                 settings={"hidden": Setting(list, 1, 4096, max_items=6)})
 def mlp(in_channels: int, image_size: int, num_classes: int, hidden: tuple = (128, 64), dropout: float = 0.2) -> nn.Module:
     return MLP(in_channels, image_size, num_classes, list(hidden), dropout)
 
 
-@register_model("image", "LeNet", "LeNet-5: the classic digit reader, two convolution + pooling stages.")
+@register_model("image", "LeNet", msg("engine.models.lenet.description",
+                    "LeNet-5: the classic digit reader, two convolution + pooling stages."))
 def lenet(in_channels: int, image_size: int, num_classes: int, dropout: float = 0.1) -> nn.Module:
     if image_size < 4:
-        raise ConfigError(f"LeNet needs images of at least 4x4 pixels, not {image_size}x{image_size}.",
-                          "Choose a larger image size on the Data page.")
+        raise ConfigError(msg("errors.cnn.lenet_small", "LeNet needs images of at least 4x4 pixels, not {size}x{size}.",
+                              size=image_size),
+                          msg("errors.cnn.lenet_small.hint", "Choose a larger image size on the Data page."))
     return LeNet(in_channels, image_size, num_classes, dropout)
 
 
-@register_model("image", "ConvNet", "Your own CNN: conv → batch-norm → ReLU → pool blocks of the widths you choose; "
-                "auto depth adds blocks for bigger pictures until they are shrunk to 2×2.",
-                settings={"auto_depth": Setting(bool, help="Add blocks of the last width until the picture is "
-                                                            "pooled down to 2x2, so the net sees all of it.")},
+@register_model("image", "ConvNet", msg("engine.models.convnet.description",
+                    "Your own CNN: conv → batch-norm → ReLU → pool blocks of the widths you choose; "
+                    "auto depth adds blocks for bigger pictures until they are shrunk to 2×2."),
+                settings={"auto_depth": Setting(bool, help=msg(
+                    "engine.models.setting.auto_depth.help",
+                    "Add blocks of the last width until the picture is pooled down to 2x2, "
+                    "so the net sees all of it."))},
                 legacy={"auto_depth": False})  # runs saved before auto depth existed were built without it
 def convnet(in_channels: int, image_size: int, num_classes: int, block_channels: tuple = (32, 64),
             dropout: float = 0.2, auto_depth: bool = True) -> nn.Module:
     if not block_channels:
-        raise ConfigError("The ConvNet needs at least one block.", "Give block channels like 16,32.")
+        raise ConfigError(msg("errors.cnn.no_blocks", "The ConvNet needs at least one block."),
+                          msg("errors.cnn.no_blocks.hint", "Give block channels like 16,32."))
     channels = fitted_channels(list(block_channels), image_size) if auto_depth else list(block_channels)
     return ConvNet(in_channels, image_size, num_classes, channels, dropout)
 
 
-@register_model("image", "ResNet", "A small ResNet: blocks with shortcut connections, so deeper nets still train.")
+@register_model("image", "ResNet", msg("engine.models.resnet.description",
+                    "A small ResNet: blocks with shortcut connections, so deeper nets still train."))
 def resnet(in_channels: int, image_size: int, num_classes: int, width: int = 16, stages: int = 2,
            blocks_per_stage: int = 1) -> nn.Module:
     return ResNet(in_channels, num_classes, width, stages, blocks_per_stage)

@@ -18,15 +18,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import DownloadError, ModelError
+from ..errors import DownloadError, ModelError, msg
 
 HUB_URL = "https://huggingface.co"  # HF_ENDPOINT (the Hugging Face tools' own variable) points at a mirror
 # what the Model page offers, with sizes to show before anything is downloaded
 SUGGESTED = (
-    {"id": "sentence-transformers/all-MiniLM-L6-v2", "title": "MiniLM-L6 (for CPUs)", "parameters": 22_700_000,
-     "download_mb": 91},
-    {"id": "distilbert-base-uncased", "title": "DistilBERT (a GPU helps)", "parameters": 66_400_000, "download_mb": 268},
-    {"id": "bert-base-uncased", "title": "BERT-base (for GPUs)", "parameters": 109_500_000, "download_mb": 440},
+    {"id": "sentence-transformers/all-MiniLM-L6-v2", "title": msg("engine.hub.minilm", "MiniLM-L6 (for CPUs)"),
+     "parameters": 22_700_000, "download_mb": 91},
+    {"id": "distilbert-base-uncased", "title": msg("engine.hub.distilbert", "DistilBERT (a GPU helps)"),
+     "parameters": 66_400_000, "download_mb": 268},
+    {"id": "bert-base-uncased", "title": msg("engine.hub.bert_base", "BERT-base (for GPUs)"),
+     "parameters": 109_500_000, "download_mb": 440},
 )
 WEIGHTS = "model.safetensors"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
@@ -40,18 +42,24 @@ Progress = Callable[[int, Optional[int]], None]
 
 
 def _refuse(what: str, why: str, hint: str) -> ModelError:
-    return ModelError(f"The pretrained model {what} cannot be used: {why}.", hint)
+    """`why` and `hint` are Msgs: the reason (a clause) and what to do."""
+    return ModelError(msg("errors.hub.refused", "The pretrained model {what} cannot be used: {why}.",
+                          what=what, why=why), hint)
 
 
 def _needs_own_code(shown: str) -> ModelError:
-    return _refuse(shown, "it needs code of its own to run (auto_map), and BigModel Lab never runs downloaded code",
-                   "Choose a model that the transformers library knows by itself (BERT, DistilBERT, MiniLM, ...).")
+    return _refuse(shown, msg("errors.hub.why.own_code", "it needs code of its own to run (auto_map), and "
+                              "BigModel Lab never runs downloaded code"),
+                   msg("errors.hub.own_code.hint", "Choose a model that the transformers library knows by itself "
+                       "(BERT, DistilBERT, MiniLM, ...)."))
 
 
 def _no_safetensors(shown: str, pickled: list[str]) -> ModelError:
-    why = (f"its weights are only in {pickled[0]}, a pickle format that can run code when loaded" if pickled
-           else "it has no model.safetensors")
-    return _refuse(shown, why, "Use a model that ships model.safetensors (most on the Hugging Face Hub do).")
+    why = (msg("errors.hub.why.pickled", "its weights are only in {file}, a pickle format that can run code when "
+               "loaded", file=pickled[0]) if pickled
+           else msg("errors.hub.why.no_safetensors", "it has no model.safetensors"))
+    return _refuse(shown, why, msg("errors.hub.no_safetensors.hint",
+                                   "Use a model that ships model.safetensors (most on the Hugging Face Hub do)."))
 
 
 def check_pretrained_folder(path: Path | str) -> dict[str, Any]:
@@ -60,19 +68,22 @@ def check_pretrained_folder(path: Path | str) -> dict[str, Any]:
     folder = Path(path)
     shown = f"'{folder}'"
     if not folder.is_dir():
-        raise ModelError(f"There is no folder {shown}.",
-                         "Give the folder of a Hugging Face model (config.json, model.safetensors, tokenizer files).")
+        raise ModelError(msg("errors.hub.no_folder", "There is no folder {folder}.", folder=shown),
+                         msg("errors.hub.no_folder.hint", "Give the folder of a Hugging Face model (config.json, "
+                             "model.safetensors, tokenizer files)."))
     config = _read_json(folder / "config.json", shown)
     if "auto_map" in config or _read_json(folder / "tokenizer_config.json", shown, required=False).get("auto_map"):
         raise _needs_own_code(shown)
     if not (folder / WEIGHTS).is_file():
         raise _no_safetensors(shown, [n for n in PICKLED if (folder / n).exists()])
     if not any((folder / n).is_file() for n in ("tokenizer.json", "vocab.txt", "vocab.json")):
-        raise _refuse(shown, "it has no tokenizer files (tokenizer.json or vocab.txt)",
-                      "Copy the model's tokenizer files into the same folder.")
+        raise _refuse(shown, msg("errors.hub.why.no_tokenizer",
+                                 "it has no tokenizer files (tokenizer.json or vocab.txt)"),
+                      msg("errors.hub.no_tokenizer.hint", "Copy the model's tokenizer files into the same folder."))
     if not isinstance(config.get("model_type"), str):
-        raise _refuse(shown, "its config.json does not say what kind of model it is (model_type)",
-                      "Use the config.json that came with the model.")
+        raise _refuse(shown, msg("errors.hub.why.no_model_type",
+                                 "its config.json does not say what kind of model it is (model_type)"),
+                      msg("errors.hub.no_model_type.hint", "Use the config.json that came with the model."))
     get = config.get
     return {"path": str(folder), "model_type": config["model_type"],
             "hidden_size": get("hidden_size", get("dim")), "layers": get("num_hidden_layers", get("n_layers")),
@@ -84,13 +95,17 @@ def _read_json(path: Path, shown: str, required: bool = True) -> dict[str, Any]:
     if not path.is_file():
         if not required:
             return {}
-        raise _refuse(shown, f"it has no {path.name}", "Give the folder that holds the model's config.json.")
+        raise _refuse(shown, msg("errors.hub.why.missing_file", "it has no {file}", file=path.name),
+                      msg("errors.hub.missing_file.hint", "Give the folder that holds the model's config.json."))
+    again = msg("errors.hub.copy_again.hint", "Download or copy the model again.")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise _refuse(shown, f"its {path.name} is not readable JSON", "Download or copy the model again.") from None
+        raise _refuse(shown, msg("errors.hub.why.bad_json", "its {file} is not readable JSON", file=path.name),
+                      again) from None
     if not isinstance(data, dict):
-        raise _refuse(shown, f"its {path.name} is not a table of settings", "Download or copy the model again.")
+        raise _refuse(shown, msg("errors.hub.why.not_table", "its {file} is not a table of settings", file=path.name),
+                      again)
     return data
 
 
@@ -103,8 +118,9 @@ def hub_url(base_url: Optional[str] = None) -> str:
 
 def check_model_id(model_id: str) -> str:
     if not isinstance(model_id, str) or not MODEL_ID.fullmatch(model_id) or ".." in model_id:
-        raise ModelError(f"'{str(model_id)[:80]}' is not a Hugging Face model id.",
-                         "Model ids look like bert-base-uncased or sentence-transformers/all-MiniLM-L6-v2.")
+        raise ModelError(msg("errors.hub.bad_id", "'{id}' is not a Hugging Face model id.", id=str(model_id)[:80]),
+                         msg("errors.hub.bad_id.hint",
+                             "Model ids look like bert-base-uncased or sentence-transformers/all-MiniLM-L6-v2."))
     return model_id
 
 
@@ -119,16 +135,23 @@ def hub_files(model_id: str, base_url: Optional[str] = None, timeout: float = 20
             info = json.loads(response.read(8 * 2**20).decode("utf-8"))
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403, 404):
-            raise ModelError(f"The Hugging Face Hub has no public model called '{model_id}'.",
-                             "Check the spelling, or pick one of the suggested models.") from None
-        raise DownloadError(f"The Hugging Face Hub answered with an error ({exc.code}).", "Try again later.") from None
+            raise ModelError(msg("errors.hub.no_such_model", "The Hugging Face Hub has no public model called '{id}'.",
+                                 id=model_id),
+                             msg("errors.hub.no_such_model.hint",
+                                 "Check the spelling, or pick one of the suggested models.")) from None
+        raise DownloadError(msg("errors.hub.http", "The Hugging Face Hub answered with an error ({code}).",
+                                code=exc.code),
+                            msg("errors.hub.try_later.hint", "Try again later.")) from None
     except (OSError, ValueError):  # no network, DNS, a timeout, or not JSON
-        raise DownloadError("The Hugging Face Hub cannot be reached: this computer seems to be offline.",
-                            "Connect to the internet and try again, or give the folder of a model already on "
-                            "this computer.") from None
+        raise DownloadError(msg("errors.hub.offline",
+                                "The Hugging Face Hub cannot be reached: this computer seems to be offline."),
+                            msg("errors.hub.offline.hint", "Connect to the internet and try again, or give the "
+                                "folder of a model already on this computer.")) from None
     siblings = info.get("siblings") if isinstance(info, dict) else None
     if not isinstance(siblings, list):
-        raise DownloadError("The Hugging Face Hub sent an answer BigModel Lab does not understand.", "Try again later.")
+        raise DownloadError(msg("errors.hub.bad_answer",
+                                "The Hugging Face Hub sent an answer BigModel Lab does not understand."),
+                            msg("errors.hub.try_later.hint", "Try again later."))
     names = {s.get("rfilename"): s.get("size") for s in siblings if isinstance(s, dict)}
     digests = {s.get("rfilename"): (s.get("lfs") or {}).get("sha256") for s in siblings
                if isinstance(s, dict) and isinstance(s.get("lfs"), dict)}
@@ -141,8 +164,9 @@ def hub_files(model_id: str, base_url: Optional[str] = None, timeout: float = 20
              for n in ALLOWED_FILES if n in names]
     total = sum(f["size"] or 0 for f in files)
     if total > MAX_DOWNLOAD_BYTES:
-        raise _refuse(shown, f"it is {total / 2**30:.1f} GB, more than this app downloads "
-                             f"({MAX_DOWNLOAD_BYTES / 2**30:.0f} GB)", "Choose a smaller model, such as MiniLM-L6.")
+        raise _refuse(shown, msg("errors.hub.why.too_big", "it is {gb:.1f} GB, more than this app downloads "
+                                 "({max_gb:.0f} GB)", gb=total / 2**30, max_gb=MAX_DOWNLOAD_BYTES / 2**30),
+                      msg("errors.hub.too_big.hint", "Choose a smaller model, such as MiniLM-L6."))
     return files
 
 

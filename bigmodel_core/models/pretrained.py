@@ -24,7 +24,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, msg
 from ..settings import Setting
 from ._registry import register_model
 from .hub import SUGGESTED, WEIGHTS, check_model_id, check_pretrained_folder
@@ -75,25 +75,33 @@ def resolve_weights(weights: str, home: Path | str | None = None) -> Path:
     """
     weights = str(weights or "").strip()
     if not weights:
-        raise ConfigError("No pretrained weights were given.", "Set weights to a model folder or a Hub model id, "
-                          f"for example weights={DEFAULT_WEIGHTS}.")
+        raise ConfigError(msg("errors.pretrained.no_weights", "No pretrained weights were given."),
+                          msg("errors.pretrained.no_weights.hint", "Set weights to a model folder or a Hub model id, "
+                              "for example weights={default}.", default=DEFAULT_WEIGHTS))
     path = Path(weights).expanduser()
     if path.is_dir():
         check_pretrained_folder(path)
         return path
     if _looks_like_path(weights):
-        raise ModelError(f"There is no folder '{weights}' with a pretrained model.",
-                         "Give the folder that holds config.json, model.safetensors and the tokenizer files.")
+        raise ModelError(msg("errors.pretrained.no_folder", "There is no folder '{folder}' with a pretrained model.",
+                             folder=weights),
+                         msg("errors.pretrained.no_folder.hint",
+                             "Give the folder that holds config.json, model.safetensors and the tokenizer files."))
     check_model_id(weights)
     cached = hub_cache_folder(weights, home)
     if (cached / WEIGHTS).is_file():
         check_pretrained_folder(cached)
         return cached
-    size = next((f" (about {s['download_mb']} MB)" for s in SUGGESTED if s["id"] == weights), "")
-    raise ModelError(f"The pretrained model '{weights}' is not on this computer yet{size}.",
-                     "Download it with the Download button on the Model page or with "
-                     f"`python -m bigmodel_core pretrained download {weights}`, or give a local folder with "
-                     "--set weights=PATH.")
+    size = next((s["download_mb"] for s in SUGGESTED if s["id"] == weights), None)
+    missing = (msg("errors.pretrained.not_downloaded_size",
+                   "The pretrained model '{id}' is not on this computer yet (about {mb} MB).", id=weights, mb=size)
+               if size is not None else
+               msg("errors.pretrained.not_downloaded", "The pretrained model '{id}' is not on this computer yet.",
+                   id=weights))
+    raise ModelError(missing, msg("errors.pretrained.not_downloaded.hint",
+                                  "Download it with the Download button on the Model page or with "
+                                  "`python -m bigmodel_core pretrained download {id}`, or give a local folder with "
+                                  "--set weights=PATH.", id=weights))
 
 
 def read_encoder_config(folder: Path) -> dict[str, Any]:
@@ -107,8 +115,10 @@ def _hf_config(encoder: dict[str, Any]):
 
     kind = encoder.get("model_type")
     if kind not in CONFIG_MAPPING or "auto_map" in encoder:
-        raise ModelError(f"The transformers library does not know the model type '{kind}'.",
-                         "Use a BERT-style encoder the library knows (BERT, DistilBERT, MiniLM, RoBERTa, ...).")
+        raise ModelError(msg("errors.pretrained.unknown_type",
+                             "The transformers library does not know the model type '{kind}'.", kind=kind),
+                         msg("errors.pretrained.unknown_type.hint",
+                             "Use a BERT-style encoder the library knows (BERT, DistilBERT, MiniLM, RoBERTa, ...)."))
     return CONFIG_MAPPING[kind].from_dict({k: v for k, v in encoder.items() if k != "model_type"})
 
 
@@ -200,12 +210,18 @@ def load_pretrained(model: PretrainedClassifier, params: dict[str, Any]) -> None
         src = AutoModel.from_pretrained(str(folder), use_safetensors=True, trust_remote_code=False)
         missing, unexpected = model.encoder.load_state_dict(src.state_dict(), strict=False)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelError(f"The pretrained weights in '{folder}' could not be loaded ({type(exc).__name__}).",
-                         "Check that model.safetensors belongs to this config.json, or download the model again.") from None
+        raise ModelError(msg("errors.pretrained.load_failed",
+                             "The pretrained weights in '{folder}' could not be loaded ({error}).",
+                             folder=str(folder), error=type(exc).__name__),
+                         msg("errors.pretrained.load_failed.hint", "Check that model.safetensors belongs to this "
+                             "config.json, or download the model again.")) from None
     real_missing = [k for k in missing if not k.endswith("position_ids")]
     if real_missing:
-        raise ModelError(f"The pretrained weights in '{folder}' lack {len(real_missing)} of the encoder's tensors "
-                         f"(for example {real_missing[0]}).", "Use the model.safetensors that came with this config.json.")
+        raise ModelError(msg("errors.pretrained.missing_tensors", "The pretrained weights in '{folder}' lack {n} "
+                             "of the encoder's tensors (for example {example}).",
+                             folder=str(folder), n=len(real_missing), example=real_missing[0]),
+                         msg("errors.pretrained.missing_tensors.hint",
+                             "Use the model.safetensors that came with this config.json."))
     del src, unexpected
 
 
@@ -232,8 +248,9 @@ PRESET = {"train": {"lr": 5e-5, "schedule": "warmup_linear", "warmup_fraction": 
 
 
 @register_model("text", "Pretrained Transformer",
-                "Pretrained Transformer: an encoder pretrained on huge text corpora (MiniLM-L6 by default), "
-                "fine-tuned here.", settings=SETTINGS, pipeline=pipeline_for, init=load_pretrained, preset=PRESET)
+                msg("engine.models.pretrained_transformer.description",
+                    "Pretrained Transformer: an encoder pretrained on huge text corpora (MiniLM-L6 by default), "
+                    "fine-tuned here."), settings=SETTINGS, pipeline=pipeline_for, init=load_pretrained, preset=PRESET)
 def pretrained_transformer(num_classes: int, encoder: Optional[dict[str, Any]] = None,
                            weights: str = DEFAULT_WEIGHTS, finetune: str = "full", top_layers: int = 2,
                            dropout: float = 0.1, max_length: int = 128) -> nn.Module:
@@ -243,6 +260,8 @@ def pretrained_transformer(num_classes: int, encoder: Optional[dict[str, Any]] =
     model = PretrainedClassifier(encoder, num_classes, finetune, top_layers, dropout)
     n = len(model.blocks())
     if finetune == "top" and top_layers > n:
-        raise ConfigError(f"This encoder has {n} layers, so the top {top_layers} cannot be trained.",
-                          f"Choose top_layers from 1 to {n}, or finetune=full.")
+        raise ConfigError(msg("errors.pretrained.top_layers",
+                              "This encoder has {n} layers, so the top {top} cannot be trained.", n=n, top=top_layers),
+                          msg("errors.pretrained.top_layers.hint", "Choose top_layers from 1 to {n}, or finetune=full.",
+                              n=n))
     return model

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean, msg
 from ._registry import register_model
 from ._text import make_embedding
 
@@ -17,7 +17,8 @@ class RNNClassifier(nn.Module):
                  layers: int, bidirectional: bool, dropout: float) -> None:
         super().__init__()
         if cell not in CELLS:
-            raise ConfigError(f"'{cell}' is not a recurrent cell.", did_you_mean(cell, CELLS))
+            raise ConfigError(msg("errors.rnn.cell", "'{cell}' is not a recurrent cell.", cell=cell),
+                              did_you_mean(cell, CELLS))
         self.cell = cell
         self.embedding = make_embedding(vocab_size, embed_dim)
         self.rnn = CELLS[cell](embed_dim, hidden, num_layers=layers, batch_first=True,
@@ -44,7 +45,8 @@ def _make(vocab_size, num_classes, cell, embed_dim, hidden, layers, bidirectiona
     return RNNClassifier(vocab_size, num_classes, cell, embed_dim, hidden, layers, bidirectional, dropout)
 
 
-@register_model("text", "RNN", "Recurrent network: reads word by word; set cell to rnn, lstm or gru.")
+@register_model("text", "RNN", msg("engine.models.rnn.description",
+                    "Recurrent network: reads word by word; set cell to rnn, lstm or gru."))
 def rnn(vocab_size: int, num_classes: int, cell: str = "rnn", embed_dim: int = 64, hidden: int = 64,
         layers: int = 1, bidirectional: bool = False, dropout: float = 0.2) -> nn.Module:
     return _make(vocab_size, num_classes, cell, embed_dim, hidden, layers, bidirectional, dropout)
@@ -52,13 +54,15 @@ def rnn(vocab_size: int, num_classes: int, cell: str = "rnn", embed_dim: int = 6
 
 # Dropout 0.5 for the LSTM (better on 8,000 SST-2 rows, BENCHMARKS.md "Small-data SST-2"); the plain RNN and
 # the GRU keep 0.2: no gain measured, and at 0.5 the plain RNN never leaves chance on the built-in reviews.
-@register_model("text", "RNN", "LSTM: a recurrent network with gates that remember across long texts.")
+@register_model("text", "RNN", msg("engine.models.lstm.description",
+                    "LSTM: a recurrent network with gates that remember across long texts."))
 def lstm(vocab_size: int, num_classes: int, cell: str = "lstm", embed_dim: int = 64, hidden: int = 64,
          layers: int = 1, bidirectional: bool = True, dropout: float = 0.5) -> nn.Module:
     return _make(vocab_size, num_classes, cell, embed_dim, hidden, layers, bidirectional, dropout)
 
 
-@register_model("text", "RNN", "GRU: a lighter gated recurrent network, often as good as an LSTM.")
+@register_model("text", "RNN", msg("engine.models.gru.description",
+                    "GRU: a lighter gated recurrent network, often as good as an LSTM."))
 def gru(vocab_size: int, num_classes: int, cell: str = "gru", embed_dim: int = 64, hidden: int = 64,
         layers: int = 1, bidirectional: bool = True, dropout: float = 0.2) -> nn.Module:
     return _make(vocab_size, num_classes, cell, embed_dim, hidden, layers, bidirectional, dropout)

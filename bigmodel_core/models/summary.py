@@ -9,7 +9,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..config import DataConfig, ModelConfig
-from ..errors import ModelError
+from ..errors import ModelError, msg
 
 _RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
 _WHOLE = _RECURRENT + (nn.MultiheadAttention,)  # listed as one layer, not by their parts
@@ -134,8 +134,12 @@ def model_overview(data_cfg: DataConfig, model_cfg: ModelConfig, vocab_size: int
         info = {"in_channels": in_channels or 1, "image_size": image_size, "num_classes": num_classes}
         example: tuple = (torch.zeros(1, info["in_channels"], image_size, image_size),)
     if entry.task != ("image" if image_size else "text"):
-        raise ModelError(f"The {model_cfg.name} model is for {entry.task}s, but the chosen dataset is not.",
-                         "Choose a model from the list for this kind of data.")
+        kinds = {"text": msg("engine.models.task_plural.text", "texts"),
+                 "image": msg("engine.models.task_plural.image", "images")}
+        raise ModelError(msg("errors.summary.wrong_task",
+                             "The {model} model is for {kind}, but the chosen dataset is not.",
+                             model=model_cfg.name, kind=kinds.get(entry.task, f"{entry.task}s")),
+                         msg("errors.summary.wrong_task.hint", "Choose a model from the list for this kind of data."))
     if not image_size:
         info = {"vocab_size": vocab_size, "num_classes": num_classes}
         if entry.pipeline is not None:  # a pretrained model brings its own tokenizer (vocabulary) and encoder

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import msg
 from ._registry import register_model
 from ._text import make_embedding, padding_mask
 
@@ -34,7 +35,8 @@ class TextCNN(nn.Module):
 
 
 # Dropout 0.5 before the classifier, as in Kim (2014); better than 0.3 on small data (BENCHMARKS.md "Small-data SST-2").
-@register_model("text", "TextCNN", "Kim (2014): filters of widths 3/4/5 spot key phrases anywhere in the text.")
+@register_model("text", "TextCNN", msg("engine.models.textcnn.description",
+                    "Kim (2014): filters of widths 3/4/5 spot key phrases anywhere in the text."))
 def textcnn(vocab_size: int, num_classes: int, embed_dim: int = 64, widths: tuple = (3, 4, 5),
             filters: int = 64, dropout: float = 0.5) -> nn.Module:
     return TextCNN(vocab_size, num_classes, embed_dim, list(widths), filters, dropout)

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, msg
 from ._registry import register_model
 from ._text import make_embedding, padding_mask
 
@@ -88,11 +88,14 @@ class TransformerClassifier(nn.Module):
             self.train(was_training)
 
 
-@register_model("text", "Transformer", "Transformer encoder: every word attends to every other word.")
+@register_model("text", "Transformer", msg("engine.models.transformer.description",
+                    "Transformer encoder: every word attends to every other word."))
 def transformer(vocab_size: int, num_classes: int, dim: int = 64, heads: int = 4, layers: int = 2,
                 ff: int = 128, dropout: float = 0.1) -> nn.Module:
     if heads < 1 or dim % heads:
-        raise ConfigError(f"The width dim={dim} cannot be split evenly into {heads} attention heads.",
-                          "Choose a number of heads that divides it: "
-                          + ", ".join(str(h) for h in range(1, min(dim, 16) + 1) if dim % h == 0) + ".")
+        raise ConfigError(msg("errors.transformer.heads",
+                              "The width dim={dim} cannot be split evenly into {heads} attention heads.",
+                              dim=dim, heads=heads),
+                          msg("errors.transformer.heads.hint", "Choose a number of heads that divides it: {choices}.",
+                              choices=", ".join(str(h) for h in range(1, min(dim, 16) + 1) if dim % h == 0)))
     return TransformerClassifier(vocab_size, num_classes, dim, heads, layers, ff, dropout)

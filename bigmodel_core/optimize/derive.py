@@ -16,10 +16,23 @@ import dataclasses
 from typing import Any, Optional
 
 from ..config import ModelConfig, RunConfig
-from ..errors import ConfigError, RunError
+from ..errors import ConfigError, RunError, msg
 from ..runs.info import RunInfo
 
 KINDS = ("prune", "quantize", "distil")
+# words inside the sentences below, translated with them (a Msg may be a parameter of another)
+WHAT = {"teach with": msg("engine.derive.what.teach", "teach with"), "prune": msg("engine.derive.what.prune", "prune"),
+        "quantize": msg("engine.derive.what.quantize", "quantize")}
+STATUS = {"queued": msg("engine.derive.status.queued", "queued"),
+          "running": msg("engine.derive.status.running", "running"),
+          "failed": msg("engine.derive.status.failed", "failed"),
+          "interrupted": msg("engine.derive.status.interrupted", "interrupted")}
+READS = {"text": msg("engine.derive.texts", "texts"), "image": msg("engine.derive.images", "images")}
+
+
+def _reads(task: str) -> str:
+    """'texts' / 'images' (what a model of `task` reads), as a translatable word."""
+    return READS.get(task, f"{task}s")
 
 
 def _usable_parent(run: str, home: Any, what: str) -> tuple[RunInfo, Any]:
@@ -29,8 +42,10 @@ def _usable_parent(run: str, home: Any, what: str) -> tuple[RunInfo, Any]:
 
     info = read_run(resolve_run(run, home))
     if not info.usable:
-        raise RunError(f"The run '{info.name}' is {info.status}, so it has no final weights to {what}.",
-                       "Choose a finished or stopped run.")
+        raise RunError(msg("errors.derive.unusable", "The run '{name}' is {status}, so it has no final weights to "
+                           "{what}.", name=info.name, status=STATUS.get(info.status, info.status),
+                           what=WHAT.get(what, what)),
+                       msg("errors.derive.unusable.hint", "Choose a finished or stopped run."))
     return info, load_bundle(info.id, home=home)
 
 
@@ -46,7 +61,8 @@ def plan(kind: str, parent: str, home: Any = None, *, sparsity: float = 0.5, sco
     from ..runs.store import read_run, resolve_run
 
     if kind not in KINDS:
-        raise ConfigError(f"'{kind}' is not a way to make a model smaller.", "Choose prune, quantize or distil.")
+        raise ConfigError(msg("errors.derive.kind", "'{kind}' is not a way to make a model smaller.", kind=kind),
+                          msg("errors.derive.kind.hint", "Choose prune, quantize or distil."))
     info = read_run(resolve_run(parent, home))
     base = info.config
     if kind == "distil":
@@ -55,12 +71,17 @@ def plan(kind: str, parent: str, home: Any = None, *, sparsity: float = 0.5, sco
 
         check(temperature, alpha)
         if model_entry(student).task != info.task:
-            raise ConfigError(f"The {student} model is for {model_entry(student).task}s, but the teacher "
-                              f"'{info.name}' reads {info.task}s.",
-                              f"Choose a student for {info.task}s: " + ", ".join(list_models(info.task)) + ".")
+            raise ConfigError(msg("errors.derive.student_task", "The {student} model is for {student_reads}, but the "
+                                  "teacher '{teacher}' reads {teacher_reads}.", student=student,
+                                  student_reads=_reads(model_entry(student).task), teacher=info.name,
+                                  teacher_reads=_reads(info.task)),
+                              msg("errors.derive.student_task.hint", "Choose a student for {reads}: {names}.",
+                                  reads=_reads(info.task), names=", ".join(list_models(info.task))))
         if model_entry(student).pipeline is not None:
-            raise ConfigError(f"The {student} model is a pretrained one, not a small student.",
-                              "Choose a small model as the student, for example lstm or bag_of_embeddings.")
+            raise ConfigError(msg("errors.derive.pretrained_student",
+                                  "The {student} model is a pretrained one, not a small student.", student=student),
+                              msg("errors.derive.pretrained_student.hint",
+                                  "Choose a small model as the student, for example lstm or bag_of_embeddings."))
         train = dataclasses.replace(base.train, epochs=int(epochs or 8), lr=1e-2, schedule="warmup_cosine",
                                     weight_decay=0.5 if base.train.optimizer == "adamw" else base.train.weight_decay)
         data = data if data is not None else base.data
@@ -73,7 +94,8 @@ def plan(kind: str, parent: str, home: Any = None, *, sparsity: float = 0.5, sco
         check_sparsity(sparsity, scope)
         ft = int(finetune_epochs)
         if ft < 0 or ft > 100:
-            raise ConfigError(f"{ft} fine-tuning epochs cannot be used.", "Use 0 (keep the pruned model as it is) to 10.")
+            raise ConfigError(msg("errors.derive.finetune", "{epochs} fine-tuning epochs cannot be used.", epochs=ft),
+                              msg("errors.derive.finetune.hint", "Use 0 (keep the pruned model as it is) to 10."))
         train = dataclasses.replace(base.train, epochs=max(ft, 1), lr=base.train.lr / 10, schedule="constant",
                                     early_stopping_patience=None)
         return dataclasses.replace(base, train=train, name=name, sweep=None,
@@ -95,11 +117,15 @@ def prepare_derived(cfg: RunConfig, home: Any):
         plain = dataclasses.replace(cfg, derive=None)
         prep = prepare(plain, home=home)
         if prep.data_info["task"] != teacher_info.task:
-            raise ConfigError(f"The teacher reads {teacher_info.task}s and the student {prep.data_info['task']}s.",
-                              "Choose a student model for the teacher's kind of data.")
+            raise ConfigError(msg("errors.derive.teacher_task", "The teacher reads {teacher_reads} and the student "
+                                  "{student_reads}.", teacher_reads=_reads(teacher_info.task),
+                                  student_reads=_reads(prep.data_info["task"])),
+                              msg("errors.derive.teacher_task.hint",
+                                  "Choose a student model for the teacher's kind of data."))
         if list(prep.dataset.class_names) != teacher_info.class_names:
-            raise ConfigError("The teacher was trained on other classes than this data has.",
-                              "Distil on the teacher's own dataset.")
+            raise ConfigError(msg("errors.derive.teacher_classes",
+                                  "The teacher was trained on other classes than this data has."),
+                              msg("errors.derive.teacher_classes.hint", "Distil on the teacher's own dataset."))
         from .distil import Distillation, SoftTargetBatches, soft_targets
 
         inputs, _ = prep.dataset.part("train")
@@ -108,11 +134,13 @@ def prepare_derived(cfg: RunConfig, home: Any):
         prep.objective, prep.parent = Distillation(d["temperature"], d["alpha"]), teacher_info.id
         return prep
     if kind not in ("prune", "quantize"):
-        raise ConfigError(f"'{kind}' is not a way to derive a run.", "Choose prune, quantize or distil.")
+        raise ConfigError(msg("errors.derive.derive_kind", "'{kind}' is not a way to derive a run.", kind=kind),
+                          msg("errors.derive.kind.hint", "Choose prune, quantize or distil."))
     parent_info, parent = _usable_parent(d["parent"], home, kind)
     if (parent_info.config.derive or {}).get("kind") == "quantize":
-        raise ConfigError(f"The run '{parent_info.name}' is quantized already.",
-                          "Prune or quantize the run it was made from instead.")
+        raise ConfigError(msg("errors.derive.quantized_parent", "The run '{name}' is quantized already.",
+                              name=parent_info.name),
+                          msg("errors.derive.quantized_parent.hint", "Prune or quantize the run it was made from instead."))
     from ..data.dataset import load_dataset
     from ..tasks import task_named
 

@@ -19,16 +19,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
+from ..errors import ConfigError, msg
 
 
 def check(temperature: float, alpha: float) -> tuple[float, float]:
     if not 0.5 <= float(temperature) <= 20:
-        raise ConfigError(f"A temperature of {temperature:g} cannot be used for distillation.",
-                          "Use 1 to 10 (2 to 4 is usual): higher spreads the teacher's probabilities more.")
+        raise ConfigError(msg("errors.distil.temperature", "A temperature of {temperature:g} cannot be used for "
+                              "distillation.", temperature=float(temperature)),
+                          msg("errors.distil.temperature.hint",
+                              "Use 1 to 10 (2 to 4 is usual): higher spreads the teacher's probabilities more."))
     if not 0.0 <= float(alpha) <= 1.0:
-        raise ConfigError(f"An alpha of {alpha:g} cannot be used: it is the share of the teacher's soft answers "
-                          "in the loss.", "Use a number from 0 (labels only) to 1 (teacher only), for example 0.7.")
+        raise ConfigError(msg("errors.distil.alpha", "An alpha of {alpha:g} cannot be used: it is the share of the "
+                              "teacher's soft answers in the loss.", alpha=float(alpha)),
+                          msg("errors.distil.alpha.hint",
+                              "Use a number from 0 (labels only) to 1 (teacher only), for example 0.7."))
     return float(temperature), float(alpha)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import msg
+
 QUANT_SUFFIXES = (".scale", ".zero_point", ".scales", ".zero_points", ".axis")
 
 
@@ -102,16 +104,31 @@ def comparison(runs: list) -> list[dict[str, Any]]:
         m = r.measure or {}
         lat = m.get("latency_ms", {})
         d = r.config.derive or {}
-        how = {"prune": f"pruned {d.get('sparsity', 0):.0%}" + (f", fine-tuned {d.get('finetune_epochs')} epoch(s)"
-                                                              if d.get("finetune_epochs") else ""),
-               "quantize": "int8 (static)" if (d.get("recipe") or {}).get("kind") == "static_int8" else "int8 (dynamic)",
-               "distil": f"distilled from {d.get('teacher')}"}.get(d.get("kind"), "original")
+        how = _how(d)
         rows.append({"run": r.name, "how": how, "model": r.model_name, "parameters": m.get("parameters"),
                      "non-zero parameters": m.get("nonzero_parameters"), "file MB": _mb(m.get("size_bytes")),
                      "zipped MB": _mb(m.get("zipped_bytes")), "ms (1)": lat.get("p50_b1"), "ms p95 (1)": lat.get("p95_b1"),
                      "ms (32)": lat.get("p50_b32"), "accuracy": m.get("accuracy"), "macro-F1": m.get("macro_f1"),
                      "size vs first": (m["size_bytes"] / base["size_bytes"]) if base and m.get("size_bytes") else None})
     return rows
+
+
+def _how(d: dict[str, Any]) -> str:
+    """How a run of the comparison was made, in a few words (a translatable sentence)."""
+    kind = d.get("kind")
+    if kind == "prune":
+        share = float(d.get("sparsity", 0))
+        if d.get("finetune_epochs"):
+            return msg("engine.measure.pruned_finetuned", "pruned {share:.0%}, fine-tuned {epochs} epoch(s)",
+                       share=share, epochs=d.get("finetune_epochs"))
+        return msg("engine.measure.pruned", "pruned {share:.0%}", share=share)
+    if kind == "quantize":
+        if (d.get("recipe") or {}).get("kind") == "static_int8":
+            return msg("engine.measure.int8_static", "int8 (static)")
+        return msg("engine.measure.int8_dynamic", "int8 (dynamic)")
+    if kind == "distil":
+        return msg("engine.measure.distilled", "distilled from {teacher}", teacher=str(d.get("teacher")))
+    return msg("engine.measure.original", "original")
 
 
 def _mb(n):

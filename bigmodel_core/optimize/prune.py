@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from ..errors import ConfigError
+from ..errors import ConfigError, msg
 
 SCOPES = ("global", "layer")
 
@@ -34,10 +34,13 @@ def targets(model: nn.Module) -> list[tuple[nn.Module, str, str]]:
 
 def check_sparsity(amount: float, scope: str) -> None:
     if not 0.0 < float(amount) < 1.0:
-        raise ConfigError(f"A sparsity of {amount:g} cannot be used: it is the share of weights set to zero.",
-                          "Choose a share between 0 and 1, for example 0.5 for half of the weights.")
+        raise ConfigError(msg("errors.prune.sparsity", "A sparsity of {amount:g} cannot be used: it is the share of "
+                              "weights set to zero.", amount=float(amount)),
+                          msg("errors.prune.sparsity.hint",
+                              "Choose a share between 0 and 1, for example 0.5 for half of the weights."))
     if scope not in SCOPES:
-        raise ConfigError(f"'{scope}' is not a way to prune.", "Choose global (all layers ranked together) or layer.")
+        raise ConfigError(msg("errors.prune.scope", "'{scope}' is not a way to prune.", scope=scope),
+                          msg("errors.prune.scope.hint", "Choose global (all layers ranked together) or layer."))
 
 
 def apply_pruning(model: nn.Module, amount: float, scope: str = "global") -> nn.Module:
@@ -45,8 +48,8 @@ def apply_pruning(model: nn.Module, amount: float, scope: str = "global") -> nn.
     check_sparsity(amount, scope)
     found = targets(model)
     if not found:
-        raise ConfigError("This model has no weight matrices to prune.", "Prune a model with Linear, convolution "
-                          "or recurrent layers.")
+        raise ConfigError(msg("errors.prune.nothing", "This model has no weight matrices to prune."),
+                          msg("errors.prune.nothing.hint", "Prune a model with Linear, convolution or recurrent layers."))
     if scope == "global":
         prune.global_unstructured([(m, n) for m, n, _ in found], pruning_method=prune.L1Unstructured, amount=float(amount))
     else:

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from ..errors import ModelError
+from ..errors import ModelError, msg
 
 LAYERS = {"Linear": nn.Linear, "LSTM": nn.LSTM, "GRU": nn.GRU}
 RECIPE_KIND = "dynamic_int8"
@@ -48,9 +48,11 @@ def quantize_model(model: nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     kinds = quantizable(model)
     if not kinds:
         kinds_here = sorted({type(m).__name__ for m in model.modules() if not list(m.children())})
-        raise ModelError("This model has no Linear, LSTM or GRU layer, so dynamic int8 quantization has nothing "
-                         f"to work on (it has {', '.join(kinds_here[:8])}).",
-                         "Quantize a text model or an MLP; a CNN's convolutions need static quantization.")
+        raise ModelError(msg("errors.quantize.nothing", "This model has no Linear, LSTM or GRU layer, so dynamic int8 "
+                             "quantization has nothing to work on (it has {layers}).",
+                             layers=", ".join(kinds_here[:8])),
+                         msg("errors.quantize.nothing.hint",
+                             "Quantize a text model or an MLP; a CNN's convolutions need static quantization."))
     model = model.cpu().eval()
     with quiet():
         q = torch.ao.quantization.quantize_dynamic(model, {LAYERS[k] for k in kinds}, dtype=torch.qint8)
@@ -59,8 +61,9 @@ def quantize_model(model: nn.Module) -> tuple[nn.Module, dict[str, Any]]:
 
 def apply_recipe(model: nn.Module, recipe: dict[str, Any]) -> nn.Module:
     if recipe.get("kind") != RECIPE_KIND:
-        raise ModelError(f"This run was quantized in a way this version cannot rebuild ({recipe.get('kind')}).",
-                         "Quantize its parent run again.")
+        raise ModelError(msg("errors.quantize.recipe", "This run was quantized in a way this version cannot rebuild "
+                             "({kind}).", kind=str(recipe.get("kind"))),
+                         msg("errors.quantize.recipe.hint", "Quantize its parent run again."))
     with quiet():
         return torch.ao.quantization.quantize_dynamic(model.cpu().eval(), {LAYERS[k] for k in recipe["layers"]},
                                                       dtype=torch.qint8)
@@ -189,9 +192,10 @@ def _static_skeleton(model: nn.Module, groups: list[list[str]]):
     from torch.ao import quantization as tq
 
     if any(hasattr(m, "shortcut") for m in model.modules()):
-        raise ModelError("A ResNet's shortcut adds two tensors, which eager static quantization cannot do in "
-                         "8-bit integers without rewriting the model.",
-                         "Quantize a ConvNet, LeNet or MLP instead, or prune the ResNet.")
+        raise ModelError(msg("errors.quantize.resnet", "A ResNet's shortcut adds two tensors, which eager static "
+                             "quantization cannot do in 8-bit integers without rewriting the model."),
+                         msg("errors.quantize.resnet.hint",
+                             "Quantize a ConvNet, LeNet or MLP instead, or prune the ResNet."))
     torch.backends.quantized.engine = BACKEND
     model = model.cpu().eval()
     if groups:

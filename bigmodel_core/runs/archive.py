@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, Optional, Union
 
-from ..errors import RunError
+from ..errors import Msg, RunError, msg
 from .info import RunInfo
 from .store import CHECKPOINT, RUN_FILES, read_epoch_rows, read_run, resolve_run, runs_dir
 from .workspace import AtomicFolder, check_name
@@ -39,8 +39,10 @@ def export_zip(run: str, home: Path | str | None = None, out: Optional[Union[Pat
 
 
 def _bad(why: str) -> RunError:
-    return RunError(f"This file is not a BigModel Lab run: {why}.",
-                    "Import a .zip made by “Download run” on the Runs page (or `runs export`).")
+    """`why`: a Msg, the reason as a clause ("it holds a link (x)")."""
+    return RunError(msg("errors.archive.not_a_run", "This file is not a BigModel Lab run: {why}.", why=why),
+                    msg("errors.archive.not_a_run.hint",
+                        "Import a .zip made by “Download run” on the Runs page (or `runs export`)."))
 
 
 def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -51,26 +53,28 @@ def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         name = entry.filename
         mode = entry.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise _bad(f"it holds a link ({name})")
+            raise _bad(msg("errors.archive.why.link", "it holds a link ({name})", name=name))
         if "\\" in name or name.startswith("/") or ":" in name or any(p in ("..", ".") for p in name.split("/")):
-            raise _bad(f"it holds a path outside the run ({name[:80]})")
+            raise _bad(msg("errors.archive.why.outside", "it holds a path outside the run ({name})", name=name[:80]))
         parts = [p for p in name.split("/") if p]
         if entry.is_dir():
             if len(parts) > 1:
-                raise _bad(f"it holds a folder inside the run folder ({name[:80]})")
+                raise _bad(msg("errors.archive.why.folder", "it holds a folder inside the run folder ({name})",
+                               name=name[:80]))
             continue
         if len(parts) > 2:
-            raise _bad(f"it holds a file in a sub-folder ({name[:80]})")
+            raise _bad(msg("errors.archive.why.sub_folder", "it holds a file in a sub-folder ({name})", name=name[:80]))
         folder = parts[0] if len(parts) == 2 else ""
         if prefix is None:
             prefix = folder
         elif folder != prefix:
-            raise _bad("it holds more than one run folder")
+            raise _bad(msg("errors.archive.why.two_runs", "it holds more than one run folder"))
         base = parts[-1]
         if base not in KNOWN_FILES:
-            raise _bad(f"it holds a file a run does not have ({base[:60]})")
+            raise _bad(msg("errors.archive.why.unknown_file", "it holds a file a run does not have ({name})",
+                           name=base[:60]))
         if base in files:
-            raise _bad(f"it holds {base} twice")
+            raise _bad(msg("errors.archive.why.twice", "it holds {name} twice", name=base))
         files[base] = entry
     return files
 
@@ -81,14 +85,14 @@ def import_zip(source: Union[str, Path, bytes, BinaryIO], home: Path | str | Non
     try:
         zf = zipfile.ZipFile(data)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise _bad("it is not a readable .zip file") from None
+        raise _bad(msg("errors.archive.why.not_zip", "it is not a readable .zip file")) from None
     try:
         return _import(zf, home)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise _bad(f"it is damaged ({type(exc).__name__})") from None
+        raise _bad(msg("errors.archive.why.damaged", "it is damaged ({error})", error=type(exc).__name__)) from None
     except RuntimeError as exc:
         if "password" in str(exc).lower() or "encrypted" in str(exc).lower():
-            raise _bad("it is protected by a password") from None
+            raise _bad(msg("errors.archive.why.password", "it is protected by a password")) from None
         raise
     finally:
         zf.close()
@@ -100,15 +104,17 @@ def _import(zf: zipfile.ZipFile, home: Path | str | None) -> RunInfo:
     files = _members(zf)
     missing = [n for n in ("run.json", "weights.safetensors") if n not in files]
     if missing:
-        raise _bad("it has no " + " and no ".join(missing))
+        raise _bad(msg("errors.archive.why.missing_both", "it has no {a} and no {b}", a=missing[0], b=missing[1])
+                   if len(missing) == 2 else msg("errors.archive.why.missing", "it has no {name}", name=missing[0]))
     if "vocab.json" not in files and "preprocess.json" not in files:
-        raise _bad("it has no vocab.json or preprocess.json (how its inputs are read)")
+        raise _bad(msg("errors.archive.why.no_inputs",
+                       "it has no vocab.json or preprocess.json (how its inputs are read)"))
     record = _read_limited(zf, files["run.json"], 64 * 2**20)
     try:
         raw = json.loads(record.decode("utf-8"))
         info = RunInfo.from_dict(raw)
     except Exception:  # noqa: BLE001 - any fault in the record is one plain message
-        raise _bad("its run.json does not describe a run") from None
+        raise _bad(msg("errors.archive.why.bad_record", "its run.json does not describe a run")) from None
     new_id = _free_id(check_name(info.id, "run name"), home)
     writer = AtomicFolder(runs_dir(home), new_id, "run")
     try:
@@ -118,7 +124,8 @@ def _import(zf: zipfile.ZipFile, home: Path | str | None) -> RunInfo:
                 while chunk := src.read(CHUNK):
                     total += len(chunk)
                     if total > MAX_IMPORT_BYTES:
-                        raise _bad(f"it unpacks to more than {MAX_IMPORT_BYTES // 2**30} GB")
+                        raise _bad(msg("errors.archive.why.too_big", "it unpacks to more than {gb} GB",
+                                       gb=MAX_IMPORT_BYTES // 2**30))
                     dst.write(chunk)
         _check_weights(writer.path("weights.safetensors"))
         if CHECKPOINT in files:
@@ -144,7 +151,7 @@ def _read_limited(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, limit: int) -> by
     with zf.open(entry) as fh:
         out = fh.read(limit + 1)
     if len(out) > limit:
-        raise _bad(f"its {entry.filename} is far too big")
+        raise _bad(msg("errors.archive.why.file_too_big", "its {name} is far too big", name=entry.filename))
     return out
 
 
@@ -156,7 +163,8 @@ def _free_id(wanted: str, home: Path | str | None) -> str:
         candidate = f"{wanted[:95]}-{i}"
         if not (folder / candidate).exists():
             return candidate
-    raise RunError(f"There are already too many runs called '{wanted}'.", "Delete some of them, then import again.")
+    raise RunError(msg("errors.archive.too_many", "There are already too many runs called '{name}'.", name=wanted),
+                   msg("errors.archive.too_many.hint", "Delete some of them, then import again."))
 
 
 def _check_weights(path: Path) -> None:
@@ -166,7 +174,8 @@ def _check_weights(path: Path) -> None:
         with safe_open(str(path), framework="pt") as f:
             list(f.keys())
     except Exception:  # noqa: BLE001
-        raise _bad("its weights.safetensors is not a readable safetensors file") from None
+        raise _bad(msg("errors.archive.why.bad_weights",
+                       "its weights.safetensors is not a readable safetensors file")) from None
 
 
 def _check_loads(folder: Path) -> None:
@@ -177,9 +186,21 @@ def _check_loads(folder: Path) -> None:
     try:
         load_bundle(folder)
     except BigModelError as exc:
-        raise _bad(f"its model does not load ({exc.message.rstrip('.')})") from None
+        raise _bad(msg("errors.archive.why.no_load", "its model does not load ({reason})",
+                       reason=_clause(exc.message))) from None
     except Exception as exc:  # noqa: BLE001 - weights that do not fit the model, and the like
-        raise _bad(f"its model does not load ({type(exc).__name__})") from None
+        raise _bad(msg("errors.archive.why.no_load", "its model does not load ({reason})",
+                       reason=type(exc).__name__)) from None
+
+
+def _clause(message: str) -> str:
+    """An error's message without its final full stop, still translatable when it is a Msg."""
+    plain = str(message).rstrip(".")
+    if isinstance(message, Msg):
+        clause = Msg(message.key, message.template.rstrip("."), **message.params)
+        if clause == plain:
+            return clause
+    return plain
 
 
 def export_tensorboard(run: str, home: Path | str | None = None, out: Optional[Path] = None) -> Path:
@@ -193,8 +214,10 @@ def export_tensorboard(run: str, home: Path | str | None = None, out: Optional[P
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
-        raise RunError("TensorBoard export needs the tensorboardX package, which is not installed.",
-                       "Install it with `pip install tensorboardX`, then export again.") from None
+        raise RunError(msg("errors.archive.no_tensorboardx",
+                           "TensorBoard export needs the tensorboardX package, which is not installed."),
+                       msg("errors.archive.no_tensorboardx.hint",
+                           "Install it with `pip install tensorboardX`, then export again.")) from None
     folder = resolve_run(run, home)
     out = Path(out) if out is not None else home_dir(home) / "tensorboard" / folder.name
     out.mkdir(parents=True, exist_ok=True)

@@ -4,12 +4,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Iterable, Optional
 
+from ..errors import msg
 from .info import RunInfo
 
 # metric -> (label, higher is better)
-BADGE_METRICS = {"val_accuracy": ("best validation accuracy", True), "val_loss": ("lowest validation loss", False),
-                 "test_accuracy": ("best test accuracy", True), "test_macro_f1": ("best test macro-F1", True),
-                 "seconds": ("fastest", False), "parameters": ("smallest", False)}
+BADGE_METRICS = {
+    "val_accuracy": (msg("engine.compare.badge.val_accuracy", "best validation accuracy"), True),
+    "val_loss": (msg("engine.compare.badge.val_loss", "lowest validation loss"), False),
+    "test_accuracy": (msg("engine.compare.badge.test_accuracy", "best test accuracy"), True),
+    "test_macro_f1": (msg("engine.compare.badge.test_macro_f1", "best test macro-F1"), True),
+    "seconds": (msg("engine.compare.badge.seconds", "fastest"), False),
+    "parameters": (msg("engine.compare.badge.parameters", "smallest"), False),
+}
 CURVE_METRICS = {"val_loss": "validation loss", "train_loss": "training loss", "val_accuracy": "validation accuracy",
                  "train_accuracy": "training accuracy", "samples_per_s": "samples per second"}
 X_AXES = {"epoch": "epoch", "step": "step (batches)", "wall": "training time (s)"}
@@ -33,11 +39,12 @@ def made_from(run: RunInfo) -> str:
     d = run.config.derive or {}
     kind = d.get("kind")
     if kind == "prune":
-        return f"pruned {d.get('sparsity', 0):.0%} from {d.get('parent')}"
+        return msg("engine.compare.made_from.prune", "pruned {sparsity:.0%} from {parent}",
+                   sparsity=d.get("sparsity", 0), parent=str(d.get("parent")))
     if kind == "quantize":
-        return f"int8 from {d.get('parent')}"
+        return msg("engine.compare.made_from.quantize", "int8 from {parent}", parent=str(d.get("parent")))
     if kind == "distil":
-        return f"distilled from {d.get('teacher')}"
+        return msg("engine.compare.made_from.distil", "distilled from {teacher}", teacher=str(d.get("teacher")))
     return ""
 
 
@@ -193,21 +200,39 @@ def small_vs_big(runs: list[RunInfo], latency: Optional[dict[str, Optional[float
     if small is not None and (small.parameters or 0) < (big.parameters or 0):
         a_small, a_big = (small.metrics or {}).get("test_accuracy"), (big.metrics or {}).get("test_accuracy")
         s_rows, b_rows = rows[0], rows[-1]
-        ratio = f"{big.parameters / small.parameters:,.0f}× the parameters" if small.parameters else None
-        if s_rows["ms per training example"] and b_rows["ms per training example"]:
-            t = b_rows["ms per training example"] / s_rows["ms per training example"]
-            ratio = (ratio + " and " if ratio else "") + f"{t:,.1f}× the training time per example"
+        times = (b_rows["ms per training example"] / s_rows["ms per training example"]
+                 if s_rows["ms per training example"] and b_rows["ms per training example"] else None)
+        ratio = _cost(big.parameters / small.parameters if small.parameters else None, times)
         if isinstance(a_small, (int, float)) and isinstance(a_big, (int, float)):
             gain = (a_big - a_small) * 100
-            cost = f", at {ratio}" if ratio else ""
+            cost = msg("engine.compare.at_cost", ", at {ratio}", ratio=ratio) if ratio else ""
+            names = {"big": big.name, "big_model": big.model_name, "small": small.name,
+                     "small_model": small.model_name, "cost": cost}
             if gain >= 0.05:
-                sentence = (f"{big.name} ({big.model_name}) gives {gain:+.1f} points of test accuracy over "
-                            f"{small.name} ({small.model_name}){cost}.")
-            else:  # the bigger model bought nothing here: say so plainly
-                sentence = (f"{big.name} ({big.model_name}) is {'level with' if gain > -0.05 else f'{-gain:.1f} points below'} "
-                            f"{small.name} ({small.model_name}) in test accuracy{cost}: on this data the smaller "
-                            "model is enough.")
+                sentence = msg("engine.compare.gain", "{big} ({big_model}) gives {gain:+.1f} points of test accuracy "
+                               "over {small} ({small_model}){cost}.", gain=gain, **names)
+            elif gain > -0.05:  # the bigger model bought nothing here: say so plainly
+                sentence = msg("engine.compare.level", "{big} ({big_model}) is level with {small} ({small_model}) "
+                               "in test accuracy{cost}: on this data the smaller model is enough.", **names)
+            else:
+                sentence = msg("engine.compare.below", "{big} ({big_model}) is {points:.1f} points below {small} "
+                               "({small_model}) in test accuracy{cost}: on this data the smaller model is enough.",
+                               points=-gain, **names)
     if not same:
-        sentence = ((sentence + " ") if sentence else "") + ("These runs were trained on different data, so the "
-                                                             "comparison is not a fair one.")
+        sentence = (msg("engine.compare.unfair_after", "{sentence} These runs were trained on different data, so the "
+                        "comparison is not a fair one.", sentence=sentence) if sentence
+                    else msg("engine.compare.unfair", "These runs were trained on different data, so the comparison "
+                             "is not a fair one."))
     return {"rows": rows, "sentence": sentence, "same_data": same}
+
+
+def _cost(params: Optional[float], times: Optional[float]):
+    """What the bigger model costs, as a phrase: "N× the parameters and M× the training time per example"."""
+    if params is not None and times is not None:
+        return msg("engine.compare.cost.both", "{params:,.0f}× the parameters and {times:,.1f}× the training time "
+                   "per example", params=params, times=times)
+    if params is not None:
+        return msg("engine.compare.cost.params", "{params:,.0f}× the parameters", params=params)
+    if times is not None:
+        return msg("engine.compare.cost.times", "{times:,.1f}× the training time per example", times=times)
+    return None

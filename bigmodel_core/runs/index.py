@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from ..errors import RunError
+from ..errors import RunError, error_to_dict, msg
 
 DB_NAME = "index.sqlite"
 BUSY_S = 5.0  # how long a writer waits for another process's transaction before giving up
@@ -41,6 +41,10 @@ MIGRATIONS: list[str] = [  # MIGRATIONS[i] takes a database from version i to i 
     CREATE TABLE vector_sets (id TEXT PRIMARY KEY, created REAL, meta TEXT NOT NULL);
     CREATE TABLE damaged (kind TEXT NOT NULL, id TEXT NOT NULL, message TEXT, hint TEXT, PRIMARY KEY (kind, id));
     """,
+    # the error of a damaged entry with its message keys (errors.error_to_dict as JSON), so it shows translated
+    """
+    ALTER TABLE damaged ADD COLUMN error TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -55,8 +59,10 @@ def index_path(home: Path | str | None = None) -> Path:
 
 
 def busy_error() -> RunError:
-    return RunError("The run list is busy: another BigModel Lab window or command is writing to it.",
-                    "Wait a few seconds and try again; if it stays busy, close the other program using this workspace.")
+    return RunError(msg("errors.index.busy",
+                        "The run list is busy: another BigModel Lab window or command is writing to it."),
+                    msg("errors.index.busy.hint", "Wait a few seconds and try again; if it stays busy, close the "
+                        "other program using this workspace."))
 
 
 class _Damaged(Exception):
@@ -110,8 +116,9 @@ def _retried(fn):
             try:
                 return fn(*args, **kwargs)  # connect() re-creates the database and reindexes the folders first
             except _Damaged:
-                raise RunError("The run list is damaged and could not be rebuilt.",
-                               "Run `python -m bigmodel_core runs reindex`; if that fails, check the disk.") from None
+                raise RunError(msg("errors.index.unrebuildable", "The run list is damaged and could not be rebuilt."),
+                               msg("errors.index.unrebuildable.hint", "Run `python -m bigmodel_core runs reindex`; "
+                                   "if that fails, check the disk.")) from None
     return wrapper
 
 
@@ -141,8 +148,9 @@ def _as_run_error(exc: sqlite3.DatabaseError) -> RunError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return busy_error()
-    return RunError(f"The run list could not be read ({exc}).",
-                    "Run `python -m bigmodel_core runs reindex` to rebuild it from the run folders.")
+    return RunError(msg("errors.index.unreadable", "The run list could not be read ({error}).", error=str(exc)),
+                    msg("errors.index.unreadable.hint",
+                        "Run `python -m bigmodel_core runs reindex` to rebuild it from the run folders."))
 
 
 def _ensure(path: Path, home: Path | str | None) -> None:
@@ -190,8 +198,10 @@ def _migrate(path: Path) -> bool:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise RunError(f"The run list was written by a newer BigModel Lab (schema {version}).",
-                               "Update BigModel Lab, or delete index.sqlite in the workspace to rebuild it.")
+                raise RunError(msg("errors.index.newer", "The run list was written by a newer BigModel Lab "
+                                   "(schema {version}).", version=version),
+                               msg("errors.index.newer.hint",
+                                   "Update BigModel Lab, or delete index.sqlite in the workspace to rebuild it."))
             for step in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step].split(";"):
                     if statement.strip():
@@ -301,23 +311,45 @@ def query_runs(home: Path | str | None = None, task: Optional[str] = None,
     folder = home_dir(home) / "runs"
     with connect(home) as conn:
         rows = conn.execute(sql, args).fetchall()
-        bad = [{"id": r["id"], "message": r["message"], "hint": r["hint"]}
-               for r in conn.execute("SELECT id, message, hint FROM damaged WHERE kind = 'run' ORDER BY id")]
+        bad = [damaged_entry(r["id"], r["message"], r["hint"], r["error"])
+               for r in conn.execute("SELECT id, message, hint, error FROM damaged WHERE kind = 'run' ORDER BY id")]
     good: list[RunInfo] = []
     for r in rows:
         try:
             data = json.loads(r["record"])
             info = RunInfo.from_dict(data, path=str(folder / r["id"]))  # where it is now: the workspace may have moved
         except Exception:  # noqa: BLE001 - a damaged row is reported, never a crashed page
-            err = damaged_error(r["id"], "its entry in the run list is not readable")
-            bad.append({"id": r["id"], "message": err.message,
-                        "hint": "Run `python -m bigmodel_core runs reindex` to rebuild the list from the run folders."})
+            err = damaged_error(r["id"], msg("errors.index.why.bad_entry", "its entry in the run list is not readable"))
+            err.hint = msg("errors.index.bad_entry.hint",
+                           "Run `python -m bigmodel_core runs reindex` to rebuild the list from the run folders.")
+            bad.append({"id": r["id"], **_error_fields(err)})
             continue
         if info.status == "running" and not _owner_running(info):
             info = _mark_interrupted(info, home)
         if info is not None:
             good.append(info)
     return good, bad
+
+
+def damaged_error_json(exc: RunError) -> str:
+    """What the damaged table's `error` column keeps of an error: its message keys, as JSON."""
+    return json.dumps(_error_fields(exc))
+
+
+def _error_fields(exc: Any) -> dict[str, Any]:
+    return {k: v for k, v in error_to_dict(exc).items() if k in ("message", "hint", "message_msg", "hint_msg")}
+
+
+def damaged_entry(run_id: str, message: Optional[str], hint: Optional[str], error: Optional[str]) -> dict[str, Any]:
+    """{"id", "message", "hint"} of a damaged run, with "message_msg"/"hint_msg" (errors.error_texts reads them)."""
+    out: dict[str, Any] = {"id": run_id, "message": message, "hint": hint}
+    try:
+        kept = json.loads(error) if error else None
+    except ValueError:
+        kept = None
+    if isinstance(kept, dict):
+        out.update({k: kept[k] for k in ("message_msg", "hint_msg") if isinstance(kept.get(k), dict)})
+    return out
 
 
 def _owner_running(info: Any) -> bool:
@@ -336,7 +368,8 @@ def _mark_interrupted(info: Any, home: Path | str | None) -> Any:
         return None
     try:
         return mark_status(info.id, "interrupted", home=home,
-                           reason="the program training it stopped before the run ended")
+                           reason=msg("engine.index.owner_died", "the program training it stopped before the run "
+                                      "ended"))
     except RunError:
         return info  # its folder is gone or unreadable: the next reconcile drops or reports it
 

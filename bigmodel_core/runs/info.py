@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..config import RunConfig, from_dict
-from ..errors import ConfigError
+from ..errors import ConfigError, Msg, msg, msg_from_json, msg_to_json
 
 # 1: the unversioned run.json of the first releases; 2: status, parent, files; 3: the run store's
 # fields (tags, label, parameters, examples seen, epochs done, the owning process, the error);
@@ -93,6 +93,8 @@ class RunInfo:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("path", "extra")}
         out["config"] = dataclasses.asdict(self.config)
         out["stopped"] = self.stopped  # for readers of schema 1
+        if (kept := msg_to_json(self.stop_reason)) is not None:  # a translatable reason keeps its message key
+            out["stop_reason_msg"] = kept
         return {**self.extra, **out}
 
     @classmethod
@@ -100,18 +102,24 @@ class RunInfo:
         """A RunInfo from run.json's content, of this schema or of schema 1; ConfigError when it does not fit."""
         problem = record_problem(data)
         if problem:
-            raise ConfigError(problem[:1].upper() + problem[1:] + ".", "The run's run.json is damaged.")
+            raise record_error(problem, msg("errors.info.damaged.hint", "The run's run.json is damaged."))
         data = dict(data)
         schema = data.pop("schema", 1)
         if not isinstance(schema, int) or schema > SCHEMA_VERSION + 100:
-            raise ConfigError(f"The run record has an unknown schema version {schema!r}.",
-                              "Update BigModel Lab to read it.")
+            raise record_error(msg("errors.info.schema", "the run record has an unknown schema version {schema!r}",
+                                   schema=schema),
+                               msg("errors.info.schema.hint", "Update BigModel Lab to read it."))
         stopped = data.pop("stopped", False)
+        reason = data.pop("stop_reason_msg", None)
+        if reason is not None and isinstance(data.get("stop_reason"), str):
+            data["stop_reason"] = msg_from_json(reason, data["stop_reason"])
         data.setdefault("status", "stopped" if stopped else "finished")
         data.pop("path", None)
         if data["status"] not in STATUSES:
-            raise ConfigError(f"The run record has an unknown status {data['status']!r}.",
-                              "Valid statuses: " + ", ".join(STATUSES) + ".")
+            raise record_error(msg("errors.info.status", "the run record has an unknown status {status!r}",
+                                   status=data["status"]),
+                               msg("errors.info.status.hint", "Valid statuses: {statuses}.",
+                                   statuses=", ".join(STATUSES)))
         names = {f.name for f in dataclasses.fields(cls)} - {"path", "extra", "schema"}
         known = {k: v for k, v in data.items() if k in names}
         extra = {k: v for k, v in data.items() if k not in names}
@@ -120,24 +128,36 @@ class RunInfo:
         return cls(**known, path=path, extra=extra)
 
 
-def record_problem(info: Any) -> Optional[str]:
-    """What is wrong with a run.json's content, or None when every part the app reads is there."""
+def record_problem(info: Any) -> Optional[Msg]:
+    """What is wrong with a run.json's content (a clause: "its run.json ..."), or None when every part the
+    app reads is there."""
     if not isinstance(info, dict):
-        return f"its run.json holds {type(info).__name__ if info is not None else 'null'} instead of the run's details"
+        return msg("errors.info.problem.not_dict", "its run.json holds {what} instead of the run's details",
+                   what=type(info).__name__ if info is not None else "null")
     for key, kind in (("id", str), ("config", dict), ("data_info", dict), ("model_params", dict)):
         if not isinstance(info.get(key), kind):
-            return f"its run.json has no valid '{key}'"
+            return msg("errors.info.problem.no_key", "its run.json has no valid '{part}'", part=key)
     model = info["config"].get("model")
     if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        return "its run.json does not say which model it is"
+        return msg("errors.info.problem.no_model", "its run.json does not say which model it is")
     names = info["data_info"].get("class_names")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        return "its run.json does not list the classes"
+        return msg("errors.info.problem.no_classes", "its run.json does not list the classes")
     if info.get("task", "text") not in ("text", "image"):
-        return "its run.json names an unknown kind of data"
+        return msg("errors.info.problem.task", "its run.json names an unknown kind of data")
     if not isinstance(info.get("metrics", {}), dict):
-        return "its run.json has no valid 'metrics'"
+        return msg("errors.info.problem.no_key", "its run.json has no valid '{part}'", part="metrics")
     return None
+
+
+def record_error(clause: Msg, hint: Msg) -> ConfigError:
+    """A ConfigError whose message is `clause` as a sentence ("Its run.json ... ."), keeping the clause (the
+    part after "The run 'x' is damaged: ") as `.clause`. The sentence keeps the clause's key: in languages
+    without capitals the clause's own translation is the sentence."""
+    template = clause.template[:1].upper() + clause.template[1:] + "."
+    exc = ConfigError(Msg(clause.key, template, **clause.params), hint)
+    exc.clause = clause
+    return exc
 
 
 # What a training setting was in effect before it existed: a run recorded without it trained so.
@@ -147,7 +167,8 @@ TRAIN_LEGACY = {"schedule": "constant", "warmup_fraction": 0.0}
 def _config(raw: Any) -> RunConfig:
     """The run's RunConfig, read leniently: a value outside today's ranges stays as it was recorded."""
     if not isinstance(raw, dict):
-        raise ConfigError("The run record has no settings.", "Its run.json is incomplete.")
+        raise record_error(msg("errors.info.no_settings", "the run record has no settings"),
+                           msg("errors.info.no_settings.hint", "Its run.json is incomplete."))
     if isinstance(raw.get("train"), dict):
         raw = {**raw, "train": {**{k: v for k, v in TRAIN_LEGACY.items() if k not in raw["train"]}, **raw["train"]}}
     try:
@@ -157,7 +178,9 @@ def _config(raw: Any) -> RunConfig:
         parts = {}
         for key, kind in (("data", "DataConfig"), ("model", "ModelConfig"), ("train", "TrainConfig")):
             if not isinstance(raw.get(key) or {}, dict):
-                raise ConfigError(f"The run record's '{key}' settings are not valid.", "Its run.json is damaged.") from None
+                raise record_error(msg("errors.info.bad_part", "the run record's '{part}' settings are not valid",
+                                       part=key),
+                                   msg("errors.info.bad_part.hint", "Its run.json is damaged.")) from None
             parts[key] = _unchecked(kind, raw.get(key) or {})
         cfg = object.__new__(RunConfig)
         cfg.data, cfg.model, cfg.train, cfg.name = parts["data"], parts["model"], parts["train"], raw.get("name")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import RunError
-from .index import _insert_epochs, _num, _retried, _row, connect, index_path
+from .index import _insert_epochs, _num, _retried, _row, connect, damaged_error_json, index_path
 
 @_retried
 def reindex(home: Path | str | None = None) -> dict[str, int]:
@@ -104,7 +104,7 @@ def _read_folders(home: Path | str | None, only: Optional[dict[str, set[str]]]):
             info = read_run(path)
             runs.append((info, read_epoch_rows(path)))
         except RunError as exc:
-            damaged.append(("run", path.name, exc.message, exc.hint))
+            damaged.append(("run", path.name, exc.message, exc.hint, damaged_error_json(exc)))
     from ..embeddings.sets import META, read_set_meta
     from ..errors import DataError
 
@@ -114,7 +114,7 @@ def _read_folders(home: Path | str | None, only: Optional[dict[str, set[str]]]):
         try:
             sets.append(read_set_meta(path))
         except DataError as exc:
-            damaged.append(("vectors", path.name, exc.message, exc.hint))
+            damaged.append(("vectors", path.name, exc.message, exc.hint, damaged_error_json(exc)))
     return runs, sets, damaged
 
 
@@ -135,4 +135,5 @@ def _store(home, runs, sets, damaged, clear: bool = False) -> None:
             conn.execute("INSERT OR REPLACE INTO vector_sets (id, created, meta) VALUES (?, ?, ?)",
                          (meta.get("id"), _num(meta.get("created")), json.dumps(meta)))
             conn.execute("DELETE FROM damaged WHERE kind = 'vectors' AND id = ?", (meta.get("id"),))
-        conn.executemany("INSERT OR REPLACE INTO damaged (kind, id, message, hint) VALUES (?, ?, ?, ?)", damaged)
+        conn.executemany("INSERT OR REPLACE INTO damaged (kind, id, message, hint, error) VALUES (?, ?, ?, ?, ?)",
+                         damaged)

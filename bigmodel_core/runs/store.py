@@ -11,7 +11,7 @@ from pathlib import Path
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator, Optional
 
-from ..errors import ConfigError, RunError
+from ..errors import ConfigError, RunError, msg
 from . import index, rebuild
 from .info import RunInfo
 from .workspace import TMP_PREFIX, AtomicFolder, check_name, inside, sweep_once
@@ -63,11 +63,12 @@ def resolve_run(run: str | Path, home: Path | str | None = None) -> Path:
     path = Path(run)
     if path.is_dir() and (path / "run.json").exists() and (isinstance(run, Path) or os.sep in str(run)):
         return path
-    check_name(str(run), "run name")
+    check_name(str(run), msg("engine.config.run_name", "run name"))
     path = inside(runs_dir(home), str(run))
     if not (path / "run.json").exists():
-        raise RunError(f"The run '{run}' does not exist (it may have been deleted).",
-                       "Pick another run from the list, or train a new one.")
+        raise RunError(msg("errors.store.no_run", "The run '{run}' does not exist (it may have been deleted).",
+                           run=str(run)),
+                       msg("errors.store.no_run.hint", "Pick another run from the list, or train a new one."))
     return path
 
 
@@ -77,17 +78,28 @@ def read_run(run: str | Path, home: Path | str | None = None) -> RunInfo:
     try:
         data = json.loads((path / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):  # ValueError: bad JSON and bytes that are not UTF-8 alike
-        raise damaged(path.name, "its run.json is not readable JSON") from None
+        raise damaged(path.name, msg("errors.store.why.bad_json", "its run.json is not readable JSON")) from None
     try:
         return RunInfo.from_dict(data, path=str(path))
     except (ConfigError, TypeError, AttributeError, ValueError) as exc:
-        why = exc.message.rstrip(".") if isinstance(exc, ConfigError) else "its run.json has unknown parts"
-        raise damaged(path.name, why[:1].lower() + why[1:]) from None
+        if isinstance(exc, ConfigError):
+            why = getattr(exc, "clause", None) or _clause(exc.message)
+        else:
+            why = msg("errors.store.why.unknown_parts", "its run.json has unknown parts")
+        raise damaged(path.name, why) from None
+
+
+def _clause(sentence: str) -> str:
+    """'The x is wrong.' -> 'the x is wrong' (for "The run 'r' is damaged: <clause>.")."""
+    why = str(sentence).rstrip(".")
+    return why[:1].lower() + why[1:]
 
 
 def damaged(name: str, why: str) -> RunError:
-    return RunError(f"The run '{name}' is damaged: {why}.",
-                    "Delete it, or restore its folder from a backup; the other runs are not affected.")
+    """`why`: what is wrong, as a clause (a Msg: "its run.json is not readable JSON")."""
+    return RunError(msg("errors.store.damaged", "The run '{name}' is damaged: {why}.", name=name, why=why),
+                    msg("errors.store.damaged.hint",
+                        "Delete it, or restore its folder from a backup; the other runs are not affected."))
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -120,7 +132,8 @@ def read_history(run: str | Path, home: Path | str | None = None) -> list[dict[s
         except ValueError:
             if i == len(lines) - 1 and not text.endswith("\n"):
                 break  # the last line, cut short by a process killed while appending it: dropped
-            raise damaged(path.parent.name, f"line {i + 1} of its history.jsonl is not readable") from None
+            why = msg("errors.store.why.history_line", "line {line} of its history.jsonl is not readable", line=i + 1)
+            raise damaged(path.parent.name, why) from None
     return [r for r in rows if isinstance(r, dict)]
 
 
@@ -214,21 +227,26 @@ def delete_run(run: str | Path, home: Path | str | None = None) -> None:
     """Remove a run's folder and its entry; only ever a folder directly inside this workspace's runs/."""
     path = resolve_run(run, home).resolve()
     if path.parent != runs_dir(home):
-        raise RunError(f"'{run}' is not a run of this workspace, so it was not deleted.",
-                       "Delete runs by their name as listed on the Runs page or by the CLI.")
+        raise RunError(msg("errors.store.not_here", "'{run}' is not a run of this workspace, so it was not deleted.",
+                           run=str(run)),
+                       msg("errors.store.not_here.hint",
+                           "Delete runs by their name as listed on the Runs page or by the CLI."))
     try:
         info = read_run(path)
     except RunError:
         info = None  # a damaged run can always be deleted
     if info is not None and info.status == "running" and index._owner_running(info):
-        raise RunError(f"The run '{info.name}' is still training, so it was not deleted.",
-                       "Stop it first (on the Train page, or Ctrl-C in its terminal), then delete it.")
+        raise RunError(msg("errors.store.still_training", "The run '{name}' is still training, so it was not deleted.",
+                           name=info.name),
+                       msg("errors.store.still_training.hint",
+                           "Stop it first (on the Train page, or Ctrl-C in its terminal), then delete it."))
     trash = path.with_name(f"{TMP_PREFIX}del-{path.name}-{uuid.uuid4().hex[:6]}")
     try:
         os.replace(path, trash)  # one rename: a second tab deleting it at the same moment finds it gone
     except FileNotFoundError:
-        raise RunError(f"The run '{path.name}' does not exist (it may have been deleted).",
-                       "Pick another run from the list.") from None
+        raise RunError(msg("errors.store.no_run", "The run '{run}' does not exist (it may have been deleted).",
+                           run=path.name),
+                       msg("errors.store.gone.hint", "Pick another run from the list.")) from None
     shutil.rmtree(trash, ignore_errors=True)
     index.drop_run(path.name, home)
 
@@ -251,7 +269,8 @@ def update_run(run: str, home: Path | str | None = None, label: Optional[str] = 
     if label is not None:
         label = " ".join(str(label).split())
         if len(label) > 100:
-            raise ConfigError("A run name can have at most 100 characters.", "Choose a shorter name.")
+            raise ConfigError(msg("errors.store.long_name", "A run name can have at most 100 characters."),
+                              msg("errors.store.long_name.hint", "Choose a shorter name."))
     clean = None
     if tags is not None:
         clean = []
@@ -260,11 +279,13 @@ def update_run(run: str, home: Path | str | None = None, label: Optional[str] = 
             if not tag:
                 continue
             if len(tag) > 40:
-                raise ConfigError(f"The tag '{tag[:40]}…' is too long.", "Use tags of at most 40 characters.")
+                raise ConfigError(msg("errors.store.long_tag", "The tag '{tag}…' is too long.", tag=tag[:40]),
+                                  msg("errors.store.long_tag.hint", "Use tags of at most 40 characters."))
             if tag not in clean:
                 clean.append(tag)
         if len(clean) > 20:
-            raise ConfigError("A run can have at most 20 tags.", "Remove some tags first.")
+            raise ConfigError(msg("errors.store.many_tags", "A run can have at most 20 tags."),
+                              msg("errors.store.many_tags.hint", "Remove some tags first."))
     folder = resolve_run(run, home)
     with run_lock(folder):
         info = read_run(folder)
@@ -287,23 +308,24 @@ class LiveRun:
     whole (temp file + rename), so a killed process leaves a readable, resumable run."""
 
     def __init__(self, run_id: str, home: Path | str | None = None, resume: bool = False) -> None:
-        check_name(run_id, "run name")
+        check_name(run_id, msg("engine.config.run_name", "run name"))
         self.run_id, self.home = run_id, home
         self.folder = inside(runs_dir(home), run_id)
         self.created = False
         if resume:
             return
         if self.folder.exists() or self.folder.is_symlink() or (self.folder.parent / (TMP_PREFIX + run_id)).exists():
-            raise RunError(f"There is already a run called '{run_id}'.",
-                           "Choose another name, or delete the old run first.")
+            raise RunError(msg("errors.store.exists", "There is already a run called '{name}'.", name=run_id),
+                           msg("errors.store.exists.hint", "Choose another name, or delete the old run first."))
 
     def open(self) -> None:
         """Create the folder (at the first batch: a run that fails before it leaves nothing)."""
         try:
             self.folder.mkdir()
         except FileExistsError:
-            raise RunError(f"A run called '{self.run_id}' appeared while this one was starting.",
-                           "Choose another name and train again.") from None
+            raise RunError(msg("errors.store.appeared", "A run called '{name}' appeared while this one was starting.",
+                               name=self.run_id),
+                           msg("errors.store.appeared.hint", "Choose another name and train again.")) from None
         self.created = True
 
     def path(self, name: str) -> Path:

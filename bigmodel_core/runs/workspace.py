@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ConfigError, RunError
+from ..errors import ConfigError, RunError, msg
 
 NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")  # no separators, no leading dot, bounded
 TMP_PREFIX = ".tmp-"
@@ -25,15 +25,22 @@ OWNER_FILE = ".owner"
 ORPHAN_AGE_S = 3600.0  # a temp folder with no owner stamp (older versions) is kept this long
 DEAD_OWNER_AGE_S = 5.0  # ... one whose owner died, this long (its last write may still be landing)
 _swept: set[tuple[str, int]] = set()
+# what an AtomicFolder holds, as the messages name it (and its name, for check_name)
+_WHAT = {"run": (msg("engine.workspace.what.run", "run"), msg("engine.config.run_name", "run name")),
+         "vector set": (msg("engine.workspace.what.vector_set", "vector set"),
+                        msg("engine.workspace.what.vector_set_name", "vector set name")),
+         "pretrained model": (msg("engine.workspace.what.pretrained_model", "pretrained model"),
+                              msg("engine.workspace.what.pretrained_model_name", "pretrained model name"))}
 
 
 def check_name(name: object, what: str = "name") -> str:
     """`name` if it is a safe folder name (letters, digits, -, _, and . not first; at most 100); else ConfigError."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in (".", ".."):
         shown = repr(name) if not isinstance(name, str) else f"'{name[:60]}'"
-        raise ConfigError(f"{shown} cannot be used as a {what}.",
-                          "Use up to 100 letters, digits, '-', '_' or '.', not starting with '.' "
-                          "(for example lstm-small_2).")
+        raise ConfigError(msg("errors.workspace.bad_name", "{shown} cannot be used as a {what}.", shown=shown,
+                              what=what),
+                          msg("errors.workspace.bad_name.hint", "Use up to 100 letters, digits, '-', '_' or '.', "
+                              "not starting with '.' (for example lstm-small_2)."))
     return name
 
 
@@ -42,8 +49,9 @@ def inside(root: Path | str, *parts: str) -> Path:
     base = Path(root).resolve()
     path = base.joinpath(*parts).resolve()
     if base not in path.parents and not (path == base and not parts):
-        raise RunError(f"'{'/'.join(parts)}' points outside the workspace ({base}).",
-                       "Use a plain name without '/', '\\\\' or '..'.")
+        raise RunError(msg("errors.workspace.outside", "'{name}' points outside the workspace ({base}).",
+                           name="/".join(parts), base=str(base)),
+                       msg("errors.workspace.outside.hint", "Use a plain name without '/', '\\\\' or '..'."))
     return path
 
 
@@ -150,14 +158,18 @@ class AtomicFolder:
     """
 
     def __init__(self, parent: Path, name: str, what: str = "run") -> None:
-        check_name(name, f"{what} name")
+        what, what_name = _WHAT.get(what) or (what, f"{what} name")
+        check_name(name, what_name)
         folder = inside(parent)  # the names are checked: the two paths below are direct children of it
         self.final, self.tmp = folder / name, folder / (TMP_PREFIX + name)
         if self.final.exists() or self.final.is_symlink():
-            raise RunError(f"There is already a {what} called '{name}'.",
-                           f"Choose another name, or delete the old {what} first.")
-        busy = RunError(f"A {what} called '{name}' is being saved right now by another process.",
-                        "Wait for it to finish, or choose another name.")
+            raise RunError(msg("errors.workspace.exists", "There is already a {what} called '{name}'.",
+                               what=what, name=name),
+                           msg("errors.workspace.exists.hint", "Choose another name, or delete the old {what} first.",
+                               what=what))
+        busy = RunError(msg("errors.workspace.busy", "A {what} called '{name}' is being saved right now by another "
+                            "process.", what=what, name=name),
+                        msg("errors.workspace.busy.hint", "Wait for it to finish, or choose another name."))
         if self.tmp.is_symlink():
             raise busy  # never follow a link out of the folder to remove or write what it points at
         if self.tmp.exists():
@@ -180,8 +192,9 @@ class AtomicFolder:
             os.replace(self.tmp, self.final)
         except OSError:
             self.discard()
-            raise RunError(f"'{self.final.name}' appeared while this was being saved.",
-                           "Choose another name and try again.") from None
+            raise RunError(msg("errors.workspace.appeared", "'{name}' appeared while this was being saved.",
+                               name=self.final.name),
+                           msg("errors.workspace.appeared.hint", "Choose another name and try again.")) from None
         return self.final
 
     def discard(self) -> None:

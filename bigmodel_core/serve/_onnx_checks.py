@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ModelError
+from ..errors import ModelError, msg
 
 DYNAMIC = {"text": {"ids": ("batch", "seq"), "lengths": ("batch",)}, "image": {"images": ("batch",)}}
 FEEDS = {1: ("images",), 2: ("ids", "lengths")}  # the model's positional inputs, by how many there are
@@ -32,9 +32,11 @@ def check_dynamic(path: Path, task: str) -> list[dict[str, Any]]:
         want = DYNAMIC[task].get(i["name"], ())
         for axis, (dim, name) in enumerate(zip(i["shape"], want)):
             if not isinstance(dim, str):
-                raise ExportFailed(f"The exported graph has a fixed {name} size ({dim}) for its input '{i['name']}', "
-                                   "so it would refuse other sizes.",
-                                   "Export again; if it happens again, report it as a bug.")
+                raise ExportFailed(msg("errors.onnx.fixed_size", "The exported graph has a fixed {dimension} size "
+                                       "({size}) for its input '{input}', so it would refuse other sizes.",
+                                       dimension=name, size=dim, input=i["name"]),
+                                   msg("errors.onnx.fixed_size.hint",
+                                       "Export again; if it happens again, report it as a bug."))
     return inputs
 
 
@@ -74,10 +76,17 @@ def verify(sess, model: torch.nn.Module, cases: list[dict]) -> list[dict[str, An
         try:
             got = sess.run(["logits"], _feed(sess, case["inputs"]))[0]
         except Exception as exc:  # noqa: BLE001 - onnxruntime's errors carry no type worth keeping
-            raise ExportFailed(f"The exported model did not run in onnxruntime on a batch of {case['batch']}"
-                               + (f" texts of up to {case['seq']} tokens" if "seq" in case else " pictures")
-                               + f" ({str(exc).splitlines()[0][:160]}).",
-                               "Report it as a bug; the PyTorch model still works for predictions.") from None
+            detail = (str(exc).splitlines() or [""])[0][:160]
+            if "seq" in case:
+                said = msg("errors.onnx.did_not_run_texts", "The exported model did not run in onnxruntime on a batch "
+                           "of {batch} texts of up to {seq} tokens ({detail}).", batch=case["batch"], seq=case["seq"],
+                           detail=detail)
+            else:
+                said = msg("errors.onnx.did_not_run_pictures", "The exported model did not run in onnxruntime on a "
+                           "batch of {batch} pictures ({detail}).", batch=case["batch"], detail=detail)
+            hint = msg("errors.onnx.did_not_run.hint",
+                       "Report it as a bug; the PyTorch model still works for predictions.")
+            raise ExportFailed(said, hint) from None
         diff = float(np.abs(got.astype(np.float64) - want).max()) if got.shape == want.shape else float("inf")
         checked.append({k: case[k] for k in ("batch", "seq", "lengths") if k in case} | {"max_abs_diff": diff})
     return checked
@@ -108,21 +117,28 @@ def unsupported(exc: BaseException, model_name: str) -> ModelError:
     op = _OP.search(text)
     packed = _SCRIPT_CLASS.search(text)
     if op:
-        what = f"the operator {op.group(1)}, which has no ONNX equivalent in this exporter"
+        what = msg("engine.onnx.uses_operator", "the operator {op}, which has no ONNX equivalent in this exporter",
+                   op=op.group(1))
     elif packed:
-        what = (f"{packed.group(1)} packed weights ({packed.group(1)}.{packed.group(2)}), which the ONNX exporter "
-                "cannot read")
+        what = msg("engine.onnx.uses_packed", "{kind} packed weights ({kind}.{cls}), which the ONNX exporter "
+                   "cannot read", kind=packed.group(1), cls=packed.group(2))
     elif "DataDependent" in text or "data-dependent" in text:
         line = re.search(r'File "[^"]*?([\w]+\.py)", line (\d+)', text)
-        where = f" (at {line.group(1)} line {line.group(2)})" if line else ""
-        what = f"Python decisions on the values of its inputs{where}, which a fixed ONNX graph cannot make"
+        if line:
+            what = msg("engine.onnx.uses_decisions_at", "Python decisions on the values of its inputs (at {file} line "
+                       "{line}), which a fixed ONNX graph cannot make", file=line.group(1), line=line.group(2))
+        else:
+            what = msg("engine.onnx.uses_decisions", "Python decisions on the values of its inputs, which a fixed "
+                       "ONNX graph cannot make")
     else:
         summary = re.search(r"## Exception summary\s+(.+)", text)
         first = (summary.group(1) if summary else text.splitlines()[0] if text else type(exc).__name__)
-        what = f"something the ONNX exporter cannot translate ({first.strip()[:160]})"
-    return ModelError(f"The {model_name} model cannot be exported to ONNX: it uses {what}.",
-                      "Serve it with PyTorch instead (the server does this when there is no export), or export "
-                      "the run it was derived from.")
+        what = msg("engine.onnx.uses_other", "something the ONNX exporter cannot translate ({detail})",
+                   detail=first.strip()[:160])
+    return ModelError(msg("errors.onnx.unsupported", "The {model} model cannot be exported to ONNX: it uses {what}.",
+                          model=model_name, what=what),
+                      msg("errors.onnx.unsupported.hint", "Serve it with PyTorch instead (the server does this when "
+                          "there is no export), or export the run it was derived from."))
 
 
 def _chain(exc: BaseException):

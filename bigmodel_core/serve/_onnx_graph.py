@@ -33,10 +33,11 @@ def _one_direction(rnn: nn.RNNBase, layer: int, reverse: bool) -> nn.RNNBase:
     names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if rnn.bias else ())
     plain = type(rnn) is nn.RNN
     if plain and rnn.nonlinearity != "tanh":
-        from ..errors import ModelError
+        from ..errors import ModelError, msg
 
-        raise ModelError("A recurrent network with ReLU steps cannot be exported to ONNX with a variable length.",
-                         "Use the tanh RNN, an LSTM or a GRU.")
+        raise ModelError(msg("errors.onnx.relu_rnn",
+                             "A recurrent network with ReLU steps cannot be exported to ONNX with a variable length."),
+                         msg("errors.onnx.relu_rnn.hint", "Use the tanh RNN, an LSTM or a GRU."))
     one = (nn.GRU if plain else type(rnn))(width, rnn.hidden_size, batch_first=True, bias=True)
     h = rnn.hidden_size
     with torch.no_grad():
@@ -91,16 +92,21 @@ def exportable(model: nn.Module, model_name: str = "") -> nn.Module:
 
     Raises a ModelError for int8 layers (their packed weights are script objects the exporter cannot read).
     """
-    from ..errors import ModelError
+    from ..errors import ModelError, msg
     from ..models.rnn import RNNClassifier
 
     packed = sorted({type(m).__module__.removeprefix("torch.ao.nn.").split(".modules")[0] + "." + type(m).__name__
                      for m in model.modules() if type(m).__module__.startswith("torch.ao.nn.quantized")})
     if packed:
-        name = f"{model_name} " if model_name else ""
-        raise ModelError(f"The {name}model cannot be exported to ONNX: it uses int8 quantized layers "
-                         f"({', '.join(packed)}), whose packed weights the ONNX exporter cannot read.",
-                         "Export the full-precision run it was quantized from, or serve this one with PyTorch.")
+        hint = msg("errors.onnx.int8.hint",
+                   "Export the full-precision run it was quantized from, or serve this one with PyTorch.")
+        if model_name:
+            raise ModelError(msg("errors.onnx.int8_named", "The {model} model cannot be exported to ONNX: it uses int8 "
+                                 "quantized layers ({layers}), whose packed weights the ONNX exporter cannot read.",
+                                 model=model_name, layers=", ".join(packed)), hint)
+        raise ModelError(msg("errors.onnx.int8", "The model cannot be exported to ONNX: it uses int8 quantized layers "
+                             "({layers}), whose packed weights the ONNX exporter cannot read.",
+                             layers=", ".join(packed)), hint)
     if isinstance(model, RNNClassifier):
         return UnpackedRecurrent(model).eval()
     return model

@@ -10,7 +10,7 @@ import torch
 
 from ..data.text.batching import TextBatches
 from ..data.text.pipeline import UNK_ID, TextPipeline
-from ..errors import DataError, InputError, RunError
+from ..errors import DataError, InputError, RunError, msg
 from ..models._registry import rebuild_model
 from ..runs.info import RunInfo
 from ..runs.store import read_run, resolve_run
@@ -19,8 +19,9 @@ from ..training.devices import choose_threads, resolve_device, torch_threads
 from ..training.metrics import to_device
 
 
-ALL_UNKNOWN = ("The model has never seen any of these words, so this prediction says nothing about the text: "
-               "it is the model's guess for a sentence of unknown words. Try words from its training data.")
+ALL_UNKNOWN = msg("engine.bundle.all_unknown",
+                  "The model has never seen any of these words, so this prediction says nothing about the text: "
+                  "it is the model's guess for a sentence of unknown words. Try words from its training data.")
 
 
 class BasePredictor:
@@ -41,8 +42,10 @@ class BasePredictor:
         ids, names = encode_labels(raw.reset_index(drop=True), column, min_classes=1)
         unknown = sorted(set(names) - set(self.class_names))
         if unknown:
-            raise DataError(f"This dataset has labels the model never learned: {', '.join(unknown[:10])}.",
-                            "The model knows only: " + ", ".join(self.class_names) + ". Use data with those labels.")
+            raise DataError(msg("errors.bundle.unknown_labels", "This dataset has labels the model never learned: "
+                                "{labels}.", labels=", ".join(unknown[:10])),
+                            msg("errors.bundle.unknown_labels.hint", "The model knows only: {classes}. Use data with "
+                                "those labels.", classes=", ".join(self.class_names)))
         index = {c: i for i, c in enumerate(self.class_names)}
         return np.array([index[names[i]] for i in ids], dtype=np.int64)
 
@@ -88,11 +91,16 @@ class Predictor(BasePredictor):
     def tokens(self, text: str, purpose: str = "classify") -> list[str]:
         """The tokens of `text` as the model reads them; a plain InputError when there are none."""
         if not text or not text.strip():
-            raise InputError(f"The text to {purpose} is empty.", "Type a sentence, for example 'a gripping, well acted film'.")
+            said = {"classify": msg("errors.bundle.empty_text.classify", "The text to classify is empty."),
+                    "explain": msg("errors.bundle.empty_text.explain", "The text to explain is empty.")}.get(purpose)
+            said = said or msg("errors.bundle.empty_text", "The text to {purpose} is empty.", purpose=purpose)
+            raise InputError(said, msg("errors.bundle.empty_text.hint",
+                                       "Type a sentence, for example 'a gripping, well acted film'."))
         toks = self.pipeline.tokens(text)
         if not toks:
-            raise InputError("Nothing is left of this text after cleaning (it held only markup, links or stop words).",
-                             "Type a sentence with ordinary words.")
+            raise InputError(msg("errors.bundle.nothing_left", "Nothing is left of this text after cleaning (it held "
+                                 "only markup, links or stop words)."),
+                             msg("errors.bundle.nothing_left.hint", "Type a sentence with ordinary words."))
         return toks
 
     def predict(self, text: str) -> dict:
@@ -138,8 +146,11 @@ class ImagePredictor(BasePredictor):
         size, ch = self.preprocess.size, self.preprocess.channels
         for img in images:
             if img.shape != (size, size, ch):
-                raise InputError(f"The image is {'x'.join(map(str, img.shape))}, but this model reads {size}x{size}x{ch}.",
-                                 "Convert it with to_model_image first (the app does this for you).")
+                raise InputError(msg("errors.bundle.image_shape", "The image is {shape}, but this model reads "
+                                     "{size}x{size}x{channels}.", shape="x".join(map(str, img.shape)), size=size,
+                                     channels=ch),
+                                 msg("errors.bundle.image_shape.hint",
+                                     "Convert it with to_model_image first (the app does this for you)."))
         return self.preprocess.to_tensor(np.stack(images))
 
     @torch.no_grad()
@@ -185,7 +196,9 @@ def load_bundle(run: str | Path, device: str = "cpu", home: str | Path | None = 
         else:
             model.load_state_dict(tensors)
     except (OSError, KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError, SafetensorError) as exc:
-        raise RunError(f"The run '{path.name}' could not be loaded: {type(exc).__name__}.",
-                       "Its files may be incomplete; delete it and train it again.") from None
+        raise RunError(msg("errors.bundle.not_loaded", "The run '{name}' could not be loaded: {kind}.",
+                           name=path.name, kind=type(exc).__name__),
+                       msg("errors.bundle.not_loaded.hint", "Its files may be incomplete; delete it and train it "
+                           "again.")) from None
     dev = resolve_device(device)
     return task.predictor(model.to(dev), pipeline, info, dev)

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import BigModelError
+from ..errors import BigModelError, msg
 
 SAMPLE_TEXT = "a gripping, well acted film"
 
@@ -40,9 +40,9 @@ def export_to_onnx(run: str, home: str | Path | None = None, progress=None) -> d
     try:
         from .onnx_export import export_onnx
     except ImportError:
-        raise BigModelError("ONNX export is not installed here.",
-                            "Install onnx, onnxscript and onnxruntime (requirements.txt); the server uses PyTorch "
-                            "meanwhile.") from None
+        raise BigModelError(msg("errors.deploy.no_onnx", "ONNX export is not installed here."),
+                            msg("errors.deploy.no_onnx.hint", "Install onnx, onnxscript and onnxruntime "
+                                "(requirements.txt); the server uses PyTorch meanwhile.")) from None
     return export_onnx(run, home, progress=progress)
 
 
@@ -62,8 +62,9 @@ def send_request(url: str, path: str, payload: Optional[dict] = None, token: Opt
     except urllib.error.HTTPError as exc:  # a 4xx answer is an answer: show it
         status, raw = exc.code, exc.read()
     except (OSError, ValueError):
-        raise BigModelError(f"The server at {url} does not answer.",
-                            "It may have stopped: look at its status and log, and start it again.") from None
+        raise BigModelError(msg("errors.deploy.no_answer", "The server at {url} does not answer.", url=url),
+                            msg("errors.deploy.no_answer.hint",
+                                "It may have stopped: look at its status and log, and start it again.")) from None
     ms = (time.perf_counter() - t0) * 1000
     try:
         body = json.loads(raw or b"null")

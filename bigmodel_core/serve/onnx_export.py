@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import BigModelError, ConfigError, RunError
+from ..errors import BigModelError, ConfigError, RunError, error_texts, error_to_dict, msg, msg_from_json, msg_to_json
 from ..runs.store import read_run, resolve_run, run_lock, write_atomic
 from ..tasks import task_named
 
@@ -46,8 +46,11 @@ class ExportFailed(BigModelError):
 def check_format(fmt: str) -> str:
     """`fmt` if runs can be exported to it; else a plain ConfigError naming the formats they can."""
     if fmt not in FORMATS:
-        why = " (TorchScript is deprecated in torch 2.13, so it is not offered)" if fmt == "torchscript" else ""
-        raise ConfigError(f"Runs cannot be exported to '{fmt}'{why}.", "Export to one of: " + ", ".join(FORMATS) + ".")
+        hint = msg("errors.export.format.hint", "Export to one of: {formats}.", formats=", ".join(FORMATS))
+        if fmt == "torchscript":
+            raise ConfigError(msg("errors.export.torchscript", "Runs cannot be exported to '{fmt}' (TorchScript is "
+                                  "deprecated in torch 2.13, so it is not offered).", fmt=fmt), hint)
+        raise ConfigError(msg("errors.export.format", "Runs cannot be exported to '{fmt}'.", fmt=fmt), hint)
     return fmt
 
 
@@ -64,11 +67,15 @@ def export_onnx(run: str | Path, home: str | Path | None = None, progress: Optio
     _check_bundle(folder)
     missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:
-        raise ExportFailed(f"ONNX export needs the {', '.join(missing)} package{'s' * (len(missing) > 1)}, "
-                           "which this Python does not have.",
-                           "Install them with `pip install -r requirements.txt`; meanwhile PyTorch serves the run.")
+        hint = msg("errors.export.missing.hint",
+                   "Install them with `pip install -r requirements.txt`; meanwhile PyTorch serves the run.")
+        if len(missing) > 1:
+            raise ExportFailed(msg("errors.export.missing_packages", "ONNX export needs the {names} packages, which "
+                                   "this Python does not have.", names=", ".join(missing)), hint)
+        raise ExportFailed(msg("errors.export.missing_package", "ONNX export needs the {name} package, which this "
+                               "Python does not have.", name=missing[0]), hint)
     say = progress or (lambda fraction, text: None)
-    say(0.0, "Starting the exporting process")
+    say(0.0, msg("engine.export.starting", "Starting the exporting process"))
     root = str(Path(__file__).resolve().parents[2])  # the folder that holds bigmodel_core
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
            "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1", "PYTHONWARNINGS": "ignore"}
@@ -86,12 +93,16 @@ def export_onnx(run: str | Path, home: str | Path | None = None, progress: Optio
         if result is None:
             err.seek(0)
             last = [line for line in err.read().decode("utf-8", "replace").splitlines() if line.strip()][-1:]
-            raise ExportFailed(f"The exporting process stopped unexpectedly (exit code {child.returncode}"
-                               + (f": {last[0][:200]}" if last else "") + ").",
-                               "Try again; if it fails again, run with BIGMODEL_DEBUG=1 and report it as a bug.")
+            hint = msg("errors.export.crashed.hint",
+                       "Try again; if it fails again, run with BIGMODEL_DEBUG=1 and report it as a bug.")
+            if last:
+                raise ExportFailed(msg("errors.export.crashed_said", "The exporting process stopped unexpectedly "
+                                       "(exit code {code}: {said}).", code=child.returncode, said=last[0][:200]), hint)
+            raise ExportFailed(msg("errors.export.crashed", "The exporting process stopped unexpectedly (exit code "
+                                   "{code}).", code=child.returncode), hint)
     if "error" in result:
         raise _rebuild_error(result["error"])
-    say(1.0, "Exported and checked")
+    say(1.0, msg("engine.export.done", "Exported and checked"))
     return result["result"]
 
 
@@ -100,13 +111,13 @@ def _follow(child: subprocess.Popen, say: Progress) -> Optional[dict[str, Any]]:
     final = None
     for line in child.stdout:
         try:
-            msg = json.loads(line)
+            said = json.loads(line)
         except ValueError:
             continue
-        if "progress" in msg:
-            say(float(msg["progress"]), str(msg.get("text", "")))
-        elif "result" in msg or "error" in msg:
-            final = msg
+        if "progress" in said:  # the step's sentence comes back as a Msg, so the page shows it in its language
+            say(float(said["progress"]), msg_from_json(said.get("text_msg"), str(said.get("text", ""))))
+        elif "result" in said or "error" in said:
+            final = said
     child.wait()
     return final
 
@@ -116,7 +127,7 @@ def _rebuild_error(err: dict[str, Any]) -> BigModelError:
 
     kind = getattr(errors, str(err.get("type")), None)
     cls = kind if isinstance(kind, type) and issubclass(kind, BigModelError) else ExportFailed
-    exc = cls(str(err.get("message")), str(err.get("hint") or ""))
+    exc = cls(*error_texts(err))  # with their message keys, when the child kept them
     exc.exit_code = int(err.get("exit_code", exc.exit_code))
     return exc
 
@@ -125,14 +136,22 @@ def _check_bundle(folder: Path) -> None:
     """A RunError unless the run is finished and has its weights and its pipeline file."""
     info = read_run(folder)
     if not info.usable:
-        raise RunError(f"The run '{folder.name}' is {info.status}, so it has no final model to export.",
-                       "Export a finished or stopped run (resume this one first if it was interrupted).")
+        from ..optimize.derive import STATUS
+
+        raise RunError(msg("errors.export.unusable", "The run '{name}' is {status}, so it has no final model to "
+                           "export.", name=folder.name, status=STATUS.get(info.status, info.status)),
+                       msg("errors.export.unusable.hint",
+                           "Export a finished or stopped run (resume this one first if it was interrupted)."))
     needed = ["weights.safetensors", task_named(info.task).pipeline_file]
     missing = [n for n in needed if not (folder / n).is_file()]
     if missing:
-        raise RunError(f"The run '{folder.name}' cannot be exported: its {' and '.join(missing)} "
-                       f"{'is' if len(missing) == 1 else 'are'} missing.",
-                       "Its files are incomplete; delete it and train it again.")
+        hint = msg("errors.export.files.hint", "Its files are incomplete; delete it and train it again.")
+        if len(missing) == 1:
+            raise RunError(msg("errors.export.file_missing", "The run '{name}' cannot be exported: its {file} is "
+                               "missing.", name=folder.name, file=missing[0]), hint)
+        raise RunError(msg("errors.export.files_missing", "The run '{name}' cannot be exported: its {first} and "
+                           "{second} are missing.", name=folder.name, first=" and ".join(missing[:-1]),
+                           second=missing[-1]), hint)
 
 
 def _tmp_name(pid: int) -> str:
@@ -147,26 +166,29 @@ def child_main(folder: str) -> int:
     sys.stdout = sys.stderr
     _quiet()
 
-    def emit(**msg: Any) -> None:
-        out.write(json.dumps(msg) + "\n")
+    def emit(**line: Any) -> None:
+        out.write(json.dumps(line) + "\n")
 
     try:
-        result = export_here(Path(folder), lambda f, text: emit(progress=f, text=text))
+        result = export_here(Path(folder), lambda f, text: emit(progress=f, text=str(text), text_msg=msg_to_json(text)))
     except BigModelError as exc:
-        emit(error={"type": type(exc).__name__, "message": exc.message, "hint": exc.hint, "exit_code": exc.exit_code})
+        emit(error=error_to_dict(exc, exit_code=exc.exit_code))  # keeps the message keys across the process
         return exc.exit_code
     except MemoryError:
-        emit(error={"type": "ExportFailed", "message": "The computer ran out of memory while exporting.",
-                    "hint": "Close other programs and try again.", "exit_code": 1})
+        emit(error=error_to_dict(ExportFailed(
+            msg("errors.export.memory", "The computer ran out of memory while exporting."),
+            msg("errors.export.memory.hint", "Close other programs and try again.")), exit_code=1))
         return 1
     except Exception as exc:  # noqa: BLE001 - a bug: one plain line in the parent
         if os.environ.get("BIGMODEL_DEBUG"):
             raise
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
-        emit(error={"type": "ExportFailed",
-                    "message": f"The export went wrong unexpectedly ({type(exc).__name__}: {first}).",
-                    "hint": "This is a bug in BigModel Lab; run again with BIGMODEL_DEBUG=1 and report it.",
-                    "exit_code": 1})
+        emit(error=error_to_dict(ExportFailed(
+            msg("errors.export.bug", "The export went wrong unexpectedly ({kind}: {detail}).",
+                kind=type(exc).__name__, detail=first),
+            msg("errors.export.bug.hint",
+                "This is a bug in BigModel Lab; run again with BIGMODEL_DEBUG=1 and report it.")),
+            exit_code=1))
         return 1
     emit(result=result)
     return 0
@@ -195,7 +217,7 @@ def export_here(folder: Path, progress: Progress) -> dict[str, Any]:
     torch.set_num_threads(choose_threads())
     stamp = _weights_stamp(folder)  # before loading: weights rewritten meanwhile make the record out of date
     predictor = load_bundle(folder)
-    progress(0.1, "Tracing the model")
+    progress(0.1, msg("engine.export.tracing", "Tracing the model"))
     module, example, dynamic, names, cases = example_and_cases(predictor)
     tmp = folder / _tmp_name(os.getpid())
     try:
@@ -205,7 +227,7 @@ def export_here(folder: Path, progress: Progress) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - the exporter's errors become one plain ModelError
             raise unsupported(exc, predictor.info.model_name) from None
         inputs = check_dynamic(tmp, predictor.task)
-        progress(0.7, "Checking the export in onnxruntime against PyTorch")
+        progress(0.7, msg("engine.export.checking", "Checking the export in onnxruntime against PyTorch"))
         checked = verify(session(tmp), predictor.model, cases)
         worst = max(c["max_abs_diff"] for c in checked)
         record = {"format": "onnx", "file": ONNX_FILE, "verified": bool(worst <= TOLERANCE), "max_abs_diff": worst,
@@ -275,8 +297,10 @@ def onnx_predictor(run: str | Path, home: str | Path | None = None, threads: int
         try:
             sess = session(folder / ONNX_FILE, threads)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors for a bad file
-            raise RunError(f"The ONNX export of the run '{folder.name}' could not be loaded ({type(exc).__name__}).",
-                           "Export the run again; until then PyTorch can serve it.") from None
+            raise RunError(msg("errors.export.not_loaded", "The ONNX export of the run '{name}' could not be loaded "
+                               "({kind}).", name=folder.name, kind=type(exc).__name__),
+                           msg("errors.export.not_loaded.hint",
+                               "Export the run again; until then PyTorch can serve it.")) from None
     import torch
 
     info = read_run(folder)
@@ -284,7 +308,9 @@ def onnx_predictor(run: str | Path, home: str | Path | None = None, threads: int
     try:
         pipeline = task.load_pipeline(folder)
     except (OSError, KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"The run '{folder.name}' could not be loaded: {type(exc).__name__}.",
-                       "Its files may be incomplete; delete it and train it again.") from None
+        raise RunError(msg("errors.bundle.not_loaded", "The run '{name}' could not be loaded: {kind}.",
+                           name=folder.name, kind=type(exc).__name__),
+                       msg("errors.bundle.not_loaded.hint", "Its files may be incomplete; delete it and train it "
+                           "again.")) from None
     return task.predictor(OnnxModel(sess, record), pipeline, info, torch.device("cpu"))
 

@@ -24,13 +24,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import BigModelError
+from ..errors import BigModelError, error_texts, error_to_dict, msg
 
 DEFAULT_HOST = "127.0.0.1"  # this computer only: serving to the network is a choice (--host 0.0.0.0)
 DEFAULT_PORT = 8000
 START_TIMEOUT_S = 90.0  # importing torch and loading a model on a busy 2-core machine takes several seconds
 TOKEN_ENV = "BIGMODEL_SERVE_TOKEN"  # the token reaches the child here, not on its command line (`ps` shows that)
 WATCH_ENV = "BIGMODEL_WATCH_PARENT"  # the pid the child watches; it stops when that process is gone
+ERRORS_ENV = "BIGMODEL_SERVE_ERRORS"  # set by ServerProcess: a failing child also prints its error as JSON (keys kept)
+ERROR_MARK = "@bigmodel-error "  # that line's prefix; the parent reads it and leaves it out of the log it shows
 LOG_TAIL_BYTES = 16_000
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding bigmodel_core, for the child's import path
 
@@ -53,12 +55,16 @@ def url_for(host: str, port: int) -> str:
 def bind(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> socket.socket:
     """A listening socket on host:port; a plain error when the port is taken or not allowed."""
     if not isinstance(port, int) or not 1 <= port <= 65535:
-        raise BigModelError(f"{port} is not a port number.", "Choose a port from 1024 to 65535, for example 8000.")
+        raise BigModelError(msg("errors.server.port_number", "{port} is not a port number.", port=port),
+                            msg("errors.server.port_number.hint",
+                                "Choose a port from 1024 to 65535, for example 8000."))
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError):
-        raise BigModelError(f"'{host}' is not an address this computer can listen on.",
-                            "Use 127.0.0.1 (this computer only) or 0.0.0.0 (every network it is on).") from None
+        raise BigModelError(msg("errors.server.host", "'{host}' is not an address this computer can listen on.",
+                                host=host),
+                            msg("errors.server.host.hint",
+                                "Use 127.0.0.1 (this computer only) or 0.0.0.0 (every network it is on).")) from None
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closing old server is no obstacle
     try:
@@ -73,15 +79,20 @@ def bind(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> socket.socket:
 def _port_error(exc: OSError, host: str, port: int) -> BigModelError:
     if exc.errno == errno.EADDRINUSE:
         spare = free_port(host, port + 1)
-        return BigModelError(f"Port {port} is already in use.",
-                             f"Choose another port{f', for example {spare}' if spare else ''}, "
-                             "or stop the program that uses it.")
+        hint = msg("errors.server.port_in_use.hint_spare", "Choose another port, for example {spare}, or stop the "
+                   "program that uses it.", spare=spare) if spare else \
+            msg("errors.server.port_in_use.hint", "Choose another port, or stop the program that uses it.")
+        return BigModelError(msg("errors.server.port_in_use", "Port {port} is already in use.", port=port), hint)
     if exc.errno == errno.EACCES:
-        return BigModelError(f"Port {port} needs administrator rights.", "Choose a port above 1023, for example 8000.")
+        return BigModelError(msg("errors.server.port_admin", "Port {port} needs administrator rights.", port=port),
+                             msg("errors.server.port_admin.hint", "Choose a port above 1023, for example 8000."))
     if exc.errno == errno.EADDRNOTAVAIL:
-        return BigModelError(f"'{host}' is not an address of this computer.",
-                             "Use 127.0.0.1, or 0.0.0.0 for every network.")
-    return BigModelError(f"Port {port} cannot be opened ({exc.strerror}).", "Choose another port.")
+        return BigModelError(msg("errors.server.not_this_host", "'{host}' is not an address of this computer.",
+                                 host=host),
+                             msg("errors.server.not_this_host.hint", "Use 127.0.0.1, or 0.0.0.0 for every network."))
+    return BigModelError(msg("errors.server.port_other", "Port {port} cannot be opened ({reason}).", port=port,
+                             reason=str(exc.strerror)),
+                         msg("errors.server.port_other.hint", "Choose another port."))
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -109,6 +120,15 @@ def serve(run: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, t
     Raises:
         BigModelError: the port is taken or not allowed, or the run is missing or damaged.
     """
+    try:
+        _serve(run, host, port, token, home, access_log, watch_parent, announce)
+    except BigModelError as exc:
+        if os.environ.get(ERRORS_ENV):  # the Deploy page started us: it shows this error in the user's language
+            print(ERROR_MARK + json.dumps(error_to_dict(exc)), file=sys.stderr, flush=True)
+        raise
+
+
+def _serve(run, host, port, token, home, access_log, watch_parent, announce) -> None:
     import uvicorn
 
     from .api import create_app
@@ -198,6 +218,7 @@ class ServerProcess:
         bind(self.host, self.port).close()  # a taken port is said at once, not after the child fails
         env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
         env.update({"BIGMODEL_HOME": str(home_dir(self.home)), "PYTHONUNBUFFERED": "1", WATCH_ENV: str(os.getpid()),
+                    ERRORS_ENV: "json",
                     "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)})
         if self.token:
             env[TOKEN_ENV] = self.token
@@ -225,18 +246,34 @@ class ServerProcess:
             time.sleep(0.2)  # polling the child's own health answer
         log = self.log_tail()
         self.stop()
-        raise ServerStartError(f"The server did not answer within {timeout:.0f} seconds.",
-                               "Its log is below; try again, or try another port.", log)
+        raise ServerStartError(msg("errors.server.no_answer", "The server did not answer within {seconds:.0f} "
+                                   "seconds.", seconds=float(timeout)),
+                               msg("errors.server.no_answer.hint", "Its log is below; try again, or try another port."),
+                               log)
 
     def _start_error(self) -> ServerStartError:
+        said, hint = self._child_error()
         log = self.log_tail()
-        lines = [ln.strip() for ln in log.splitlines()]
+        self._cleanup()
+        if said:
+            message = msg("errors.server.stopped_starting_said", "The server stopped while starting: {said}", said=said)
+        else:
+            message = msg("errors.server.stopped_starting", "The server stopped while starting (exit code {code}).",
+                          code=self.proc.returncode)
+        return ServerStartError(message, hint or msg("errors.server.stopped_starting.hint", "Its log is below."), log)
+
+    def _child_error(self) -> tuple[str, str]:
+        """(message, hint) the child said when it failed: from its JSON line (keys kept) or its Error:/Hint: lines."""
+        lines = [ln.strip() for ln in self._raw_tail().splitlines()]
+        for ln in reversed(lines):
+            if ln.startswith(ERROR_MARK):
+                try:
+                    return error_texts(json.loads(ln[len(ERROR_MARK):]))
+                except (ValueError, AttributeError):
+                    break
         said = next((ln[len("Error: "):] for ln in reversed(lines) if ln.startswith("Error: ")), "")
         hint = next((ln[len("Hint: "):] for ln in reversed(lines) if ln.startswith("Hint: ")), "")
-        self._cleanup()
-        message = f"The server stopped while starting: {said}" if said else \
-            f"The server stopped while starting (exit code {self.proc.returncode})."
-        return ServerStartError(message, hint or "Its log is below.", log)
+        return said, hint
 
     @property
     def status(self) -> str:
@@ -256,7 +293,11 @@ class ServerProcess:
         return None if self.proc is None else self.proc.poll()
 
     def log_tail(self, lines: int = 40) -> str:
-        """The last `lines` lines the server printed (kept after it stops)."""
+        """The last `lines` lines the server printed (kept after it stops), without the error line meant for the app."""
+        kept = [ln for ln in self._raw_tail().splitlines() if not ln.startswith(ERROR_MARK)]
+        return "\n".join(kept[-lines:])
+
+    def _raw_tail(self) -> str:
         text = self._final_log
         log = self._log
         if log is not None:  # pread: pages of several browsers may read at once, without a shared file position
@@ -265,7 +306,7 @@ class ServerProcess:
                 text = os.pread(log.fileno(), LOG_TAIL_BYTES, start).decode("utf-8", errors="replace")
             except (OSError, ValueError):  # closed by a stop() in another thread just now: its tail is kept
                 text = self._final_log
-        return "\n".join(text.splitlines()[-lines:])
+        return text
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the server's process group (uvicorn finishes open requests), SIGKILL if it lingers."""
@@ -284,7 +325,7 @@ class ServerProcess:
     def _cleanup(self) -> None:
         """Keep the log's tail in memory and let go of the (unlinked) file."""
         if self._log is not None:
-            self._final_log = self.log_tail(200)
+            self._final_log = "\n".join(self._raw_tail().splitlines()[-200:])
             self._log.close()
             self._log = None
 
@@ -300,8 +341,10 @@ def start_server(run: str, port: int = DEFAULT_PORT, token: Optional[str] = None
     with _lock:
         old = _servers.get(run)
         if old is not None and old.running:
-            raise BigModelError(f"The run '{run}' is already served at {old.url}.",
-                                "Stop that server first to start it on another port or with another token.")
+            raise BigModelError(msg("errors.server.already_served", "The run '{run}' is already served at {url}.",
+                                    run=run, url=old.url),
+                                msg("errors.server.already_served.hint",
+                                    "Stop that server first to start it on another port or with another token."))
         server = ServerProcess(run, port, host, token, home)
         _servers[run] = server  # kept even if it fails to start: the page shows its status and log
         atexit.unregister(stop_all)  # registered once, however many servers start

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any, Optional, TextIO
 
+from ..errors import msg
 from .events import Callback, StopTraining, TrainEvent, epoch_rows
 
 
@@ -86,7 +87,9 @@ class EarlyStopping(Callback):
             return
         self.waited += 1
         if self.waited >= self.patience:
-            trainer.stop_reason = f"early stopping: {self.monitor} did not improve for {self.patience} epochs"
+            trainer.stop_reason = msg("engine.callbacks.early_stopping",
+                                      "early stopping: {monitor} did not improve for {patience} epochs",
+                                      monitor=self.monitor, patience=self.patience)
             trainer.planned_stop = True  # the plan working: the run is finished, not stopped
             raise StopTraining(trainer.stop_reason)
 

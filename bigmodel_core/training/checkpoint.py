@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import RunError
+from ..errors import RunError, msg
 
 META_KEY = "bigmodel_checkpoint"
 FORMAT = 1
+RETRAIN_HINT = msg("errors.checkpoint.retrain.hint",
+                   "Train the run again from the start; its curves so far are still on the Runs page.")
 
 
 def capture(trainer: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -92,21 +94,25 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     from safetensors import safe_open
 
     if not path.is_file():
-        raise RunError(f"The run '{path.parent.name}' has no checkpoint to continue from.",
-                       "It stopped before its first epoch ended: train it again from the start.")
+        raise RunError(msg("errors.checkpoint.missing", "The run '{run}' has no checkpoint to continue from.",
+                           run=path.parent.name),
+                       msg("errors.checkpoint.missing.hint",
+                           "It stopped before its first epoch ended: train it again from the start."))
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {})[META_KEY])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception:  # noqa: BLE001 - any damage reads as one plain error
-        raise RunError(f"The checkpoint of the run '{path.parent.name}' is damaged.",
-                       "Train the run again from the start; its curves so far are still on the Runs page.") from None
+        raise RunError(msg("errors.checkpoint.damaged", "The checkpoint of the run '{run}' is damaged.",
+                           run=path.parent.name), RETRAIN_HINT) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise RunError(f"The checkpoint of the run '{path.parent.name}' is of an unknown kind.",
-                       "Update BigModel Lab, or train the run again from the start.")
+        raise RunError(msg("errors.checkpoint.unknown_kind", "The checkpoint of the run '{run}' is of an unknown kind.",
+                           run=path.parent.name),
+                       msg("errors.checkpoint.unknown_kind.hint",
+                           "Update BigModel Lab, or train the run again from the start."))
     if not _well_formed(meta, tensors):
-        raise RunError(f"The checkpoint of the run '{path.parent.name}' is damaged.",
-                       "Train the run again from the start; its curves so far are still on the Runs page.")
+        raise RunError(msg("errors.checkpoint.damaged", "The checkpoint of the run '{run}' is damaged.",
+                           run=path.parent.name), RETRAIN_HINT)
     return tensors, meta
 
 
@@ -129,8 +135,8 @@ def restore(trainer: Any, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
     except RunError:
         raise
     except Exception:  # noqa: BLE001 - shapes, keys, types: the checkpoint is not this run's
-        raise RunError("The run's checkpoint does not fit its model (it may come from another run or be damaged).",
-                       "Train the run again from the start; its curves so far are still on the Runs page.") from None
+        raise RunError(msg("errors.checkpoint.misfit", "The run's checkpoint does not fit its model (it may come "
+                           "from another run or be damaged)."), RETRAIN_HINT) from None
 
 
 def _restore(trainer: Any, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:

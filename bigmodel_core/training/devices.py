@@ -7,7 +7,7 @@ from typing import Iterator
 
 import torch
 
-from ..errors import DeviceError, TrainingError
+from ..errors import DeviceError, TrainingError, msg
 
 
 def list_devices() -> list[dict]:
@@ -16,11 +16,15 @@ def list_devices() -> list[dict]:
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
-            out.append({"id": f"cuda:{i}", "name": props.name, "detail": f"{props.total_memory / 2**30:.0f} GB GPU memory"})
+            out.append({"id": f"cuda:{i}", "name": props.name,
+                        "detail": msg("engine.devices.gpu_memory", "{gb:.0f} GB GPU memory",
+                                      gb=props.total_memory / 2**30)})
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        out.append({"id": "mps", "name": "Apple GPU (MPS)", "detail": "shared memory"})
-    out.append({"id": "cpu", "name": "CPU", "detail": f"{available_cores()} cores"})
-    return [{"id": "auto", "name": f"Automatic ({out[0]['name']})", "detail": "the best device here"}] + out
+        out.append({"id": "mps", "name": msg("engine.devices.mps", "Apple GPU (MPS)"),
+                    "detail": msg("engine.devices.shared_memory", "shared memory")})
+    out.append({"id": "cpu", "name": "CPU", "detail": msg("engine.devices.cores", "{n} cores", n=available_cores())})
+    return [{"id": "auto", "name": msg("engine.devices.auto", "Automatic ({name})", name=out[0]["name"]),
+             "detail": msg("engine.devices.auto.detail", "the best device here")}] + out
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -38,18 +42,24 @@ def resolve_device(name: str = "auto") -> torch.device:
         try:
             index = int(name.split(":")[1]) if ":" in name else 0
         except ValueError:
-            raise DeviceError(f"'{name}' is not a device name.", "Use auto, cpu, cuda, cuda:N or mps.") from None
+            raise DeviceError(msg("errors.devices.bad_name", "'{name}' is not a device name.", name=name),
+                              msg("errors.devices.bad_name.hint", "Use auto, cpu, cuda, cuda:N or mps.")) from None
         if not torch.cuda.is_available():
-            raise DeviceError("There is no CUDA GPU on this computer.", "Choose 'auto' or 'cpu' as the device.")
+            raise DeviceError(msg("errors.devices.no_cuda", "There is no CUDA GPU on this computer."),
+                              msg("errors.devices.auto_or_cpu.hint", "Choose 'auto' or 'cpu' as the device."))
         if index >= torch.cuda.device_count():
-            raise DeviceError(f"There is no GPU number {index}; this computer has {torch.cuda.device_count()}.",
-                              "Choose one of the GPUs in the device list, or 'auto'.")
+            raise DeviceError(msg("errors.devices.no_gpu_n", "There is no GPU number {index}; this computer has {n}.",
+                                  index=index, n=torch.cuda.device_count()),
+                              msg("errors.devices.no_gpu_n.hint",
+                                  "Choose one of the GPUs in the device list, or 'auto'."))
         return torch.device(f"cuda:{index}")
     if name == "mps":
         if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
-            raise DeviceError("There is no Apple GPU (MPS) on this computer.", "Choose 'auto' or 'cpu' as the device.")
+            raise DeviceError(msg("errors.devices.no_mps", "There is no Apple GPU (MPS) on this computer."),
+                              msg("errors.devices.auto_or_cpu.hint", "Choose 'auto' or 'cpu' as the device."))
         return torch.device("mps")
-    raise DeviceError(f"'{name}' is not a device name.", "Use auto, cpu, cuda, cuda:N or mps.")
+    raise DeviceError(msg("errors.devices.bad_name", "'{name}' is not a device name.", name=name),
+                      msg("errors.devices.bad_name.hint", "Use auto, cpu, cuda, cuda:N or mps."))
 
 
 def available_cores() -> int:
@@ -110,13 +120,15 @@ def precision_problem(precision: str, device: "torch.device | str") -> str | Non
             return exc.message
     if precision == "bf16":
         if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            return "This GPU has no bf16 arithmetic."
+            return msg("engine.devices.no_bf16_gpu", "This GPU has no bf16 arithmetic.")
         if device.type == "mps":
-            return "Apple GPUs train in fp16, not bf16."
+            return msg("engine.devices.no_bf16_mps", "Apple GPUs train in fp16, not bf16.")
         return None
     if precision == "fp16":
-        return None if device.type in ("cuda", "mps") else "A CPU has no fast fp16 arithmetic; fp16 needs a GPU."
-    return f"'{precision}' is not a precision (use fp32, bf16 or fp16)."
+        return None if device.type in ("cuda", "mps") else msg(
+            "engine.devices.no_fp16_cpu", "A CPU has no fast fp16 arithmetic; fp16 needs a GPU.")
+    return msg("engine.devices.bad_precision", "'{precision}' is not a precision (use fp32, bf16 or fp16).",
+               precision=precision)
 
 
 def autocast(precision: str, device: torch.device):
@@ -140,9 +152,10 @@ def compile_problem(device: "torch.device | str") -> str | None:
         except DeviceError as exc:
             return exc.message
     if sys.version_info >= (3, 14) and not hasattr(torch, "compile"):
-        return "This PyTorch has no torch.compile."
+        return msg("engine.devices.no_compile", "This PyTorch has no torch.compile.")
     if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++", "cl")):
-        return "torch.compile needs a C++ compiler on this computer, and none was found."
+        return msg("engine.devices.no_compiler", "torch.compile needs a C++ compiler on this computer, and none was "
+                   "found.")
     return None
 
 
@@ -158,6 +171,7 @@ def compile_errors_as_plain(active: bool) -> Iterator[None]:
         if not type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
             raise
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise TrainingError(f"torch.compile could not compile this model: {first}",
-                            "Train it without compile (compile=false); the result is the same, only slower "
-                            "or faster.") from None
+        raise TrainingError(msg("errors.devices.compile_failed", "torch.compile could not compile this model: {error}",
+                                error=first),
+                            msg("errors.devices.compile_failed.hint", "Train it without compile (compile=false); the "
+                                "result is the same, only slower or faster.")) from None

@@ -30,7 +30,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from ..errors import ConfigError, DeviceError, TrainingError
+from ..errors import ConfigError, DeviceError, TrainingError, msg
 
 # how long a rank waits in a collective for the others: rank 0 writing a big checkpoint is the longest
 # legitimate wait; a rank that vanished is noticed at once (its connection closes), not after this
@@ -73,8 +73,10 @@ def world(env: Optional[dict] = None) -> World:
         local_rank = int(env.get("LOCAL_RANK", "0"))
         local_size = int(env.get("LOCAL_WORLD_SIZE", str(size)))
     except ValueError:
-        raise ConfigError("torchrun's RANK, WORLD_SIZE or LOCAL_RANK is not a whole number.",
-                          "Start the training with torchrun (or train --processes N), not by setting them by hand.") from None
+        raise ConfigError(msg("errors.distributed.bad_env", "torchrun's RANK, WORLD_SIZE or LOCAL_RANK is not a whole "
+                              "number."),
+                          msg("errors.distributed.bad_env.hint", "Start the training with torchrun (or train "
+                              "--processes N), not by setting them by hand.")) from None
     launched = "TORCHELASTIC_RUN_ID" in env or "LOCAL_RANK" in env
     return World(rank, max(1, size), local_rank, max(1, local_size), launched)
 
@@ -101,8 +103,8 @@ def device_for(name: str, w: World):
         return resolve_device(f"cuda:{w.local_rank}")
     if (name or "auto").strip().lower() == "auto":  # Apple's GPU has no process-group backend: the CPUs do it
         return resolve_device("cpu")
-    raise DeviceError("Apple GPUs (MPS) cannot train in several processes.",
-                      "Choose the device cpu (or auto), or train in one process.")
+    raise DeviceError(msg("errors.distributed.mps", "Apple GPUs (MPS) cannot train in several processes."),
+                      msg("errors.distributed.mps.hint", "Choose the device cpu (or auto), or train in one process."))
 
 
 def start() -> None:
@@ -121,8 +123,10 @@ def start() -> None:
     import torch.distributed as dist
 
     if not dist.is_available():
-        raise ConfigError("This build of PyTorch cannot train in several processes.",
-                          "Train in one process, or install a PyTorch with distributed support.")
+        raise ConfigError(msg("errors.distributed.unavailable", "This build of PyTorch cannot train in several "
+                              "processes."),
+                          msg("errors.distributed.unavailable.hint",
+                              "Train in one process, or install a PyTorch with distributed support."))
     if dist.is_initialized():
         return
     backend = "gloo"
@@ -194,9 +198,10 @@ def peer_lost(exc: BaseException, w: World) -> Optional[PeerLost]:
     except ImportError:  # a PyTorch without distributed support never gets here
         DistError = RuntimeError
     if isinstance(exc, DistError) or (isinstance(exc, RuntimeError) and any(s in str(exc) for s in _PEER_LOST)):
-        return PeerLost(f"Another of the {w.size} training processes stopped or stopped answering, "
-                        "so the run could not go on.",
-                        "Its own error is reported with this one; deal with it, then resume the run.")
+        return PeerLost(msg("errors.distributed.peer_lost", "Another of the {n} training processes stopped or "
+                            "stopped answering, so the run could not go on.", n=w.size),
+                        msg("errors.distributed.peer_lost.hint",
+                            "Its own error is reported with this one; deal with it, then resume the run."))
     return None
 
 

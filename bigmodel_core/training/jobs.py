@@ -21,7 +21,7 @@ from typing import Callable, Optional
 import torch  # noqa: F401  (see module docstring)
 
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from ..errors import BigModelError, TrainingCancelled, error_to_dict
+from ..errors import BigModelError, TrainingCancelled, error_to_dict, msg
 from .callbacks import LogCallback
 
 MAX_JOBS_ENV = "BIGMODEL_MAX_JOBS"
@@ -250,9 +250,11 @@ class JobManager:
             job.error = error_to_dict(exc)
             job.status = "failed"
         except Exception as exc:  # unexpected: keep the traceback for the collapsed details
-            job.error = {"message": f"Training failed unexpectedly: {type(exc).__name__}: {exc}",
-                         "hint": "Try again with other settings; if it keeps failing, report the details below.",
-                         "traceback": traceback.format_exc()}
+            crash = BigModelError(msg("errors.jobs.unexpected", "Training failed unexpectedly: {kind}: {error}",
+                                      kind=type(exc).__name__, error=str(exc)),
+                                  msg("errors.jobs.unexpected.hint", "Try again with other settings; if it keeps "
+                                      "failing, report the details below."))
+            job.error = {k: v for k, v in error_to_dict(crash, traceback=traceback.format_exc()).items() if k != "type"}
             job.status = "failed"
         finally:
             job.log.append({"kind": "job_end", "status": job.status})

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..errors import ConfigError, TrainingError
+from ..errors import ConfigError, TrainingError, msg
 from .worker import ENV_DIR, ENV_LAUNCHER, EVENTS_FILE, EXIT_FILE, JOB_FILE, STOP_FILE
 
 POLL_S = 0.2
@@ -37,9 +37,11 @@ def check_processes(processes: int, device: str = "auto") -> None:
 
     limit = max_processes(device)
     if processes > limit:
-        each = "GPU" if resolve_device(device).type == "cuda" else "core"
-        raise ConfigError(f"This computer can train in at most {limit} processes (one per {each}), not {processes}.",
-                          f"Choose from 1 to {limit} processes.")
+        each = (msg("engine.launch.each.gpu", "GPU") if resolve_device(device).type == "cuda"
+                else msg("engine.launch.each.core", "core"))
+        raise ConfigError(msg("errors.launch.too_many", "This computer can train in at most {limit} processes "
+                              "(one per {each}), not {processes}.", limit=limit, each=each, processes=processes),
+                          msg("errors.launch.too_many.hint", "Choose from 1 to {limit} processes.", limit=limit))
 
 
 def torchrun_command(processes: int, module_args: list[str], log_dir: Path, app: bool = False) -> list[str]:
@@ -270,16 +272,19 @@ def _app_outcome(outcome: Optional[dict], folder: Path, processes: int, code: Op
     if cause is not None:  # another rank failed first: its error is the one to tell
         name, _, rest = cause.message.partition(": ")
         if isinstance(getattr(errors, name, None), type) and issubclass(getattr(errors, name), errors.BigModelError):
-            raise TrainingError(f"Training process {cause.rank + 1} of {processes} failed: {rest}",
-                                "Deal with it, then resume the run on the Runs page.")
+            raise TrainingError(msg("errors.launch.rank_failed", "Training process {rank} of {processes} failed: "
+                                    "{error}", rank=cause.rank + 1, processes=processes, error=rest),
+                                msg("errors.launch.rank_failed.hint", "Deal with it, then resume the run on the Runs "
+                                    "page."))
         raise RuntimeError(f"Training process {cause.rank + 1} of {processes} failed: {cause.message}\n{cause.traceback}")
     if kind == "error":
         raise errors.error_from_dict(outcome)
     if kind == "crash":
         raise RuntimeError(f"{outcome['type']}: {outcome['message']}\n{outcome['traceback']}")
-    raise TrainingError(f"The {processes} training processes ended without a result (exit code {code}; one may have "
-                        "run out of memory).", "Its run is kept as interrupted if an epoch had finished: resume it "
-                        "on the Runs page, or try fewer processes, a smaller model or batch size.")
+    raise TrainingError(msg("errors.launch.no_result", "The {processes} training processes ended without a result "
+                            "(exit code {code}; one may have run out of memory).", processes=processes, code=code),
+                        msg("errors.launch.no_result.hint", "Its run is kept as interrupted if an epoch had finished: "
+                            "resume it on the Runs page, or try fewer processes, a smaller model or batch size."))
 
 
 def _mark_dead_runs(home) -> None:

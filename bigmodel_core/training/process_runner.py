@@ -93,9 +93,12 @@ def run_in_process(cfg: Optional[RunConfig], callbacks: Iterable[Callback] = (),
                 kind, payload = q.get(timeout=0.2)
             except queue.Empty:
                 if not proc.is_alive():
-                    raise errors.TrainingError("The training process ended without a result (it may have run out of memory).",
-                                               "Its run is kept as interrupted if an epoch had finished: resume it on "
-                                               "the Runs page, or try a smaller model or batch size.") from None
+                    raise errors.TrainingError(
+                        errors.msg("errors.process_runner.no_result", "The training process ended without a result "
+                                   "(it may have run out of memory)."),
+                        errors.msg("errors.process_runner.no_result.hint", "Its run is kept as interrupted if an "
+                                   "epoch had finished: resume it on the Runs page, or try a smaller model or batch "
+                                   "size.")) from None
                 continue
             if kind == "event":
                 dispatch(callbacks, TrainEvent(**payload))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config import RunConfig
-from ..errors import ConfigError, DataError, RunError
+from ..errors import ConfigError, DataError, RunError, msg
 from ..runs.info import RunInfo
 from ..runs.store import CHECKPOINT
 from ..tasks import task_named
@@ -42,13 +42,16 @@ def plan_resume(run: str, home: str | Path | None = None, epochs: Optional[int] 
     with run_lock(folder):  # claimed under the lock: a second Resume of the same run sees it training
         info = read_run(folder)
         if info.status == "finished":
-            raise RunError(f"The run '{info.name}' has already finished, so there is nothing to resume.",
-                           "Train a new run (with more epochs, if you want it to train longer).")
+            raise RunError(msg("errors.resume.finished", "The run '{name}' has already finished, so there is nothing "
+                               "to resume.", name=info.name),
+                           msg("errors.resume.finished.hint",
+                               "Train a new run (with more epochs, if you want it to train longer)."))
         if info.status in ("running", "queued"):
             from ..runs.index import _owner_running
 
             if info.status == "queued" or _owner_running(info):
-                raise RunError(f"The run '{info.name}' is still training.", "Wait for it to end, or stop it first.")
+                raise RunError(msg("errors.resume.training", "The run '{name}' is still training.", name=info.name),
+                               msg("errors.resume.training.hint", "Wait for it to end, or stop it first."))
         _remove_dead_temp_files(folder)
         tensors, meta = checkpoint.load(Path(info.path) / CHECKPOINT)
         previous = info.status
@@ -107,8 +110,10 @@ def _plan(info: RunInfo, previous: str, tensors: dict, meta: dict, epochs: Optio
     done = int(meta["position"]["epoch"]) - 1  # whole epochs: a checkpoint inside epoch e has e - 1 behind it
     if epochs is not None:
         if epochs <= done:
-            raise ConfigError(f"The run '{info.name}' has already trained {done} epochs, so {epochs} would add none.",
-                              f"Give more than {done} epochs, or resume without --epochs to finish its {cfg.train.epochs}.")
+            raise ConfigError(msg("errors.resume.epochs", "The run '{name}' has already trained {done} epochs, so "
+                                  "{epochs} would add none.", name=info.name, done=done, epochs=epochs),
+                              msg("errors.resume.epochs.hint", "Give more than {done} epochs, or resume without "
+                                  "--epochs to finish its {total}.", done=done, total=cfg.train.epochs))
         cfg.train = dataclasses.replace(cfg.train, epochs=epochs)
     step = int(meta["position"]["step"])
     kept = [r for r in read_history(info.path) if r.get("kind") != "fit_end" and int(r.get("step") or 0) <= step
@@ -123,8 +128,10 @@ def prepare_for_resume(cfg: RunConfig, plan: ResumePlan, home: str | Path | None
     try:
         prep = prepare(cfg, home=home)
     except DataError as exc:
-        raise RunError(f"The data of the run '{plan.info.name}' cannot be read any more: {exc.message}",
-                       "Put the data back where it was (" + cfg.data.spec + "), then resume again.") from None
+        raise RunError(msg("errors.resume.data_gone", "The data of the run '{name}' cannot be read any more: {error}",
+                           name=plan.info.name, error=exc.message),
+                       msg("errors.resume.data_gone.hint", "Put the data back where it was ({spec}), then resume "
+                           "again.", spec=cfg.data.spec)) from None
     task = task_named(prep.data_info["task"])
     saved = Path(plan.info.path) / task.pipeline_file
     now = _Capture()
@@ -134,8 +141,10 @@ def prepare_for_resume(cfg: RunConfig, plan: ResumePlan, home: str | Path | None
     except (OSError, ValueError):
         same = False
     if not same or prep.data_info.get("split") != plan.info.data_info.get("split"):
-        raise RunError(f"The data of the run '{plan.info.name}' has changed since it started, so it cannot be "
-                       "continued exactly.", "Put the original data back, or train a new run on the new data.")
+        raise RunError(msg("errors.resume.data_changed", "The data of the run '{name}' has changed since it started, "
+                           "so it cannot be continued exactly.", name=plan.info.name),
+                       msg("errors.resume.data_changed.hint",
+                           "Put the original data back, or train a new run on the new data."))
     return prep
 
 

@@ -13,7 +13,7 @@ import torch
 
 from ..config import RunConfig
 from ..data.dataset import load_dataset
-from ..errors import BigModelError, ConfigError, ModelError, TrainingCancelled, error_to_dict
+from ..errors import BigModelError, ConfigError, ModelError, TrainingCancelled, error_to_dict, msg, msg_to_json
 from ..models import create_model, list_models, model_entry, resolve_params
 from ..runs.info import RunInfo
 from ..runs.store import CHECKPOINT, LiveRun, new_run_id
@@ -65,8 +65,15 @@ def prepare(cfg: RunConfig, dataset: Any = None, home: str | Path | None = None)
                  "split": {k: int(len(v)) for k, v in ds.split.items()}, **info}
     entry = model_entry(cfg.model.name)
     if entry.task != ds.task:
-        raise ModelError(f"The {cfg.model.name} model is for {entry.task}s, but this dataset holds {ds.task}s.",
-                         f"Choose one of the {ds.task} models: " + ", ".join(list_models(ds.task)) + ".")
+        plural = {"text": msg("engine.models.task_plural.text", "texts"),
+                  "image": msg("engine.models.task_plural.image", "images")}
+        raise ModelError(msg("errors.run.wrong_task", "The {model} model is for {kind}, but this dataset holds {data}.",
+                             model=cfg.model.name, kind=plural.get(entry.task, f"{entry.task}s"),
+                             data=plural.get(ds.task, f"{ds.task}s")),
+                         msg("errors.run.wrong_task.hint", "Choose one of the {kind} models: {models}.",
+                             kind={"text": msg("engine.models.task.text", "text"),
+                                   "image": msg("engine.models.task.image", "image")}.get(ds.task, ds.task),
+                             models=", ".join(list_models(ds.task))))
     kv, user_params = None, cfg.model.params
     if cfg.model.embeddings:
         from ..embeddings.coverage import params_for_vectors
@@ -191,11 +198,13 @@ def _begin(world: distributed.World, cfg: Optional[RunConfig], home: str | Path 
     else:
         plan = None
         if epochs is not None:
-            raise ConfigError("A new run takes its epochs from its settings.", "Set train.epochs (--epochs) instead.")
+            raise ConfigError(msg("errors.run.new_epochs", "A new run takes its epochs from its settings."),
+                              msg("errors.run.new_epochs.hint", "Set train.epochs (--epochs) instead."))
     try:
         if world.distributed and cfg.derive is not None:
-            raise ConfigError("A pruned, quantized or distilled run trains in one process.",
-                              "Make it again with processes 1.")
+            raise ConfigError(msg("errors.run.derived_processes", "A pruned, quantized or distilled run trains in "
+                                  "one process."),
+                              msg("errors.run.derived_processes.hint", "Make it again with processes 1."))
         run_id = plan.info.id if plan else (cfg.name or new_run_id(cfg.model.name))
         live = LiveRun(run_id, home, resume=plan is not None) if world.lead else None
         prep = prepare(cfg, home=home) if plan is None else prepare_for_resume(cfg, plan, home)
@@ -203,7 +212,8 @@ def _begin(world: distributed.World, cfg: Optional[RunConfig], home: str | Path 
         if world.distributed:  # every rank has prepared (a rank that failed is noticed here), and agrees
             cancelled = distributed.any_rank(cancelled)
         if cancelled:
-            raise TrainingCancelled("Training was stopped before it started.", "Press Train to start again.")
+            raise TrainingCancelled(msg("errors.run.cancelled", "Training was stopped before it started."),
+                                    msg("errors.run.cancelled.hint", "Press Train to start again."))
     except BaseException as exc:
         if plan is not None and world.lead:
             release_resume(plan.info, plan.previous, home)
@@ -323,10 +333,13 @@ def _failed(live: LiveRun, info: RunInfo, trainer: Trainer, exc: BaseException, 
     if isinstance(exc, BigModelError):  # the loss exploded, out of memory, ...: its epochs so far are kept
         info.status, info.error = "failed", error_to_dict(exc)
     elif isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
-        info.status, info.stop_reason = "interrupted", f"interrupted ({type(exc).__name__})"
+        info.status = "interrupted"
+        info.stop_reason = msg("engine.run.interrupted", "interrupted ({what})", what=type(exc).__name__)
         exc.kept_run = info.id  # the CLI names it in its last line
     else:
-        info.status, info.error = "failed", {"message": f"{type(exc).__name__}: {exc}", "hint": "Resume it, or train it again."}
+        hint = msg("errors.run.failed.hint", "Resume it, or train it again.")
+        info.status = "failed"
+        info.error = {"message": f"{type(exc).__name__}: {exc}", "hint": hint, "hint_msg": msg_to_json(hint)}
     info.owner = None
     try:
         write_record(info, home, strict=False)

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean, msg
 
 AXES = ("width", "depth", "both", "data")
 # name -> (width, depth when "both" grows). Width doubles per step: 3xl has 128x the width of nano
@@ -94,29 +94,39 @@ def parse_points(axis: str, sizes: Iterable[Any]) -> list[Any]:
     """Size names (width/depth/both) or training-set shares (data: 0.1, 10%, ...), checked and in order."""
     points = [str(s).strip() for s in sizes if str(s).strip()]
     if not MIN_POINTS <= len(points) <= MAX_POINTS:
-        raise ConfigError(f"A sweep needs {MIN_POINTS} to {MAX_POINTS} points, not {len(points)}.",
-                          "Choose, for example, tiny,small,medium,large" if axis != "data" else
-                          "Choose, for example, 0.1,0.25,0.5,1.")
+        raise ConfigError(msg("errors.sweep.n_points", "A sweep needs {min} to {max} points, not {n}.",
+                              min=MIN_POINTS, max=MAX_POINTS, n=len(points)),
+                          msg("errors.sweep.n_points.hint_sizes", "Choose, for example, tiny,small,medium,large")
+                          if axis != "data" else
+                          msg("errors.sweep.n_points.hint_data", "Choose, for example, 0.1,0.25,0.5,1."))
     if axis == "data":
         out = []
         for p in points:
             try:
                 value = float(p[:-1]) / 100 if p.endswith("%") else float(p)
             except ValueError:
-                raise ConfigError(f"'{p}' is not a share of the training data.",
-                                  "Give shares between 0 and 1 (0.1) or percentages (10%).") from None
+                raise ConfigError(msg("errors.sweep.not_share", "'{point}' is not a share of the training data.",
+                                      point=p),
+                                  msg("errors.sweep.not_share.hint",
+                                      "Give shares between 0 and 1 (0.1) or percentages (10%).")) from None
             if not 0.0 < value <= 1.0:
-                raise ConfigError(f"{p} is not a share of the training data between 0 and 1.",
-                                  "Give shares like 0.1, 0.5, 1 (or 10%, 50%, 100%).")
+                raise ConfigError(msg("errors.sweep.share_range",
+                                      "{point} is not a share of the training data between 0 and 1.", point=p),
+                                  msg("errors.sweep.share_range.hint",
+                                      "Give shares like 0.1, 0.5, 1 (or 10%, 50%, 100%)."))
             out.append(value)
         if len(set(out)) != len(out):
-            raise ConfigError("The sweep names the same share of data twice.", "Give each share once.")
+            raise ConfigError(msg("errors.sweep.share_twice", "The sweep names the same share of data twice."),
+                              msg("errors.sweep.share_twice.hint", "Give each share once."))
         return sorted(out)
     for p in points:
         if p not in SIZES:
-            raise ConfigError(f"'{p}' is not a model size.", did_you_mean(p, SIZES) + " Sizes: " + ", ".join(SIZES) + ".")
+            raise ConfigError(msg("errors.sweep.unknown_size", "'{point}' is not a model size.", point=p),
+                              msg("errors.sweep.unknown_size.hint", "{suggestion} Sizes: {sizes}.",
+                                  suggestion=did_you_mean(p, SIZES), sizes=", ".join(SIZES)))
     if len(set(points)) != len(points):
-        raise ConfigError("The sweep names the same size twice.", "Give each size once.")
+        raise ConfigError(msg("errors.sweep.size_twice", "The sweep names the same size twice."),
+                          msg("errors.sweep.size_twice.hint", "Give each size once."))
     return sorted(points, key=list(SIZES).index)
 
 
@@ -132,12 +142,14 @@ def plan_sweep(base: RunConfig, axis: str, sizes: Iterable[Any], epochs: Optiona
     from ..models import model_entry, resolve_params
 
     if axis not in AXES:
-        raise ConfigError(f"'{axis}' is not something a sweep can grow.", did_you_mean(axis, AXES))
+        raise ConfigError(msg("errors.sweep.axis", "'{axis}' is not something a sweep can grow.", axis=axis),
+                          did_you_mean(axis, AXES))
     model = base.model.name
     entry = model_entry(model)
     if axis not in axes_for(model):
-        raise ConfigError(f"The {model} model has no {axis} to grow.",
-                          "It can grow: " + ", ".join(axes_for(model)) + ".")
+        raise ConfigError(msg("errors.sweep.no_axis", "The {model} model has no {axis} to grow.", model=model,
+                              axis=axis),
+                          msg("errors.sweep.no_axis.hint", "It can grow: {axes}.", axes=", ".join(axes_for(model))))
     points = parse_points(axis, sizes)
     sweep_id = sweep_id or time.strftime("sweep-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
     train = dataclasses.replace(base.train, monitor="val_loss", early_stopping_patience=base.train.early_stopping_patience)
@@ -187,7 +199,9 @@ def sweep_points(runs: Iterable[Any]) -> list[dict[str, Any]]:
     return sorted(pts, key=lambda p: p["index"])
 
 
-X_AXES = {"parameters": "parameters", "compute": "training compute (FLOPs)", "train_examples": "training examples"}
+X_AXES = {"parameters": msg("engine.sweep.x.parameters", "parameters"),
+          "compute": msg("engine.sweep.x.compute", "training compute (FLOPs)"),
+          "train_examples": msg("engine.sweep.x.train_examples", "training examples")}
 
 
 def fit_power_law(x: Iterable[float], y: Iterable[float]) -> Optional[dict[str, Any]]:
@@ -287,17 +301,21 @@ def describe_fit(points: list[dict[str, Any]], fit: Optional[dict[str, Any]], x_
         return None
     best = min(p["val_loss"] for p in points)
     room = best - fit["c"]
-    grown = "more data" if x_key == "train_examples" or axis == "data" else "bigger models of this kind"
+    grown = (msg("engine.sweep.grown.data", "more data") if x_key == "train_examples" or axis == "data"
+             else msg("engine.sweep.grown.models", "bigger models of this kind"))
     chance = points[0].get("chance_loss")
     if chance and all(abs(p["val_loss"] - chance) < 0.03 * chance for p in points):
-        return ("Every point is still at the loss of guessing: the models have not learned yet. Give each run "
-                "more epochs (or seconds), then the sizes can be compared.")
+        return msg("engine.sweep.at_chance", "Every point is still at the loss of guessing: the models have not "
+                   "learned yet. Give each run more epochs (or seconds), then the sizes can be compared.")
     if fit["b"] < 0.02:
-        return ("The curve is flat: growing did not lower the validation loss here. With this little data, "
-                "bigger models do not help.")
-    return (f"Your best point is {room:.3f} above the floor c = {fit['c']:.3f}, so {grown} could lower the "
-            f"validation loss by at most about {room:.3f} here"
-            + (": the curve has flattened." if room < 0.1 * max(best, 1e-9) else "."))
+        return msg("engine.sweep.flat", "The curve is flat: growing did not lower the validation loss here. With "
+                   "this little data, bigger models do not help.")
+    if room < 0.1 * max(best, 1e-9):
+        return msg("engine.sweep.room_flattened", "Your best point is {room:.3f} above the floor c = {c:.3f}, so "
+                   "{grown} could lower the validation loss by at most about {room:.3f} here: the curve has "
+                   "flattened.", room=room, c=fit["c"], grown=grown)
+    return msg("engine.sweep.room", "Your best point is {room:.3f} above the floor c = {c:.3f}, so {grown} could "
+               "lower the validation loss by at most about {room:.3f} here.", room=room, c=fit["c"], grown=grown)
 
 
 def sweep_started(sweep_id: str) -> str:

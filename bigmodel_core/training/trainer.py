@@ -13,14 +13,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import OPTIMIZERS, SCHEDULES, TrainConfig
-from ..errors import ConfigError, TrainingError, did_you_mean
+from ..errors import ConfigError, TrainingError, did_you_mean, msg
 from . import distributed
 from .devices import autocast, choose_threads, compile_errors_as_plain, precision_problem
+from .diagnose import refuse_loss
 from .events import Callback, StopTraining, TrainEvent, dispatch
+from .grad_norms import GradNorms
 from .metrics import predict_batches, to_device
 
 _HIGHER_IS_BETTER = ("accuracy", "f1")
-EXPLODED = 100.0  # a loss this many times its start (or chance level) means training diverged
 # adam/sgd add weight decay to the gradient: at adamw's default (0.5) an LSTM stays at chance
 COUPLED_DECAY_LIMIT = 0.1
 # besides every epoch's end, a checkpoint this often inside a long epoch (a big dataset, a pretrained
@@ -38,20 +39,25 @@ def out_of_memory_as_error(device: torch.device, batch_size: int) -> Iterator[No
             raise
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        where = "GPU" if device.type in ("cuda", "mps") else "computer"
-        raise TrainingError(f"The {where} ran out of memory while training on a batch of {batch_size}.",
-                            f"Use a smaller batch size (for example {max(1, batch_size // 2)}), a smaller model, "
-                            "or shorter texts (max_len), and train again.") from None
+        where = msg("errors.trainer.oom.gpu", "GPU") if device.type in ("cuda", "mps") else \
+            msg("errors.trainer.oom.computer", "computer")
+        raise TrainingError(msg("errors.trainer.oom", "The {where} ran out of memory while training on a batch of "
+                                "{batch_size}.", where=where, batch_size=batch_size),
+                            msg("errors.trainer.oom.hint", "Use a smaller batch size (for example {half}), a smaller "
+                                "model, or shorter texts (max_len), and train again.",
+                                half=max(1, batch_size // 2))) from None
 
 
 def make_optimizer(cfg: TrainConfig, params, device: torch.device | None = None) -> torch.optim.Optimizer:
     """The optimizer `cfg` names. Adam/AdamW use torch's fused kernels on CPU and CUDA: the same result,
     several times faster on a large embedding (BENCHMARKS.md section 8)."""
     if cfg.optimizer in ("adam", "sgd") and cfg.weight_decay > COUPLED_DECAY_LIMIT:
-        raise ConfigError(f"A weight decay of {cfg.weight_decay:g} is too strong for {cfg.optimizer}: "
-                          "it adds the decay to the gradient, so the model would not learn.",
-                          f"Use adamw (which decays the weights directly) with it, or a weight decay of at most "
-                          f"{COUPLED_DECAY_LIMIT:g} (for example 0.0001) with {cfg.optimizer}.")
+        raise ConfigError(msg("errors.trainer.decay", "A weight decay of {decay} is too strong for {optimizer}: it "
+                              "adds the decay to the gradient, so the model would not learn.",
+                              decay=f"{cfg.weight_decay:g}", optimizer=cfg.optimizer),
+                          msg("errors.trainer.decay.hint", "Use adamw (which decays the weights directly) with it, or "
+                              "a weight decay of at most {limit} (for example 0.0001) with {optimizer}.",
+                              limit=f"{COUPLED_DECAY_LIMIT:g}", optimizer=cfg.optimizer))
     fused = True if device is not None and device.type in ("cpu", "cuda") else None
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -59,7 +65,8 @@ def make_optimizer(cfg: TrainConfig, params, device: torch.device | None = None)
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
-    raise ConfigError(f"'{cfg.optimizer}' is not an optimizer.", did_you_mean(cfg.optimizer, OPTIMIZERS))
+    raise ConfigError(msg("errors.trainer.optimizer", "'{name}' is not an optimizer.", name=cfg.optimizer),
+                      did_you_mean(cfg.optimizer, OPTIMIZERS))
 
 
 def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int,
@@ -73,7 +80,8 @@ def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_ste
     budget's seconds instead, since the number of steps it allows is not known in advance.
     """
     if cfg.schedule not in SCHEDULES:
-        raise ConfigError(f"'{cfg.schedule}' is not a learning-rate schedule.", did_you_mean(cfg.schedule, SCHEDULES))
+        raise ConfigError(msg("errors.trainer.schedule", "'{name}' is not a learning-rate schedule.", name=cfg.schedule),
+                          did_you_mean(cfg.schedule, SCHEDULES))
     warm = max(1, round(cfg.warmup_fraction * total_steps)) if cfg.warmup_fraction else 0
     decay_steps = max(1, total_steps - warm) + 1  # + 1: the last batch still learns a little
     budget = cfg.time_budget_s
@@ -131,6 +139,8 @@ class Trainer:
         self.scheduler: Optional[torch.optim.lr_scheduler.LambdaLR] = None
         self.first_loss: Optional[float] = None
         self.scaler: Optional[torch.amp.GradScaler] = None  # fp16 on CUDA only
+        self.grad_norms: Optional[GradNorms] = None  # each layer's gradient norm (rank 0), for the charts
+        self._norms: Optional[dict[str, float]] = None  # measured at this batch's optimizer step
         # where the run is, for checkpoints: the epoch in progress, batches done in it, global step
         self.position = {"epoch": 1, "batch": 0, "step": 0}
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "secs": 0.0}  # the epoch in progress
@@ -176,8 +186,10 @@ class Trainer:
             torch.set_num_threads(self.threads)
         problem = precision_problem(cfg.precision, self.device)
         if problem:
-            raise ConfigError(f"Training in {cfg.precision} is not possible on {self.device.type}: {problem}",
-                              "Choose precision fp32 (or bf16 on a CPU), or another device.")
+            raise ConfigError(msg("errors.trainer.precision", "Training in {precision} is not possible on {device}: "
+                                  "{problem}", precision=cfg.precision, device=self.device.type, problem=problem),
+                              msg("errors.trainer.precision.hint",
+                                  "Choose precision fp32 (or bf16 on a CPU), or another device."))
         # fp16's small range needs the loss scaled up so gradients do not underflow (bf16 does not)
         self.scaler = torch.amp.GradScaler(self.device.type) if cfg.precision == "fp16" and \
             self.device.type == "cuda" else None
@@ -195,6 +207,7 @@ class Trainer:
             # the schedule counts optimizer steps: one per `grad_accumulation` batches
             updates = epochs * math.ceil(per_epoch / cfg.grad_accumulation)
             self.scheduler = make_scheduler(cfg, self.optimizer, updates, clock=self._clock)
+            self.grad_norms = GradNorms(model, updates) if trainable and self.world.lead else None
         self._fit_start = time.perf_counter()
         if resume is not None:
             from . import checkpoint
@@ -265,9 +278,11 @@ class Trainer:
             done_frac = step / max(total, 1)
             since = self._clock()
             eta = since * (1 - done_frac) / max(done_frac, 1e-9)
+            norms, self._norms = self._norms, None
             self._emit(TrainEvent("batch_end", epoch, step, total, {
                 "loss": value, "lr": lr, "samples_per_s": rate, "elapsed": since,
-                "eta_s": min(eta, max(0.0, budget - since)) if budget is not None else eta}))
+                "eta_s": min(eta, max(0.0, budget - since)) if budget is not None else eta,
+                **({"grad_norms": norms} if norms else {})}))
             if self.checkpoint_to is not None and (i + 1) % accum == 0 and \
                     time.perf_counter() - self._last_checkpoint >= CHECKPOINT_EVERY_S:
                 self._checkpoint()
@@ -322,9 +337,10 @@ class Trainer:
         """This rank's slices of the training and validation batches (joining torchrun's process group)."""
         size = self.world.size
         if self.cfg.batch_size < size:
-            raise ConfigError(f"A batch of {self.cfg.batch_size} cannot be shared between {size} processes.",
-                              f"Use a batch size of at least {size} (it is the global batch, split between the "
-                              "processes), or fewer processes.")
+            raise ConfigError(msg("errors.trainer.shard", "A batch of {batch_size} cannot be shared between {size} "
+                                  "processes.", batch_size=self.cfg.batch_size, size=size),
+                              msg("errors.trainer.shard.hint", "Use a batch size of at least {size} (it is the global "
+                                  "batch, split between the processes), or fewer processes.", size=size))
         distributed.start()
         val = distributed.ShardedBatches(val_batches, self.world, train=False) if val_batches is not None else None
         return distributed.ShardedBatches(train_batches, self.world), val
@@ -338,7 +354,8 @@ class Trainer:
 
         problem = compile_problem(self.device)
         if problem:
-            raise ConfigError(f"torch.compile cannot be used here: {problem}", "Train without compile (compile=false).")
+            raise ConfigError(msg("errors.trainer.compile", "torch.compile cannot be used here: {problem}", problem=problem),
+                              msg("errors.trainer.compile.hint", "Train without compile (compile=false)."))
         backend = os.environ.get("BIGMODEL_COMPILE_BACKEND", "inductor")  # tests: aot_eager, no C++ build
         return torch.compile(net, backend=backend, dynamic=True)
 
@@ -347,6 +364,8 @@ class Trainer:
         opt, cfg = self.optimizer, self.cfg
         if self.scaler is not None:
             self.scaler.unscale_(opt)
+        if self.grad_norms is not None and self.grad_norms.due(self.scheduler.last_epoch):  # before clipping
+            self._norms = self.grad_norms.measure(skip_non_finite=self.scaler is not None)
         if cfg.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         if self.scaler is not None:
@@ -363,16 +382,10 @@ class Trainer:
             self._last_checkpoint = time.perf_counter()
 
     def _check_loss(self, value: float, step: int, classes: int) -> None:
-        """Refuse a loss that is not a number or has exploded far past where it started."""
-        if not math.isfinite(value):
-            raise TrainingError(f"The loss became {value} at step {step}, so the model stopped learning.",
-                                "Lower the learning rate, or turn on gradient clipping, and train again.")
+        """Refuse a loss that is not a number or has exploded far past where it started (diagnose.refuse_loss)."""
+        refuse_loss(value, step, self.first_loss, classes)
         if self.first_loss is None:
             self.first_loss = value
-        if value > EXPLODED * max(self.first_loss, math.log(max(classes, 2))):
-            raise TrainingError(f"The loss exploded to {value:.3g} at step {step} (it started at {self.first_loss:.3g}), "
-                                "so the model is no longer learning.",
-                                "Lower the learning rate (for example by 10x), or turn on gradient clipping, and train again.")
 
     def _validate(self, val_batches) -> dict:
         if val_batches is None or val_batches.num_examples == 0:

@@ -11,13 +11,35 @@ def test_home_shows_the_guided_path_in_order(open_page):
     at = open_page()
     assert texts(at.title) == ["🧠 BigModel Lab"]
     assert "The guided path" in texts(at.subheader)
-    links = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
-    assert links == [("1 · Data", "Data"), ("2 · Model", "Model"), ("3 · Train", "Train"), ("4 · Predict", "Predict"),
-                     ("5 · Inside the CNN", "Inside_the_CNN"), ("6 · Embeddings", "Embeddings"),
-                     ("7 · Runs", "Runs"), ("8 · Scaling", "Scaling"), ("9 · Optimize", "Optimize"),
-                     ("10 · Deploy", "Deploy")]
+    links = [(link.proto.label, link.proto.page) for link in at.main.get("page_link")]
+    assert links[:10] == [("1 · Data", "Data"), ("2 · Model", "Model"), ("3 · Train", "Train"), ("4 · Predict", "Predict"),
+                          ("5 · Inside the CNN", "Inside_the_CNN"), ("6 · Embeddings", "Embeddings"),
+                          ("7 · Runs", "Runs"), ("8 · Scaling", "Scaling"), ("9 · Optimize", "Optimize"),
+                          ("10 · Deploy", "Deploy")]
     captions = " ".join(texts(at.caption))
     assert "Movie reviews or handwritten digits" in captions and "Type a sentence or draw a digit" in captions
+
+
+def test_the_path_marks_what_this_session_did_and_what_comes_next(open_page):
+    at = open_page()
+    steps = [m.value for m in at.main.markdown if m.value.startswith("**")]
+    assert steps[0] == "**👉 Data** · next" and all("⏳" in s for s in steps[1:])
+    at.switch_page("pages/1_Data.py").run()
+    at.switch_page("pages/2_Model.py").run()
+    at.switch_page("app.py").run()
+    steps = [m.value for m in at.main.markdown if m.value.startswith("**")]
+    assert steps[:3] == ["**✅ Data** · done", "**✅ Model** · done", "**👉 Train** · next"]
+
+
+def test_the_sidebar_lists_every_page_by_its_name_in_the_chosen_language(open_page):
+    at = open_page()
+    names = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert names[:4] == ["BigModel Lab", "Data", "Model", "Train"] and "Glossary" in names
+    at.session_state["ui_lang"] = "zh-CN"
+    at.run()
+    names = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert names[1:4] == ["数据", "模型", "训练"] and "术语表" in names
+    assert texts(at.title) == ["🧠 BigModel Lab 大模型实验室"] and "学习路线" in texts(at.subheader)
 
 
 def test_home_offers_a_one_click_demo(open_page):

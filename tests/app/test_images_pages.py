@@ -212,7 +212,7 @@ def test_the_results_of_an_image_run_are_worded_for_pictures(open_page, poll):
     singles = [o for o in cell.options if re.search(r"\(1 images?\)$", o)]
     assert singles, cell.options  # 400 digits after 2 epochs leave some cells with a single mistake
     assert all(o.endswith("(1 image)") for o in singles), singles
-    links = [link.proto.label for link in at.get("page_link")]
+    links = [link.proto.label for link in at.main.get("page_link")]
     assert links and not any("sentences" in label for label in links), links
 
 
@@ -265,7 +265,7 @@ def test_inside_the_cnn_without_an_image_run_says_train_one(open_page, trained_r
     at.switch_page(INSIDE).run()
     assert not at.exception
     assert texts(at.info) == ["There is no trained image model yet. Pick images on the Data page, then train one."]
-    assert [link.proto.page for link in at.get("page_link")] == ["Data"]
+    assert [link.proto.page for link in at.main.get("page_link")] == ["Data"]
 
 
 def test_inside_the_cnn_follows_the_predict_picture_through_every_layer(predict_test_image):

@@ -82,7 +82,7 @@ def test_without_word_vectors_the_page_points_to_the_embeddings_page(model_page)
     at = model_page
     assert at.selectbox(key="model_vectors").value == ""
     assert any("no word vectors yet" in t for t in texts(at.caption))
-    assert "Go to Embeddings" in [link.proto.label for link in at.get("page_link")]
+    assert "Go to Embeddings" in [link.proto.label for link in at.main.get("page_link")]
 
 
 def test_chosen_word_vectors_show_vocabulary_coverage_and_fix_the_width(open_page, workspace):

@@ -24,7 +24,7 @@ def predict_page(open_page, trained_run):
 def test_without_a_trained_model_the_page_says_train_first(open_page):
     at = open_page("predict")
     assert texts(at.info) == ["There is no trained model yet. Train one on the Train page first."]
-    assert [link.proto.page for link in at.get("page_link")] == ["Train"]
+    assert [link.proto.page for link in at.main.get("page_link")] == ["Train"]
     assert not at.text_input
 
 

@@ -48,7 +48,7 @@ def listing(workspace: Path) -> list[str]:
 def test_an_empty_workspace_points_to_the_train_page():
     at = open_runs()
     assert any("no saved runs yet" in t for t in texts(at.info))
-    assert [link.proto.page for link in at.page_link] == ["Train"]
+    assert [link.proto.page for link in at.main.get("page_link")] == ["Train"]
     assert not at.dataframe
     assert at.file_uploader(key="runs_import_file")  # a run someone sent can still be imported
 

@@ -64,7 +64,7 @@ def test_train_shows_live_progress_then_results(train_page, poll, workspace):
     assert not at.button(key="train_start").disabled and at.button(key="train_stop").disabled
     assert at.session_state["predict_run"] == job.result.id
     assert [r.id for r in list_runs(workspace)] == [job.result.id]
-    assert any(link.proto.page == "Predict" for link in at.get("page_link"))
+    assert any(link.proto.page == "Predict" for link in at.main.get("page_link"))
 
 
 def test_epochs_chosen_in_training_settings_are_used(train_page, poll):

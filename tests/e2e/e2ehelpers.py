@@ -61,3 +61,17 @@ def streamlit_server(home: Path, log: Path) -> Iterator[tuple[str, subprocess.Po
         yield url, proc
     finally:
         _stop(proc)
+
+
+def nav(page, name: str, url_path: str | None = None) -> None:
+    """Click a page in the sidebar's page list (the app's own, with names in the chosen language): unlike
+    typing a URL, this keeps the browser's Streamlit session."""
+    import re
+
+    from playwright.sync_api import expect
+
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]',
+                        has_text=re.compile(rf"{re.escape(name)}\s*$"))
+    link.first.click()
+    if url_path:
+        expect(page).to_have_url(re.compile(rf"/{url_path}$"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import time
 
+import e2ehelpers
 from playwright.sync_api import Page, expect
 
 from test_new_user_flow import nav, screenshot, wait_idle
@@ -101,8 +102,7 @@ def test_user_draws_a_digit_and_sees_the_prediction_explained_and_inside_the_cnn
     screenshot(page, SCREENSHOT, height=1400)
 
     # Inside the CNN: the drawn picture is followed layer by layer
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Inside the CNN").click()
-    expect(page).to_have_url(re.compile(r"/Inside_the_CNN$"))
+    e2ehelpers.nav(page, "Inside the CNN", url_path="Inside_the_CNN")
     expect(page.get_by_role("radio", name="The one from the Predict page")).to_be_checked(timeout=SLOW_MS)
     expect(page.get_by_text(re.compile(r"^The model says: 7 "))).to_be_visible(timeout=SLOW_MS)
     expect(page.get_by_text("Input", exact=True)).to_be_visible()

@@ -6,6 +6,7 @@ import re
 import shutil
 import time
 
+import e2ehelpers
 from playwright.sync_api import Page, expect
 
 SENTENCE = "not good at all, a boring film"
@@ -14,8 +15,7 @@ TRAIN_TIMEOUT_S = 150  # default settings (8 epochs on the 6,000 built-in review
 
 def nav(page: Page, name: str) -> None:
     """Click a page in the sidebar: unlike typing a URL, this keeps the browser's Streamlit session."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=re.compile(rf"^{name}$")).click()
-    expect(page).to_have_url(re.compile(rf"/{name}$"))
+    e2ehelpers.nav(page, name, url_path=name)
 
 
 def wait_idle(page: Page, timeout_s: float = 60) -> None:
@@ -97,7 +97,7 @@ def test_new_user_trains_a_model_and_explains_a_prediction(page: Page, app_serve
     # Predict: type a sentence, see the verdict and the words behind it
     nav(page, "Predict")
     expect(page.get_by_text(re.compile(r"^Prediction: "))).to_be_visible()
-    box = page.get_by_label("Type a sentence")
+    box = page.get_by_label("Type a sentence", exact=True)
     box.fill(SENTENCE)
     box.press("Enter")
     wait_idle(page)

@@ -153,3 +153,18 @@ def test_an_lstm_learns_the_chinese_set_and_lime_shows_chinese_words():
     assert exp.class_names[exp.label] == "negative"
     assert {"剧情", "不", "无聊", "但是", "结尾", "很差"} <= set(exp.tokens)
     assert "很差" in [word for word, _ in exp.top(k=3)], exp.top(k=4)
+
+
+def test_an_uploaded_chinese_table_has_its_text_and_label_columns_found(tmp_path):
+    """Chinese has no spaces between words: the text column is found by its characters, and Chinese column
+    names count as the usual names."""
+    import pandas as pd
+
+    from bigmodel_core.data.text.synthetic_zh import generate_reviews_zh
+    from bigmodel_core.data.text.tables import detect_columns
+
+    texts, labels = generate_reviews_zh(60, seed=1)
+    df = pd.DataFrame({"编号": [str(i) for i in range(60)], "评论": texts, "标签": labels})
+    assert detect_columns(df) == ("评论", "标签")
+    plain = pd.DataFrame({"a": [str(i) for i in range(60)], "b": texts, "c": labels})
+    assert detect_columns(plain)[0] == "b"

@@ -26,7 +26,8 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from ...errors import DataError
+from ...errors import DataError, msg
+from ..download import DELETE_HINT
 from .numpy_pickle import load_pickle
 
 MAX_TOTAL_BYTES = 500 * 2**20  # uncompressed size of a whole zip: a classroom set is far smaller
@@ -39,7 +40,8 @@ MAX_IDX_BYTES = 200 * 2**20  # MNIST's biggest IDX file unpacks to 47 MB
 MAX_CIFAR_MEMBER_BYTES = 64 * 2**20  # a CIFAR-10 batch is 31 MB
 CHUNK_BYTES = 1 << 16
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-ZIP_HINT = "Make a new zip of the class folders (one folder per class) and upload that."
+ZIP_HINT = msg("errors.archives.zip.hint", "Make a new zip of the class folders (one folder per class) and upload "
+               "that.")
 CIFAR_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
                "test_batch", "batches.meta")
 
@@ -99,15 +101,18 @@ def open_image_files(path: Path | str) -> ImageFiles:
         read, close = (lambda name: _read_file(path, name)), (lambda: None)
     elif path.is_file():
         if not zipfile.is_zipfile(path):
-            raise DataError(f"'{path.name}' is neither a folder nor a zip file.",
-                            "Choose a folder with one sub-folder per class, or a .zip of such a folder.")
+            raise DataError(msg("errors.archives.not_folder_or_zip", "'{name}' is neither a folder nor a zip file.",
+                                name=path.name),
+                            msg("errors.archives.not_folder_or_zip.hint",
+                                "Choose a folder with one sub-folder per class, or a .zip of such a folder."))
         archive = _open_zip(path)
         infos = {i.filename: i for i in check_zip(archive, path.name) if not _is_symlink(i)}
         names = sorted(n for n in infos if not is_ignored(PurePosixPath(n).parts))
         read = lambda name: read_entry(archive, infos[name], path.name)  # noqa: E731
         close = archive.close
     else:
-        raise DataError(f"There is no folder or zip file at '{path}'.", "Check the path and try again.")
+        raise DataError(msg("errors.archives.missing", "There is no folder or zip file at '{path}'.", path=str(path)),
+                        msg("errors.archives.missing.hint", "Check the path and try again."))
     try:
         return _classify(path.name, names, read, close)
     except BaseException:
@@ -121,14 +126,17 @@ def _classify(source: str, names: list[str], read: Callable[[str], bytes],
     images = [n for n in names if PurePosixPath(n).suffix.lower() in IMAGE_EXTENSIONS]
     skipped = len(names) - len(images)
     if len(images) > MAX_IMAGES:
-        raise DataError(f"'{source}' holds {len(images):,} images, more than the {MAX_IMAGES:,} "
-                        "BigModel Lab can load at once.", "Use a sample of the images in each class folder.")
+        raise DataError(msg("errors.archives.too_many_images", "'{source}' holds {n:,} images, more than the {most:,} "
+                            "BigModel Lab can load at once.", source=source, n=len(images), most=MAX_IMAGES),
+                        msg("errors.archives.too_many_images.hint", "Use a sample of the images in each class folder."))
     dirs = [PurePosixPath(n).parts[:-1] for n in images]
     root = _common_root([d for d in dirs if d])
     kept = [(n, d[root]) for n, d in zip(images, dirs) if len(d) > root]
     if not kept:
-        raise DataError(f"'{source}' has no images inside class folders.",
-                        "Put the images of each class in their own folder (cats/, dogs/, ...) and try again.")
+        raise DataError(msg("errors.archives.no_class_folders", "'{source}' has no images inside class folders.",
+                            source=source),
+                        msg("errors.archives.no_class_folders.hint",
+                            "Put the images of each class in their own folder (cats/, dogs/, ...) and try again."))
     return ImageFiles(source, [n for n, _ in kept], [c for _, c in kept], skipped,
                       len(images) - len(kept), read, close)
 
@@ -166,7 +174,8 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:  # e.g. "zip file version 6.4"
-        raise DataError(f"The zip file '{path.name}' is damaged ({e}).", ZIP_HINT) from None
+        raise DataError(msg("errors.archives.damaged_zip", "The zip file '{name}' is damaged ({error}).",
+                            name=path.name, error=str(e)), ZIP_HINT) from None
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -186,18 +195,20 @@ def check_zip(archive: zipfile.ZipFile, what: str, check_ratio: bool = True) -> 
     infos = archive.infolist()
     for info in infos:
         if not info.filename:
-            raise DataError(f"The zip '{what}' is damaged: one of its entries has no name.", ZIP_HINT)
+            raise DataError(msg("errors.archives.nameless_entry", "The zip '{zip}' is damaged: one of its entries has "
+                                "no name.", zip=what), ZIP_HINT)
         if not is_safe_name(info.filename):
-            raise DataError(f"The zip '{what}' holds an entry named '{info.filename}' that points outside "
-                            "the archive, so none of it was read.", ZIP_HINT)
+            raise DataError(msg("errors.archives.zip_slip", "The zip '{zip}' holds an entry named '{entry}' that "
+                                "points outside the archive, so none of it was read.", zip=what, entry=info.filename),
+                            ZIP_HINT)
         if (check_ratio and info.file_size > RATIO_MIN_BYTES
                 and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
-            raise _bomb(what, f"'{info.filename}' unpacks {info.file_size // max(info.compress_size, 1):,} "
-                              "times bigger than it is stored")
+            raise _bomb(what, msg("engine.archives.bomb_ratio", "'{entry}' unpacks {ratio:,} times bigger than it is "
+                                  "stored", entry=info.filename, ratio=info.file_size // max(info.compress_size, 1)))
     total = sum(i.file_size for i in infos)
     if total > MAX_TOTAL_BYTES:
-        raise _bomb(what, f"it would unpack to {total / 2**20:,.0f} MB, more than the "
-                          f"{MAX_TOTAL_BYTES // 2**20} MB limit")
+        raise _bomb(what, msg("engine.archives.bomb_total", "it would unpack to {mb:,.0f} MB, more than the {limit} MB "
+                              "limit", mb=total / 2**20, limit=MAX_TOTAL_BYTES // 2**20))
     return [i for i in infos if not i.is_dir()]
 
 
@@ -212,22 +223,25 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> by
             while chunk := stream.read(CHUNK_BYTES):
                 buffer += chunk
                 if len(buffer) > limit:
-                    raise _bomb(what, f"'{info.filename}' unpacks to more than its listed size")
+                    raise _bomb(what, msg("engine.archives.bomb_size", "'{entry}' unpacks to more than its listed size",
+                                          entry=info.filename))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError,
             ValueError) as e:  # ValueError: a local header whose name is not UTF-8
-        raise DataError(f"The entry '{info.filename}' of the zip '{what}' could not be read ({e}).",
-                        ZIP_HINT) from None
+        raise DataError(msg("errors.archives.bad_entry", "The entry '{entry}' of the zip '{zip}' could not be read "
+                            "({error}).", entry=info.filename, zip=what, error=str(e)), ZIP_HINT) from None
     return bytes(buffer)
 
 
 def _bomb(what: str, why: str) -> DataError:
-    return DataError(f"The zip '{what}' was refused because {why}; it may be a zip bomb.",
-                     "Zip the image folders again with ordinary compression, or use fewer or smaller images.")
+    return DataError(msg("errors.archives.bomb", "The zip '{zip}' was refused because {why}; it may be a zip bomb.",
+                         zip=what, why=why),
+                     msg("errors.archives.bomb.hint",
+                         "Zip the image folders again with ordinary compression, or use fewer or smaller images."))
 
 
 def _too_big_entry(name: str) -> DataError:
-    return DataError(f"The file '{name}' is more than {MAX_ENTRY_BYTES // 2**20} MB, too big for one image.",
-                     f"Shrink it to at most {MAX_SIDE} x {MAX_SIDE} pixels, or remove it.")
+    return DataError(msg("errors.archives.entry_too_big", "The file '{name}' is more than {limit} MB, too big for one "
+                         "image.", name=name, limit=MAX_ENTRY_BYTES // 2**20), _shrink_hint())
 
 
 # --- single images -----------------------------------------------------------------------------
@@ -243,15 +257,28 @@ def _image_errors(name: str) -> Iterator[None]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(name, None) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError) as e:
-        detail = "" if isinstance(e, Image.UnidentifiedImageError) else f" ({e})"
-        raise DataError(f"The image '{name}' could not be read: it is damaged or not really an image{detail}.",
-                        "Remove it or replace it with a working copy, then try again.") from None
+        if isinstance(e, Image.UnidentifiedImageError):
+            text = msg("errors.archives.bad_image", "The image '{name}' could not be read: it is damaged or not "
+                       "really an image.", name=name)
+        else:
+            text = msg("errors.archives.bad_image_detail", "The image '{name}' could not be read: it is damaged or "
+                       "not really an image ({error}).", name=name, error=str(e))
+        raise DataError(text, msg("errors.archives.bad_image.hint",
+                                  "Remove it or replace it with a working copy, then try again.")) from None
 
 
 def _too_many_pixels(name: str, size: tuple[int, int] | None) -> DataError:
-    shown = f" ({size[0]} x {size[1]} pixels)" if size else ""
-    return DataError(f"The image '{name}' is too large to decode{shown}.",
-                     f"Shrink it to at most {MAX_SIDE} x {MAX_SIDE} pixels, or remove it.")
+    if size:
+        text = msg("errors.archives.too_many_pixels_size", "The image '{name}' is too large to decode ({width} x "
+                   "{height} pixels).", name=name, width=size[0], height=size[1])
+    else:
+        text = msg("errors.archives.too_many_pixels", "The image '{name}' is too large to decode.", name=name)
+    return DataError(text, _shrink_hint())
+
+
+def _shrink_hint() -> str:
+    return msg("errors.archives.shrink.hint", "Shrink it to at most {side} x {side} pixels, or remove it.",
+               side=MAX_SIDE)
 
 
 def open_image(data: bytes, name: str) -> Image.Image:
@@ -284,26 +311,30 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     Raises:
         DataError: not gzip, wrong magic or rank, or a size that does not match the header.
     """
-    damaged = f"The file {path.name} is damaged"
-    hint = "Delete it from the cache folder and download it again."
+    name, hint = path.name, DELETE_HINT
     try:
         with gzip.open(path, "rb") as f:
             head = f.read(4)
             if len(head) != 4 or head[:3] != b"\x00\x00\x08" or head[3] != ndim:
-                raise DataError(f"{damaged}: it is not an IDX file of {ndim}-D bytes.", hint)
+                raise DataError(msg("errors.archives.idx_magic", "The file {name} is damaged: it is not an IDX file of "
+                                    "{ndim}-D bytes.", name=name, ndim=ndim), hint)
             raw = f.read(4 * ndim)
             if len(raw) != 4 * ndim:
-                raise DataError(f"{damaged}: its header is cut short.", hint)
+                raise DataError(msg("errors.archives.idx_header", "The file {name} is damaged: its header is cut "
+                                    "short.", name=name), hint)
             dims = struct.unpack(f">{ndim}I", raw)
             count = int(np.prod(dims, dtype=np.int64))
             if count > MAX_IDX_BYTES:
-                raise DataError(f"{damaged}: its header claims {count:,} bytes of data.", hint)
+                raise DataError(msg("errors.archives.idx_claims", "The file {name} is damaged: its header claims "
+                                    "{count:,} bytes of data.", name=name, count=count), hint)
             data = f.read(count)
             if len(data) != count or f.read(1):
-                raise DataError(f"{damaged}: it holds {len(data):,} bytes of data where its header "
-                                f"says {count:,}.", hint)
+                raise DataError(msg("errors.archives.idx_size", "The file {name} is damaged: it holds {held:,} bytes "
+                                    "of data where its header says {count:,}.", name=name, held=len(data),
+                                    count=count), hint)
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{damaged} ({e}).", hint) from None
+        raise DataError(msg("errors.archives.idx_damaged", "The file {name} is damaged ({error}).", name=name,
+                            error=str(e)), hint) from None
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
@@ -316,7 +347,7 @@ def read_cifar10(path: Path) -> tuple[np.ndarray, list[str]]:
     The archive is streamed and nothing is extracted; only regular files with the expected names
     are read, and only through `numpy_pickle.load_pickle`.
     """
-    hint = "Delete it from the cache folder and download it again."
+    hint = DELETE_HINT
     found: dict[str, bytes] = {}
     with tarfile.open(path, mode="r|gz") as archive:
         for member in archive:
@@ -328,17 +359,19 @@ def read_cifar10(path: Path) -> tuple[np.ndarray, list[str]]:
                     found[base] = stream.read()
     missing = [n for n in CIFAR_FILES if n not in found]
     if missing:
-        raise DataError(f"The CIFAR-10 archive {path.name} has no {', '.join(missing)}.", hint)
-    meta = load_pickle(found["batches.meta"], f"batches.meta in {path.name}")
+        raise DataError(msg("errors.archives.cifar_missing", "The CIFAR-10 archive {name} has no {files}.",
+                            name=path.name, files=", ".join(missing)), hint)
+    meta = load_pickle(found["batches.meta"], _member("batches.meta", path.name))
     names = [n.decode() if isinstance(n, bytes) else str(n) for n in _field(meta, "label_names", path)]
     images, labels = [], []
     for batch in CIFAR_FILES[:-1]:
-        d = load_pickle(found[batch], f"{batch} in {path.name}")
+        d = load_pickle(found[batch], _member(batch, path.name))
         data, batch_labels = _field(d, "data", path), np.asarray(_field(d, "labels", path))
         if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
                 and data.shape[1] == 3072 and batch_labels.shape == (len(data),)
                 and batch_labels.dtype.kind in "iu" and np.all((batch_labels >= 0) & (batch_labels < len(names)))):
-            raise DataError(f"The CIFAR-10 batch {batch} in {path.name} is not laid out as expected.", hint)
+            raise DataError(msg("errors.archives.cifar_layout", "The CIFAR-10 batch {batch} in {name} is not laid out "
+                                "as expected.", batch=batch, name=path.name), hint)
         images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))  # (n, 32, 32, 3)
         labels.append(batch_labels)
     all_labels = np.concatenate(labels)
@@ -351,5 +384,9 @@ def _field(d: object, key: str, path: Path) -> object:
         for k in (key.encode(), key):
             if k in d:
                 return d[k]
-    raise DataError(f"The CIFAR-10 archive {path.name} lacks its '{key}' entries.",
-                    "Delete it from the cache folder and download it again.")
+    raise DataError(msg("errors.archives.cifar_field", "The CIFAR-10 archive {name} lacks its '{entry}' entries.",
+                        name=path.name, entry=key), DELETE_HINT)
+
+
+def _member(member: str, archive: str) -> str:
+    return msg("engine.archives.member", "{member} in {archive}", member=member, archive=archive)

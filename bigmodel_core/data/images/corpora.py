@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from ...errors import DataError, did_you_mean
+from ...errors import DataError, did_you_mean, msg
 from ..download import rebase_url
-from ..download import Progress, cache_dir, discard, fetch
+from ..download import DELETE_HINT, REMOVED_HINT, Progress, cache_dir, discard, fetch
 from .archives import read_cifar10, read_idx
 
 Images = tuple[np.ndarray, list[str]]  # (images (N, H, W, C) uint8, class name per image)
@@ -70,12 +70,18 @@ def parse_idx_set(class_names: tuple[str, ...]) -> Callable[[list[Path]], Images
         train_x, train_y, test_x, test_y = (read_idx(p, 3 if "images" in p.name else 1) for p in paths)
         for x, y, part in ((train_x, train_y, "training"), (test_x, test_y, "test")):
             if len(x) != len(y):
-                raise DataError(f"The {part} files hold {len(x):,} images but {len(y):,} labels.",
-                                "Delete them from the cache folder and download them again.")
+                text = (msg("errors.image_corpora.count_mismatch_train", "The training files hold {images:,} images "
+                            "but {labels:,} labels.", images=len(x), labels=len(y)) if part == "training" else
+                        msg("errors.image_corpora.count_mismatch_test", "The test files hold {images:,} images but "
+                            "{labels:,} labels.", images=len(x), labels=len(y)))
+                raise DataError(text,
+                                msg("errors.image_corpora.count_mismatch.hint",
+                                    "Delete them from the cache folder and download them again."))
         labels = np.concatenate([train_y, test_y])
         if labels.size and labels.max() >= len(class_names):
-            raise DataError(f"A label file holds the class number {int(labels.max())}, but there are only "
-                            f"{len(class_names)} classes.", "Delete it from the cache folder and download it again.")
+            raise DataError(msg("errors.image_corpora.bad_label", "A label file holds the class number {label}, but "
+                                "there are only {n} classes.", label=int(labels.max()), n=len(class_names)),
+                            DELETE_HINT)
         images = np.concatenate([train_x, test_x])[..., None]  # (n, 28, 28, 1)
         return images, np.asarray(class_names, dtype=object)[labels].tolist()
 
@@ -91,45 +97,49 @@ IMAGE_CORPORA: dict[str, ImageCorpus] = {
     for c in (
         ImageCorpus(
             name="mnist",
-            title="MNIST: handwritten digits",
-            description="70,000 grey 28x28 images of handwritten digits 0-9 (60,000 train + "
-            "10,000 test), the classic first image-classification task.",
+            title=msg("engine.image_corpora.mnist.title", "MNIST: handwritten digits"),
+            description=msg("engine.image_corpora.mnist.description", "70,000 grey 28x28 images of handwritten "
+                            "digits 0-9 (60,000 train + 10,000 test), the classic first image-classification task."),
             files=tuple(RemoteFile(MNIST_URL + n, s, b) for n, s, b in zip(IDX_NAMES, (
                 "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
                 "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
                 "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
                 "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
             ), (9_912_422, 28_881, 1_648_877, 4_542))),
-            license="Freely available for research and teaching. Cite: LeCun, Cortes & Burges, "
-            "The MNIST database of handwritten digits; LeCun et al., Gradient-Based Learning "
-            "Applied to Document Recognition, Proc. IEEE 1998.",
+            license=msg("engine.image_corpora.mnist.license", "Freely available for research and teaching. Cite: "
+                        "{citation}", citation="LeCun, Cortes & Burges, The MNIST database of handwritten digits; "
+                        "LeCun et al., Gradient-Based Learning Applied to Document Recognition, Proc. IEEE 1998."),
             parse=parse_idx_set(tuple(str(d) for d in range(10))),
         ),
         ImageCorpus(
             name="fashion_mnist",
-            title="Fashion-MNIST: clothing pictures",
-            description="70,000 grey 28x28 pictures of clothes in 10 classes (T-shirt, trouser, "
-            "pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot): harder than digits.",
+            title=msg("engine.image_corpora.fashion_mnist.title", "Fashion-MNIST: clothing pictures"),
+            description=msg("engine.image_corpora.fashion_mnist.description", "70,000 grey 28x28 pictures of clothes "
+                            "in 10 classes (T-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, "
+                            "ankle boot): harder than digits."),
             files=tuple(RemoteFile(FASHION_URL + n, s, b) for n, s, b in zip(IDX_NAMES, (
                 "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
                 "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
                 "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
                 "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
             ), (26_421_880, 29_515, 4_422_102, 5_148))),
-            license="MIT License, Zalando SE. Cite: Xiao, Rasul & Vollgraf, Fashion-MNIST: a "
-            "Novel Image Dataset for Benchmarking Machine Learning Algorithms, 2017.",
+            license=msg("engine.image_corpora.fashion_mnist.license", "MIT License, Zalando SE. Cite: {citation}",
+                        citation="Xiao, Rasul & Vollgraf, Fashion-MNIST: a Novel Image Dataset for Benchmarking "
+                        "Machine Learning Algorithms, 2017."),
             parse=parse_idx_set(FASHION_CLASSES),
         ),
         ImageCorpus(
             name="cifar10",
-            title="CIFAR-10: small colour photos",
-            description="60,000 colour 32x32 photos in 10 classes (airplane, automobile, bird, "
-            "cat, deer, dog, frog, horse, ship, truck): a real challenge for small CNNs.",
+            title=msg("engine.image_corpora.cifar10.title", "CIFAR-10: small colour photos"),
+            description=msg("engine.image_corpora.cifar10.description", "60,000 colour 32x32 photos in 10 classes "
+                            "(airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck): a real challenge "
+                            "for small CNNs."),
             files=(RemoteFile("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
                               "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
                               170_498_071),),
-            license="Free for research and teaching. Cite: Krizhevsky, Learning Multiple Layers "
-            "of Features from Tiny Images, Technical Report, University of Toronto, 2009.",
+            license=msg("engine.image_corpora.cifar10.license", "Free for research and teaching. Cite: {citation}",
+                        citation="Krizhevsky, Learning Multiple Layers of Features from Tiny Images, Technical Report, "
+                        "University of Toronto, 2009."),
             parse=parse_cifar10,
         ),
     )
@@ -139,7 +149,8 @@ IMAGE_CORPORA: dict[str, ImageCorpus] = {
 def get_image_corpus(name: str) -> ImageCorpus:
     """The registered image set called `name`; DataError with a did-you-mean hint otherwise."""
     if name not in IMAGE_CORPORA:
-        raise DataError(f"There is no downloadable image set called '{name}'.", did_you_mean(name, IMAGE_CORPORA))
+        raise DataError(msg("errors.image_corpora.unknown", "There is no downloadable image set called '{name}'.",
+                            name=name), did_you_mean(name, IMAGE_CORPORA))
     return IMAGE_CORPORA[name]
 
 
@@ -172,7 +183,8 @@ def download_images(
         later = sum(f.size_bytes for f in corpus.files[i + 1:])
         path = fetch(rebase_url(remote.url, base_url), folder / remote.filename, remote.sha256,
                      remote.size_bytes, _overall(progress, done, later),
-                     name=f"{corpus.title.split(':')[0]} file {remote.filename}")
+                     name=msg("engine.image_corpora.file", "{set} file {file}", set=corpus.title.split(":")[0],
+                              file=remote.filename))
         paths.append(path)
         done += path.stat().st_size
     if progress:
@@ -199,13 +211,15 @@ def _read(corpus: ImageCorpus, paths: list[Path]) -> Images:
         unpinned = [p for f, p in zip(corpus.files, paths) if f.sha256 is None]
         for path in unpinned:
             discard(path)
-        message = e.message if isinstance(e, DataError) else f"The downloaded {corpus.title} could not be read ({e})."
-        hint = "It was removed from the cache; download it again." if unpinned else (
-            e.hint if isinstance(e, DataError) else "Delete it from the cache folder and download it again.")
+        message = e.message if isinstance(e, DataError) else msg(
+            "errors.corpora.unreadable", "The downloaded {title} could not be read ({error}).",
+            title=corpus.title, error=str(e))
+        hint = REMOVED_HINT if unpinned else (e.hint if isinstance(e, DataError) else DELETE_HINT)
         raise DataError(message, hint) from None
     if not len(images):
-        raise DataError(f"The downloaded {corpus.title} holds no images.",
-                        "Delete it from the cache folder and download it again.")
+        raise DataError(msg("errors.image_corpora.empty", "The downloaded {title} holds no images.",
+                            title=corpus.title),
+                        DELETE_HINT)
     return images, labels
 
 

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from sklearn.datasets import load_digits  # top level: see data/dataset.py (import race between script threads)
 
 from ...config import DataConfig
-from ...errors import DataError, did_you_mean
+from ...errors import DataError, did_you_mean, msg
 from ..labels import encode_labels, split_indices, subsample_train
 from .archives import ImageFiles, decode_image, load_image, open_image, open_image_files
 from .npz import read_npz
@@ -30,10 +30,10 @@ from .corpora import IMAGE_CORPORA, download_images, get_image_corpus
 
 IMAGE_BUILTINS = {
     "digits": {
-        "title": "Handwritten digits 8x8 (built in)",
+        "title": msg("engine.images.digits.title", "Handwritten digits 8x8 (built in)"),
         "task": "image",
-        "description": "1,797 tiny grey 8x8 images of handwritten digits 0-9 from scikit-learn: "
-                       "offline, and a small CNN learns them in seconds.",
+        "description": msg("engine.images.digits.description", "1,797 tiny grey 8x8 images of handwritten digits "
+                           "0-9 from scikit-learn: offline, and a small CNN learns them in seconds."),
     },
 }
 IMAGE_SOURCES = ("npz", "folder")  # plus builtin:digits and download:mnist|fashion_mnist|cifar10
@@ -135,16 +135,18 @@ def check_image_upload(path: Path | str) -> None:
 
 def _check_classes(files: ImageFiles) -> None:
     if len(set(files.labels)) < 2:
-        raise DataError(f"All images of {files.source} are in one class folder ('{files.labels[0]}'), "
-                        "so there is nothing to tell apart.",
-                        "Add a folder of images of at least one other class next to it.")
+        raise DataError(msg("errors.images.one_class", "All images of {source} are in one class folder ('{label}'), "
+                            "so there is nothing to tell apart.", source=files.source, label=files.labels[0]),
+                        msg("errors.images.one_class.hint", "Add a folder of images of at least one other class next "
+                            "to it."))
 
 
 def _read_arrays(source: str, target: str) -> tuple[np.ndarray, list, str]:
     """(images (N, H, W, C) uint8, raw labels, description) of a built-in, npz or download SPEC."""
     if source == "builtin":
         if target not in IMAGE_BUILTINS:
-            raise DataError(f"There is no built-in image dataset called '{target}'.", did_you_mean(target, IMAGE_BUILTINS))
+            raise DataError(msg("errors.images.unknown_builtin", "There is no built-in image dataset called '{name}'.",
+                                name=target), did_you_mean(target, IMAGE_BUILTINS))
 
         digits = load_digits()
         images = np.rint(digits.images * (255 / 16)).astype(np.uint8)[..., None]  # (1797, 8, 8, 1)
@@ -158,8 +160,9 @@ def _read_arrays(source: str, target: str) -> tuple[np.ndarray, list, str]:
         images, labels = read_npz(path)
         if labels.dtype.kind == "S":
             labels = np.char.decode(labels, "utf-8", errors="replace")
-        return as_nhwc(images, path.name), labels.tolist(), f"Uploaded arrays {path.name}"
-    raise DataError(f"'{source}' is not a kind of image dataset.",
+        description = msg("engine.images.uploaded_arrays", "Uploaded arrays {name}", name=path.name)
+        return as_nhwc(images, path.name), labels.tolist(), description
+    raise DataError(msg("errors.images.unknown_source", "'{source}' is not a kind of image dataset.", source=source),
                     did_you_mean(source, ("builtin", "download") + IMAGE_SOURCES))
 
 
@@ -179,14 +182,27 @@ def _read_folder(target: str, cfg: DataConfig) -> tuple[np.ndarray, list[str], s
         out = np.empty((len(keep), size, size, channels), dtype=np.uint8)
         for j, i in enumerate(keep):
             out[j] = to_model_image(decode_image(files.read(i), files.names[i]), size, channels)
-        notes = [f"{len(files):,} images in {len(set(files.labels))} class folders"]
-        if len(keep) < len(files):
-            notes.append(f"a sample of {len(keep):,} used")
-        if files.skipped:
-            notes.append(f"{files.skipped} non-image file{'s' * (files.skipped != 1)} skipped")
-        if files.loose:
-            notes.append(f"{files.loose} image{'s' * (files.loose != 1)} outside the class folders skipped")
-        return out, labels, f"Uploaded images {files.source}: " + "; ".join(notes) + "."
+        return out, labels, _folder_description(files, len(keep))
+
+
+def _folder_description(files: ImageFiles, used: int) -> str:
+    """'Uploaded images cats.zip: 1,200 images in 2 class folders; a sample of 500 used.' (a Msg)."""
+    notes = [msg("engine.images.note_count", "{n:,} images in {classes} class folders",
+                 n=len(files), classes=len(set(files.labels)))]
+    if used < len(files):
+        notes.append(msg("engine.images.note_sample", "a sample of {n:,} used", n=used))
+    if files.skipped == 1:
+        notes.append(msg("engine.images.note_skipped_one", "{n} non-image file skipped", n=files.skipped))
+    elif files.skipped:
+        notes.append(msg("engine.images.note_skipped", "{n} non-image files skipped", n=files.skipped))
+    if files.loose == 1:
+        notes.append(msg("engine.images.note_loose_one", "{n} image outside the class folders skipped", n=files.loose))
+    elif files.loose:
+        notes.append(msg("engine.images.note_loose", "{n} images outside the class folders skipped", n=files.loose))
+    joined = notes[-1]
+    for note in reversed(notes[:-1]):  # nested, so each note is translated and each language joins them its way
+        joined = msg("engine.images.notes_join", "{first}; {rest}", first=note, rest=joined)
+    return msg("engine.images.uploaded_images", "Uploaded images {source}: {notes}.", source=files.source, notes=joined)
 
 
 def _survey(files: ImageFiles, keep: np.ndarray, need_grey: bool) -> tuple[list[int], list[bool]]:
@@ -218,16 +234,21 @@ def _check_shape_settings(size: Optional[int], channels: Optional[int]) -> None:
     from .archives import MAX_SIDE
 
     if size is not None and not (isinstance(size, int) and 2 <= size <= MAX_SIDE):
-        raise DataError(f"The image size {size!r} is not usable.", f"Choose a whole number of pixels from 2 to {MAX_SIDE}.")
+        raise DataError(msg("errors.images.bad_size", "The image size {size} is not usable.", size=repr(size)),
+                        msg("errors.images.bad_size.hint", "Choose a whole number of pixels from 2 to {most}.",
+                            most=MAX_SIDE))
     if channels not in (None, 1, 3):
-        raise DataError(f"Images cannot have {channels!r} channels here.", "Choose 1 (grey) or 3 (colour).")
+        raise DataError(msg("errors.images.bad_channels", "Images cannot have {channels} channels here.",
+                            channels=repr(channels)),
+                        msg("errors.images.bad_channels.hint", "Choose 1 (grey) or 3 (colour)."))
 
 
 def _check_memory(n: int, size: int, channels: int) -> None:
     need = n * size * size * channels
     if need > MAX_OUTPUT_BYTES:
-        raise DataError(f"{n:,} images of {size} x {size} pixels would take {need / 2**30:.1f} GB of memory.",
-                        "Use fewer images (max rows) or a smaller image size.")
+        raise DataError(msg("errors.images.memory", "{n:,} images of {size} x {size} pixels would take {gb:.1f} GB of "
+                            "memory.", n=n, size=size, gb=need / 2**30),
+                        msg("errors.images.memory.hint", "Use fewer images (max rows) or a smaller image size."))
 
 
 # --- conversion --------------------------------------------------------------------------------
@@ -244,9 +265,10 @@ def convert_images(images: Sequence[Image.Image | np.ndarray] | np.ndarray, size
     """
     _check_shape_settings(size, channels)
     if isinstance(images, np.ndarray) and images.ndim >= 3 and images.dtype != object:
-        return _convert_array(as_nhwc(images, "the images"), size, channels)
+        return _convert_array(as_nhwc(images, msg("engine.images.the_images", "the images")), size, channels)
     if not len(images):
-        raise DataError("There are no images to convert.", "Give at least one image.")
+        raise DataError(msg("errors.images.none_to_convert", "There are no images to convert."),
+                        msg("errors.images.none_to_convert.hint", "Give at least one image."))
     pics = [_grey_or_rgb(_as_pil(img)) for img in images]
     size = size or _most_common_side([max(p.size) for p in pics])
     channels = channels or (1 if all(_is_greyish(p) for p in pics) else 3)
@@ -274,10 +296,13 @@ def as_nhwc(images: np.ndarray, what: str) -> np.ndarray:
     elif images.ndim == 4 and images.shape[-1] not in (1, 3, 4) and images.shape[1] in (1, 3, 4):
         images = images.transpose(0, 2, 3, 1)  # PyTorch's channels-first layout
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[1:3], default=0) < 1:
-        raise DataError(f"The images in {what} have shape {images.shape}, which is not a stack of pictures.",
-                        "Store them as (count, height, width) for grey or (count, height, width, 3) for colour.")
+        raise DataError(msg("errors.images.bad_shape", "The images in {what} have shape {shape}, which is not a stack "
+                            "of pictures.", what=what, shape=str(images.shape)),
+                        msg("errors.images.bad_shape.hint", "Store them as (count, height, width) for grey or "
+                            "(count, height, width, 3) for colour."))
     if not len(images):
-        raise DataError(f"{what} holds no images.", "Add at least a few images per class.")
+        raise DataError(msg("errors.images.no_images", "{what} holds no images.", what=what),
+                        msg("errors.images.no_images.hint", "Add at least a few images per class."))
     return to_uint8(images, what)
 
 
@@ -288,19 +313,24 @@ def to_uint8(a: np.ndarray, what: str) -> np.ndarray:
     if a.dtype == bool:
         return a.astype(np.uint8) * 255
     if a.dtype.kind not in "iuf":
-        raise DataError(f"The pixels in {what} are of type {a.dtype}, not numbers.", "Store the images as numbers.")
+        raise DataError(msg("errors.images.pixel_type", "The pixels in {what} are of type {dtype}, not numbers.",
+                            what=what, dtype=str(a.dtype)),
+                        msg("errors.images.pixel_type.hint", "Store the images as numbers."))
     lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0:
-        raise DataError(f"The pixels in {what} hold negative or missing values.",
-                        "Store pixels from 0 to 255 (or 0 to 1 for floats), not normalised values.")
+        raise DataError(msg("errors.images.negative_pixels", "The pixels in {what} hold negative or missing values.",
+                            what=what),
+                        msg("errors.images.negative_pixels.hint",
+                            "Store pixels from 0 to 255 (or 0 to 1 for floats), not normalised values."))
     if a.dtype.kind == "f" and hi <= 1.0:
         return np.rint(a * 255).astype(np.uint8)
     if hi <= 255:
         return np.rint(a).astype(np.uint8) if a.dtype.kind == "f" else a.astype(np.uint8)
     if hi <= 65535:
         return np.rint(a / 257).astype(np.uint8)  # 16-bit pixels
-    raise DataError(f"The pixels in {what} go up to {hi:g}, more than 16-bit images do.",
-                    "Store pixels from 0 to 255 (or 0 to 1 for floats).")
+    raise DataError(msg("errors.images.pixels_too_high", "The pixels in {what} go up to {high:g}, more than 16-bit "
+                        "images do.", what=what, high=hi),
+                    msg("errors.images.pixels_too_high.hint", "Store pixels from 0 to 255 (or 0 to 1 for floats)."))
 
 
 def _convert_array(images: np.ndarray, size: Optional[int], channels: Optional[int]) -> np.ndarray:
@@ -338,7 +368,7 @@ def _as_pil(img: Image.Image | np.ndarray) -> Image.Image:
     a = np.asarray(img)
     if a.ndim == 2:
         a = a[..., None]
-    a = as_nhwc(a[None], "the image")[0]
+    a = as_nhwc(a[None], msg("engine.images.the_image", "the image"))[0]
     return Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode={1: "L", 3: "RGB", 4: "RGBA"}[a.shape[-1]])
 
 
@@ -351,7 +381,7 @@ def _grey_or_rgb(img: Image.Image) -> Image.Image:
     if img.mode.startswith("I;16"):
         return Image.fromarray(np.rint(np.asarray(img) / 257).astype(np.uint8), mode="L")
     if img.mode in ("I", "F") or img.mode.startswith("I;"):
-        return Image.fromarray(to_uint8(np.asarray(img), "the image"), mode="L")
+        return Image.fromarray(to_uint8(np.asarray(img), msg("engine.images.the_image", "the image")), mode="L")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
         rgba = np.asarray(img.convert("RGBA"))
         rgb = ((rgba[..., :3].astype(np.uint16) * rgba[..., 3:] + 127) // 255).astype(np.uint8)

@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ...errors import InputError
+from ...errors import InputError, msg
 
 INVERT_CHOICES = ("auto", "yes", "no")
 EMPTY_RANGE = 16.0  # grey levels (of 255): less contrast than this is an empty canvas
@@ -80,7 +80,8 @@ def prepare_upload(img: Any, size: int, channels: int, invert: str = "auto", *, 
     _check_target(size, channels)
     style = style or ("digit" if channels == 1 else "photo")
     if style not in ("digit", "photo"):
-        raise InputError(f"'{style}' is not a way to prepare a picture.", "Choose 'digit' or 'photo'.")
+        raise InputError(msg("errors.drawing.style", "'{style}' is not a way to prepare a picture.", style=style),
+                         msg("errors.drawing.style.hint", "Choose 'digit' or 'photo'."))
     pic = _open_image(img)
     if max(pic.size) > MAX_WORK_SIDE:
         pic = pic.copy()
@@ -93,8 +94,10 @@ def prepare_upload(img: Any, size: int, channels: int, invert: str = "auto", *, 
 
 def _check_target(size: int, channels: int) -> None:
     if int(size) < 1 or int(channels) not in (1, 3):
-        raise InputError(f"A model input of {size}x{size} pixels with {channels} channels is not possible.",
-                         "Use the size and channels of the trained model (1 for grey, 3 for colour).")
+        raise InputError(msg("errors.drawing.target", "A model input of {size}x{size} pixels with {channels} channels "
+                             "is not possible.", size=size, channels=channels),
+                         msg("errors.drawing.target.hint",
+                             "Use the size and channels of the trained model (1 for grey, 3 for colour)."))
 
 
 def _open_image(img: Any):
@@ -116,14 +119,16 @@ def _open_image(img: Any):
         pic.load()
         return pic
     except (UnidentifiedImageError, OSError, AttributeError, ValueError):
-        raise InputError("This file is not a picture that can be read.", "Use a PNG or JPEG picture.") from None
+        raise InputError(msg("errors.drawing.not_a_picture", "This file is not a picture that can be read."),
+                         msg("errors.drawing.not_a_picture.hint", "Use a PNG or JPEG picture.")) from None
 
 
 def _to_grey(arr: np.ndarray, background: Union[str, tuple]) -> np.ndarray:
     """(H, W[, 3|4]) image -> (H, W) float32 grey in 0..255, alpha composited over `background`."""
     if arr.ndim not in (2, 3) or arr.size == 0 or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-        raise InputError(f"A drawing of shape {arr.shape} cannot be read.",
-                         "Pass the canvas image as an (height, width, 4) RGBA array.")
+        raise InputError(msg("errors.drawing.shape", "A drawing of shape {shape} cannot be read.",
+                             shape=str(arr.shape)),
+                         msg("errors.drawing.shape.hint", "Pass the canvas image as an (height, width, 4) RGBA array."))
     x = arr.astype(np.float32)
     if arr.dtype.kind == "f" and x.max() <= 1.0:
         x = x * 255.0
@@ -148,6 +153,12 @@ def _to_grey(arr: np.ndarray, background: Union[str, tuple]) -> np.ndarray:
     return grey * alpha + bg * (1.0 - alpha)
 
 
+def _bad_invert(invert: str) -> InputError:
+    return InputError(msg("errors.drawing.invert", "'{invert}' is not a choice for inverting the picture.",
+                          invert=invert),
+                      msg("errors.drawing.invert.hint", "Choose one of: {choices}.", choices=", ".join(INVERT_CHOICES)))
+
+
 def _border(grey: np.ndarray) -> np.ndarray:
     """The pixels of a frame about 4% thick around the image, (n,)."""
     h, w = grey.shape
@@ -157,17 +168,18 @@ def _border(grey: np.ndarray) -> np.ndarray:
 
 def _empty(upload: bool = False) -> InputError:
     if upload:
-        return InputError("The picture is blank: there is no digit on it.",
-                          "Use a picture of one digit, large and in the middle.")
-    return InputError("The canvas is empty.", "Draw a digit with the mouse or a finger, large and in the middle.")
+        return InputError(msg("errors.drawing.blank", "The picture is blank: there is no digit on it."),
+                          msg("errors.drawing.blank.hint", "Use a picture of one digit, large and in the middle."))
+    return InputError(msg("errors.drawing.empty", "The canvas is empty."),
+                      msg("errors.drawing.empty.hint", "Draw a digit with the mouse or a finger, large and in the "
+                          "middle."))
 
 
 def _digit_steps(grey: np.ndarray, size: int, channels: int, invert: str, margin: Optional[float],
                  return_steps: bool, upload: bool = False) -> Union[np.ndarray, tuple[np.ndarray, Steps]]:
     """Grey picture -> light digit on black, cropped, scaled into its box and centred by mass."""
     if invert not in INVERT_CHOICES:
-        raise InputError(f"'{invert}' is not a choice for inverting the picture.",
-                         "Choose one of: " + ", ".join(INVERT_CHOICES) + ".")
+        raise _bad_invert(invert)
     lo, hi = float(grey.min()), float(grey.max())
     if hi - lo < EMPTY_RANGE:
         raise _empty(upload)
@@ -177,8 +189,9 @@ def _digit_steps(grey: np.ndarray, size: int, channels: int, invert: str, margin
         grey, paper = 255.0 - grey, 255.0 - paper
     ink = np.clip(grey - paper, 0.0, None)  # (H, W) the paper's level becomes black
     if ink.max() < EMPTY_RANGE:
-        raise InputError("Nothing in the picture is lighter than its background.",
-                         "For dark ink on light paper set invert to 'auto' or 'yes'.")
+        raise InputError(msg("errors.drawing.no_ink", "Nothing in the picture is lighter than its background."),
+                         msg("errors.drawing.no_ink.hint", "For dark ink on light paper set invert to 'auto' or "
+                             "'yes'."))
     ink = np.clip((ink / ink.max() - NOISE_FLOOR) / (1.0 - NOISE_FLOOR), 0.0, 1.0)
     square = _crop_square(ink)  # (L, L) in 0..1, the ink's bounding box padded to a square
     frac = default_margin(size) if margin is None else float(margin)
@@ -239,8 +252,7 @@ def _photo_steps(pic, size: int, channels: int, invert: str, return_steps: bool
     from PIL import Image, ImageOps
 
     if invert not in INVERT_CHOICES:
-        raise InputError(f"'{invert}' is not a choice for inverting the picture.",
-                         "Choose one of: " + ", ".join(INVERT_CHOICES) + ".")
+        raise _bad_invert(invert)
     rgb = pic.convert("RGBA")
     flat = Image.new("RGBA", rgb.size, (255, 255, 255, 255))
     rgb = Image.alpha_composite(flat, rgb).convert("RGB")  # transparent -> white

@@ -15,7 +15,8 @@ import pickle
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, msg
+from ..download import DELETE_HINT
 
 
 class _Dtype:
@@ -33,7 +34,7 @@ class _Dtype:
         state = self.state if isinstance(self.state, tuple) else ()
         order = _text(state[1]) if len(state) > 1 else "|"
         if code not in PLAIN_DTYPES or order not in ("<", ">", "|", "=") or any(x is not None for x in state[2:5]):
-            raise _refused_pickle(f"build numpy.dtype({code!r})")
+            raise _refused_pickle(msg("engine.numpy_pickle.dtype", "build numpy.dtype({code})", code=repr(code)))
         return np.dtype(code).newbyteorder(order) if order in "<>" else np.dtype(code)
 
 
@@ -52,11 +53,13 @@ class _Array:
         if len(state) == 5:
             state = state[1:]  # (version, shape, dtype, is_fortran, raw)
         if len(state) != 4 or not isinstance(state[1], _Dtype) or not isinstance(state[3], bytes):
-            raise _refused_pickle("build a numpy array that is not plain numbers")
+            raise _refused_pickle(msg("engine.numpy_pickle.not_numbers", "build a numpy array that is not plain "
+                                      "numbers"))
         shape, dtype, fortran, raw = state[0], state[1].real(), state[2], state[3]
         if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)) \
                 or len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-            raise _refused_pickle("build a numpy array whose bytes do not match its shape")
+            raise _refused_pickle(msg("engine.numpy_pickle.bad_bytes",
+                                      "build a numpy array whose bytes do not match its shape"))
         return np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
@@ -68,7 +71,7 @@ def _text(value: object) -> str | None:
 
 def _reconstruct(subtype: object, *args: object) -> _Array:
     if subtype is not _Array:
-        raise _refused_pickle("build a subclass of numpy.ndarray")
+        raise _refused_pickle(msg("engine.numpy_pickle.subclass", "build a subclass of numpy.ndarray"))
     return _Array()
 
 
@@ -105,7 +108,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         found = PICKLE_GLOBALS.get((module, name))
         if found is None:
-            raise _refused_pickle(f"run {module}.{name}")
+            raise _refused_pickle(msg("engine.numpy_pickle.run", "run {name}", name=f"{module}.{name}"))
         return found
 
 
@@ -114,13 +117,14 @@ def load_pickle(data: bytes, what: str) -> object:
     try:
         return _materialize(NumpyOnlyUnpickler(io.BytesIO(data), encoding="bytes").load())
     except RefusedPickle as e:
-        raise DataError(f"The file {what} asks to {e.action} while being read, which BigModel Lab never "
-                        "allows, so it was not read.",
-                        "Use the original archive from the official address; this one was altered.") from None
+        raise DataError(msg("errors.numpy_pickle.refused", "The file {what} asks to {action} while being read, which "
+                            "BigModel Lab never allows, so it was not read.", what=what, action=e.action),
+                        msg("errors.numpy_pickle.refused.hint",
+                            "Use the original archive from the official address; this one was altered.")) from None
     except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError, IndexError,
             KeyError, RecursionError, MemoryError) as e:
-        raise DataError(f"The file {what} is damaged ({type(e).__name__}: {e}).",
-                        "Delete it from the cache folder and download it again.") from None
+        raise DataError(msg("errors.numpy_pickle.damaged", "The file {what} is damaged ({error}).", what=what,
+                            error=f"{type(e).__name__}: {e}"), DELETE_HINT) from None
 
 
 def _materialize(obj: object) -> object:

@@ -22,9 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 from urllib.parse import urlsplit
 
-from bigmodel_core.data.download import Progress, cache_dir, discard, fetch, rebase_url
+from bigmodel_core.data.download import (DELETE_HINT, REMOVED_HINT, Progress, cache_dir, discard, fetch,
+                                         rebase_url)
 from bigmodel_core.data.text.nltk_install import NLTK_INDEX_URL, install_nltk_package, nltk_corpus_root
-from bigmodel_core.errors import DataError, did_you_mean
+from bigmodel_core.errors import DataError, did_you_mean, msg
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def parse_sst2(path: Path) -> Texts:
         members = {PurePosixPath(n).name: n for n in archive.namelist()}
         for split in ("train.tsv", "dev.tsv"):
             if split not in members:
-                raise DataError(f"SST-2.zip has no {split}.", "Delete it and download it again.")
+                raise DataError(msg("errors.corpora.sst2_missing", "SST-2.zip has no {file}.", file=split),
+                                msg("errors.corpora.sst2_missing.hint", "Delete it and download it again."))
             lines = archive.read(members[split]).decode("utf-8").splitlines()
             for number, line in enumerate(lines[1:], start=2):  # line 1 is the header
                 if not line.strip():
@@ -74,8 +76,9 @@ def parse_sst2(path: Path) -> Texts:
                 sentence, _, label = line.rpartition("\t")
                 if label not in BINARY_LABELS:
                     raise DataError(
-                        f"Line {number} of SST-2 {split} has the label '{label}', not 0 or 1.",
-                        "Delete SST-2.zip from the cache and download it again.",
+                        msg("errors.corpora.sst2_label", "Line {line} of SST-2 {file} has the label '{label}', not 0 "
+                            "or 1.", line=number, file=split, label=label),
+                        msg("errors.corpora.sst2_label.hint", "Delete SST-2.zip from the cache and download it again."),
                     )
                 texts.append(sentence.strip())
                 labels.append(BINARY_LABELS[label])
@@ -154,52 +157,56 @@ CORPORA: dict[str, Corpus] = {
     for c in (
         Corpus(
             name="sst2",
-            title="SST-2: movie-review sentences",
-            description="68,221 sentences and phrases from Rotten Tomatoes reviews (GLUE's "
-            "train and dev sets of the Stanford Sentiment Treebank), labelled positive or "
-            "negative. Short texts: quick to train on.",
+            title=msg("engine.corpora.sst2.title", "SST-2: movie-review sentences"),
+            description=msg("engine.corpora.sst2.description", "68,221 sentences and phrases from Rotten Tomatoes "
+                            "reviews (GLUE's train and dev sets of the Stanford Sentiment Treebank), labelled positive "
+                            "or negative. Short texts: quick to train on."),
             url="https://dl.fbaipublicfiles.com/glue/data/SST-2.zip",
             sha256="d67e16fb55739c1b32cdce9877596db1c127dc322d93c082281f64057c16deaa",
             size_bytes=7_439_277,
-            license="Research use. Cite: Socher et al., Recursive Deep Models for Semantic "
-            "Compositionality Over a Sentiment Treebank, EMNLP 2013; Wang et al., GLUE, 2018.",
+            license=msg("engine.corpora.research_use", "Research use. Cite: {citation}", citation="Socher et al., "
+                        "Recursive Deep Models for Semantic Compositionality Over a Sentiment Treebank, EMNLP 2013; "
+                        "Wang et al., GLUE, 2018."),
             parse=parse_sst2,
         ),
         Corpus(
             name="imdb",
-            title="IMDB: Large Movie Review Dataset",
-            description="50,000 full movie reviews from IMDb (25,000 train + 25,000 test), "
-            "half positive and half negative. Long texts: slower to train, a real benchmark.",
+            title=msg("engine.corpora.imdb.title", "IMDB: Large Movie Review Dataset"),
+            description=msg("engine.corpora.imdb.description", "50,000 full movie reviews from IMDb (25,000 train + "
+                            "25,000 test), half positive and half negative. Long texts: slower to train, a real "
+                            "benchmark."),
             url="https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
             sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
             size_bytes=84_125_825,
-            license="Research use. Cite: Maas et al., Learning Word Vectors for Sentiment "
-            "Analysis, ACL 2011.",
+            license=msg("engine.corpora.research_use", "Research use. Cite: {citation}", citation="Maas et al., "
+                        "Learning Word Vectors for Sentiment Analysis, ACL 2011."),
             parse=parse_imdb,
         ),
         Corpus(
             name="sentence_polarity",
-            title="Sentence polarity (Pang & Lee)",
-            description="10,662 one-line snippets of Rotten Tomatoes reviews, 5,331 positive "
-            "and 5,331 negative, as packaged by NLTK.",
+            title=msg("engine.corpora.sentence_polarity.title", "Sentence polarity (Pang & Lee)"),
+            description=msg("engine.corpora.sentence_polarity.description", "10,662 one-line snippets of Rotten "
+                            "Tomatoes reviews, 5,331 positive and 5,331 negative, as packaged by NLTK."),
             url=NLTK_INDEX_URL,
             sha256=None,  # verified by NLTK's downloader against NLTK's index
             size_bytes=500_000,
-            license="Research use. Cite: Pang & Lee, Seeing Stars: Exploiting Class "
-            "Relationships for Sentiment Categorization with Respect to Rating Scales, ACL 2005.",
+            license=msg("engine.corpora.research_use", "Research use. Cite: {citation}", citation="Pang & Lee, "
+                        "Seeing Stars: Exploiting Class Relationships for Sentiment Categorization with Respect to "
+                        "Rating Scales, ACL 2005."),
             parse=parse_sentence_polarity,
             nltk_id="sentence_polarity",
         ),
         Corpus(
             name="movie_reviews",
-            title="Movie reviews (Pang & Lee polarity 2.0)",
-            description="2,000 full movie reviews, 1,000 positive and 1,000 negative, "
-            "lower-cased and tokenized, as packaged by NLTK.",
+            title=msg("engine.corpora.movie_reviews.title", "Movie reviews (Pang & Lee polarity 2.0)"),
+            description=msg("engine.corpora.movie_reviews.description", "2,000 full movie reviews, 1,000 positive "
+                            "and 1,000 negative, lower-cased and tokenized, as packaged by NLTK."),
             url=NLTK_INDEX_URL,
             sha256=None,  # verified by NLTK's downloader against NLTK's index
             size_bytes=4_000_000,
-            license="Research use. Cite: Pang & Lee, A Sentimental Education: Sentiment "
-            "Analysis Using Subjectivity Summarization Based on Minimum Cuts, ACL 2004.",
+            license=msg("engine.corpora.research_use", "Research use. Cite: {citation}", citation="Pang & Lee, "
+                        "A Sentimental Education: Sentiment Analysis Using Subjectivity Summarization Based on "
+                        "Minimum Cuts, ACL 2004."),
             parse=parse_movie_reviews,
             nltk_id="movie_reviews",
         ),
@@ -211,7 +218,8 @@ def get_corpus(name: str) -> Corpus:
     """The registered corpus called `name`; DataError with a did-you-mean hint otherwise."""
     if name not in CORPORA:
         raise DataError(
-            f"There is no downloadable corpus called '{name}'.", did_you_mean(name, CORPORA)
+            msg("errors.corpora.unknown", "There is no downloadable corpus called '{name}'.", name=name),
+            did_you_mean(name, CORPORA),
         )
     return CORPORA[name]
 
@@ -278,14 +286,15 @@ def _read(corpus: Corpus, path: Path, discard_on_error: Path | None) -> Texts:
     try:
         texts, labels = corpus.parse(path)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, tarfile.TarError, zlib.error) as e:
-        hint = "Delete it from the cache folder and download it again."
+        hint = DELETE_HINT
         if discard_on_error is not None:
             discard(discard_on_error)
-            hint = "It was removed from the cache; download it again."
-        raise DataError(f"The downloaded {corpus.title} could not be read ({e}).", hint) from None
+            hint = REMOVED_HINT
+        raise DataError(msg("errors.corpora.unreadable", "The downloaded {title} could not be read ({error}).",
+                            title=corpus.title, error=str(e)), hint) from None
     if not texts:
         raise DataError(
-            f"The downloaded {corpus.title} holds no labelled texts.",
-            "Delete it from the cache folder and download it again.",
+            msg("errors.corpora.empty", "The downloaded {title} holds no labelled texts.", title=corpus.title),
+            DELETE_HINT,
         )
     return texts, labels

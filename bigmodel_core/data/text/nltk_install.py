@@ -7,8 +7,8 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from bigmodel_core.data.download import Progress, download_error
-from bigmodel_core.errors import DownloadError
+from bigmodel_core.data.download import RETRY_HINT, Progress, download_error
+from bigmodel_core.errors import DownloadError, msg
 
 NLTK_INDEX_URL = "https://raw.githubusercontent.com/nltk/nltk_data/gh-pages/index.xml"
 
@@ -54,8 +54,9 @@ def install_nltk_package(
         if isinstance(message, ErrorMessage):
             detail = str(message.message).strip().splitlines()[0][:200]
             raise DownloadError(
-                f"NLTK could not install the corpus {package_id} ({detail}).",
-                "Check the internet connection and try again.",
+                msg("errors.nltk_install.failed", "NLTK could not install the corpus {corpus} ({detail}).",
+                    corpus=package_id, detail=detail),
+                RETRY_HINT,
             )
         if isinstance(message, ProgressMessage) and progress:
             done = max(done, min(total, int(total * float(message.progress) / 100)))
@@ -63,8 +64,9 @@ def install_nltk_package(
     folder = data_dir / info.subdir / package_id
     if not folder.is_dir():
         raise DownloadError(
-            f"NLTK installed {package_id} but its folder {folder} is missing.",
-            "Delete the nltk_data folder in the cache and download again.",
+            msg("errors.nltk_install.no_folder", "NLTK installed {corpus} but its folder {folder} is missing.",
+                corpus=package_id, folder=str(folder)),
+            msg("errors.nltk_install.no_folder.hint", "Delete the nltk_data folder in the cache and download again."),
         )
     marker.write_text(index_url + "\n", encoding="utf-8")
     if progress:
@@ -79,16 +81,19 @@ def _nltk_error(index_url: str, package_id: str, exc: BaseException) -> Download
     reason = exc.reason if isinstance(exc, URLError) else exc
     if isinstance(reason, PermissionError):  # NLTK's own guard: private address or proxy
         return DownloadError(
-            f"NLTK's downloader refused to connect to {host} to download {package_id}.",
-            "NLTK downloads only from public addresses, and through a proxy only when the "
-            "environment variable NLTK_ALLOW_PROXIED_URLOPEN=1 is set; check the proxy settings.",
+            msg("errors.nltk_install.refused", "NLTK's downloader refused to connect to {host} to download {corpus}.",
+                host=host, corpus=package_id),
+            msg("errors.nltk_install.refused.hint", "NLTK downloads only from public addresses, and through a proxy "
+                "only when the environment variable NLTK_ALLOW_PROXIED_URLOPEN=1 is set; check the proxy settings."),
         )
     if isinstance(exc, ValueError) and "not found in index" in str(exc):
         return DownloadError(
-            f"The NLTK data server at {host} does not list the corpus {package_id}.",
-            "Try again later, or choose another dataset.",
+            msg("errors.nltk_install.not_listed", "The NLTK data server at {host} does not list the corpus {corpus}.",
+                host=host, corpus=package_id),
+            msg("errors.nltk_install.not_listed.hint", "Try again later, or choose another dataset."),
         )
-    return download_error(index_url, f"the NLTK index for {package_id}", exc)
+    return download_error(index_url, msg("engine.nltk_install.index", "the NLTK index for {corpus}", corpus=package_id),
+                          exc)
 
 
 def _private_dir(folder: Path) -> Path:

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ...config import STEMMERS, TOKENIZERS, DataConfig  # noqa: F401 (re-exported for the Data page)
-from ...errors import ConfigError, DataError, did_you_mean
+from ...errors import ConfigError, DataError, did_you_mean, msg
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -143,7 +143,8 @@ def _make_tokenizer(name: str) -> Callable[[str], list[str]]:
         return RegexpTokenizer(r"\w+(?:'\w+)?|[^\w\s]").tokenize
     if name == "whitespace":
         return str.split
-    raise ConfigError(f"'{name}' is not a tokenizer.", did_you_mean(name, TOKENIZERS))
+    raise ConfigError(msg("errors.pipeline.unknown_tokenizer", "'{name}' is not a tokenizer.", name=name),
+                      did_you_mean(name, TOKENIZERS))
 
 
 def _make_stemmer(name: str | None) -> Callable[[str], str] | None:
@@ -157,7 +158,8 @@ def _make_stemmer(name: str | None) -> Callable[[str], str] | None:
         from nltk.stem import SnowballStemmer
 
         return SnowballStemmer("english").stem
-    raise ConfigError(f"'{name}' is not a stemmer.", did_you_mean(name, STEMMERS))
+    raise ConfigError(msg("errors.pipeline.unknown_stemmer", "'{name}' is not a stemmer.", name=name),
+                      did_you_mean(name, STEMMERS))
 
 
 class TextPipeline:
@@ -213,8 +215,9 @@ class TextPipeline:
         kept = [w for w, c in counts.most_common() if c >= self.cfg.min_freq]
         kept = kept[: max(self.cfg.max_vocab - 2, 0)]
         if not kept:
-            raise DataError("The training texts contain no words to learn from.",
-                            "Check that the text column holds sentences, or lower the minimum word frequency.")
+            raise DataError(msg("errors.pipeline.no_words", "The training texts contain no words to learn from."),
+                            msg("errors.pipeline.no_words.hint",
+                                "Check that the text column holds sentences, or lower the minimum word frequency."))
         self.itos = [PAD, UNK] + kept
         self.stoi = {w: i for i, w in enumerate(self.itos)}
         return self

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ...config import DataConfig
-from ...errors import ModelError
+from ...errors import ModelError, msg
 
 KIND = "pretrained"  # the "kind" field of vocab.json; a word vocabulary has none
 
@@ -40,8 +40,11 @@ class PretrainedPipeline:
         try:
             tok = Tokenizer.from_str(tokenizer_json)
         except Exception as exc:  # noqa: BLE001 - the tokenizers library raises a bare Exception on bad JSON
-            raise ModelError(f"The pretrained model's tokenizer could not be read ({str(exc)[:120]}).",
-                             "Use a model folder whose tokenizer.json comes from the transformers library.") from None
+            raise ModelError(msg("errors.pretrained_pipeline.bad_tokenizer",
+                                 "The pretrained model's tokenizer could not be read ({error}).", error=str(exc)[:120]),
+                             msg("errors.pretrained_pipeline.bad_tokenizer.hint",
+                                 "Use a model folder whose tokenizer.json comes from the transformers "
+                                 "library.")) from None
         tok.no_padding()
         tok.no_truncation()  # cut by hand: whole words only, so every word shown is a word the model read
         self._tok = tok
@@ -69,8 +72,11 @@ class PretrainedPipeline:
             fast = AutoTokenizer.from_pretrained(str(folder), use_fast=True, trust_remote_code=False)
             text = fast.backend_tokenizer.to_str()
         except (OSError, ValueError, AttributeError, KeyError) as exc:
-            raise ModelError(f"The pretrained model's tokenizer could not be read ({type(exc).__name__}).",
-                             "Use a model folder with tokenizer.json or vocab.txt.") from None
+            raise ModelError(msg("errors.pretrained_pipeline.bad_tokenizer",
+                                 "The pretrained model's tokenizer could not be read ({error}).",
+                                 error=type(exc).__name__),
+                             msg("errors.pretrained_pipeline.no_tokenizer.hint",
+                                 "Use a model folder with tokenizer.json or vocab.txt.")) from None
         return cls(cfg, text, max_length, encoder, source)
 
     def _word_splitter(self):

@@ -24,10 +24,13 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from ...errors import msg
+
 GRAMMAR_PATH = Path(__file__).resolve().parents[3] / "assets" / "review_grammar.json"
 LABELS = ("negative", "positive")
 
-DESCRIPTION = (
+DESCRIPTION = msg(
+    "engine.synthetic.description",
     "Synthetic movie reviews, generated offline by BigModel Lab from a small English grammar "
     "(assets/review_grammar.json): about 6,000 short reviews, half positive and half negative, "
     "using about 1,250 distinct everyday review words. They are not real reviews. "

@@ -18,9 +18,12 @@ from __future__ import annotations
 import random
 from typing import Any, Sequence
 
+from ...errors import msg
+
 LABELS = ("negative", "positive")
 
-DESCRIPTION = (
+DESCRIPTION = msg(
+    "engine.synthetic_zh.description",
     "Synthetic Chinese movie reviews (中文影评), generated offline by BigModel Lab from a small "
     "grammar: about 4,000 short reviews, half positive and half negative. They are not real reviews. "
     "They use negation (不, 没有: \"一点也不无聊\", \"没有让我失望\"), intensifiers (很, 非常) and contrast "

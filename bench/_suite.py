@@ -27,6 +27,7 @@ SUITE = (
     Bench("cold_start", "", ["--quick"]),
     Bench("classroom", "10", ["--quick", "--only", "memory", "--memory-epochs", "1"]),
     Bench("browser_overhead", "4", ["--quick"]),
+    Bench("lesson_overhead", "18", ["--quick"]),
     Bench("onnx_speed", "15", ["--max-rows", "2000", "--repeats", "100", "--warmup", "10"], data="optional"),
     Bench("rest_speed", "16", ["--max-rows", "2000", "--requests", "200", "--warmup", "20"], full=["--onnx"],
           data="optional"),
@@ -274,6 +275,18 @@ def scaling_sst2(rows):
     return [(f"SST-2 LSTM width sweep, fitted exponent b ({s['sizes'].count(',') + 1} sizes, "
              f"{n(s['param_span'], 0)}× parameters)", f"{n(fit.get('b'))} ± {n(fit.get('b_stderr'))}", "", "",
              "reported", "")]
+
+
+def lesson_overhead(rows):
+    norms = next((r for r in rows if r.get("kind") == "summary_norms"), {})
+    pages = next((r for r in rows if r.get("kind") == "summary_pages"), {})
+    sps, secs = norms.get("samples_per_s", {}), pages.get("seconds", {})
+    return [(f"training with per-layer gradient norms ÷ without ({norms.get('pairs')} pair(s), LSTM, "
+             f"{n(norms.get('rows'))} rows)", f"{n(sps.get('measured'))} samples/s", f"off {n(sps.get('off'))} samples/s",
+             n(norms.get("ratio"), 3), f"≥ {norms.get('target')}", verdict(norms.get("passed"))),
+            (f"a page drawn in Chinese ÷ in English (AppTest, {pages.get('pages')} pages)",
+             f"{n(secs.get('zh-CN'), 3)} s", f"English {n(secs.get('en'), 3)} s", n(pages.get("ratio"), 3),
+             f"≤ {pages.get('target')}", verdict(pages.get("passed")))]
 
 
 FIGURES: dict[str, Callable[[list[dict]], list[Row]]] = {

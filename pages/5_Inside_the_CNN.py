@@ -1,12 +1,11 @@
 """Inside the CNN: for a trained image model and one picture, the filters and feature maps of every layer."""
 import streamlit as st
-import torch
 
 from ui import page
 
 page.setup("inside")  # a teacher's link is read, and the sidebar drawn, before anything else
 
-from bigmodel_core.explain import EXPLAINERS, conv_filters, feature_maps, layer_flow  # noqa: E402
+from bigmodel_core.explain import EXPLAINERS, conv_filters, feature_maps, first_conv, layer_flow  # noqa: E402
 from bigmodel_core.runs import home_dir  # noqa: E402
 from ui import course, inside_view, state  # noqa: E402
 from ui.data_image import enlarge  # noqa: E402
@@ -48,10 +47,7 @@ c2.markdown(t("inside.verdict", label=result["prediction"],
               p=f"{result['probabilities'][result['prediction']]:.0%}"))
 filters = conv_filters(model)
 if filters:  # the first convolution, as this model has it: what the course's explanation works through
-    conv = next(m for m in model.model.modules() if isinstance(m, torch.nn.Conv2d))
-    padding = conv.padding[0] if isinstance(conv.padding, tuple) else conv.padding  # "same"/"valid" stay words
-    course.explain("convolution", kernel=conv.kernel_size[0], in_size=model.preprocess.size, stride=conv.stride[0],
-                   padding=padding, channels=conv.out_channels)  # channels: the maps (filters) it makes
+    course.explain("convolution", in_size=model.preprocess.size, **(first_conv(model) or {}))
 tab_maps, tab_filters, tab_flow = st.tabs([t("inside.tab.maps"), t("inside.tab.filters"), t("inside.tab.flow")])
 with tab_maps:
     inside_view.show_maps(maps, EXPLAINERS)

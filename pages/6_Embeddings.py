@@ -31,7 +31,7 @@ DEFAULTS = {"en": {"emb_word": "good", "emb_analogy": "great - good + bad"},
 
 def vectors_language(kv) -> str:
     """'zh' for vectors whose most frequent words are mostly Chinese, else 'en'."""
-    from bigmodel_core.data.text.pipeline import choose_tokenizer
+    from bigmodel_core.data import choose_tokenizer
 
     words = list(getattr(kv, "index_to_key", [])[:300])
     return "zh" if words and choose_tokenizer(words) == "jieba" else "en"

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from bigmodel_core import course as cm
+import bigmodel_core.course as cm
 from ui import palette
 from ui.i18n import lang, t
 

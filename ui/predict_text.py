@@ -28,7 +28,7 @@ def _model_language(model) -> str:
         return "zh"
     words = list(getattr(pipeline, "itos", None) or [])[2:300]  # after <pad> and <unk>: the most frequent words
     if words:
-        from bigmodel_core.data.text.pipeline import choose_tokenizer
+        from bigmodel_core.data import choose_tokenizer
 
         return "zh" if choose_tokenizer(words) == "jieba" else "en"
     return "en"

@@ -69,6 +69,17 @@ def conv_filters(model: Any) -> list[dict[str, Any]]:
     return out
 
 
+def first_conv(model: Any) -> dict[str, Any] | None:
+    """The first 2-D convolution's shape as the course explains it: kernel, stride, padding, channels (the maps
+    it makes); None for a model without one. Padding "same"/"valid" stays a word."""
+    net = getattr(model, "model", model)
+    conv = next((m for m in net.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is None:
+        return None
+    padding = conv.padding[0] if isinstance(conv.padding, tuple) else conv.padding
+    return {"kernel": conv.kernel_size[0], "stride": conv.stride[0], "padding": padding, "channels": conv.out_channels}
+
+
 def _shown_leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Leaf modules worth showing: not dropout, and Identity only where it is a residual shortcut."""
     leaves = []

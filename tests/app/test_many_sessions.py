@@ -55,7 +55,7 @@ def test_ten_sessions_training_at_once_all_finish_in_order_each_seeing_only_its_
         [success] = texts(at.success)
         assert RUN_ID.search(success).group(1) == run_ids[job.id]  # its own run, no one else's
         assert at.session_state["predict_run"] == run_ids[job.id]
-        keys = set(charts(at))
+        keys = {k for k in charts(at) if not k.startswith("course_")}  # the course's pictures are the same for all
         assert f"train_steps_{job.id}" in keys and f"train_cm_{job.id}" in keys
         assert {key.rsplit("_", 1)[-1] for key in keys} == {job.id}  # no chart of another job
         shared = SEEDS.count(seed)

@@ -61,7 +61,7 @@ def test_new_user_trains_word2vec_and_explores_the_vectors(page: Page, app_serve
     expect(page.get_by_text("No word vectors yet")).to_be_visible()
     panel = page.get_by_test_id("stExpander").filter(has_text="Train Word2Vec on the current texts")
     expect(panel.locator("details")).to_have_attribute("open", "")
-    epochs = panel.get_by_label("Epochs")
+    epochs = panel.get_by_label("Epochs", exact=True)
     expect(epochs).to_have_value("10")
     epochs.fill(str(EPOCHS))
     epochs.press("Enter")

@@ -30,9 +30,9 @@ def progress_step(page: Page) -> int:
 
 
 def loss_points(page: Page) -> int:
-    """Points in the first trace of the first plotly chart (the live 'loss per batch' chart)."""
+    """Points in the first trace of the live 'loss per batch' chart."""
     return page.evaluate("""() => {
-        const plot = document.querySelector('.js-plotly-plot');
+        const plot = document.querySelector('[class*="st-key-train_steps_"] .js-plotly-plot');
         return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0;
     }""")
 
@@ -61,7 +61,7 @@ def test_new_user_trains_a_model_and_explains_a_prediction(page: Page, app_serve
     expect(page.get_by_text("Vocabulary", exact=True)).to_be_visible()
     expect(page.get_by_role("radio", name="Built-in movie reviews (offline)")).to_be_checked()
     expect(page.get_by_text("synthetic", exact=False).first).to_be_visible()
-    expect(page.locator(".js-plotly-plot")).to_have_count(2)
+    expect(page.locator(".js-plotly-plot").filter(visible=True)).to_have_count(2)  # the course box is closed
 
     # Model: the LSTM is chosen
     nav(page, "Model")
@@ -76,7 +76,7 @@ def test_new_user_trains_a_model_and_explains_a_prediction(page: Page, app_serve
     expect(page.get_by_test_id("stProgress").filter(has_text=re.compile(r"Step [\d,]+ of"))).to_be_visible(timeout=60_000)
     expect(page.get_by_role("button", name="▶ Train")).to_be_disabled()
     page.wait_for_function("""() => {
-        const plot = document.querySelector('.js-plotly-plot');
+        const plot = document.querySelector('[class*="st-key-train_steps_"] .js-plotly-plot');
         return plot && plot.data && plot.data.length && plot.data[0].x.length > 0;
     }""")
     step1, points1 = progress_step(page), loss_points(page)
@@ -107,7 +107,7 @@ def test_new_user_trains_a_model_and_explains_a_prediction(page: Page, app_serve
     expect(page.locator(".bm-ig .bm-word")).to_have_count(8)  # Integrated Gradients beside it
     weights = {w["text"]: float(w["weight"]) for w in words.evaluate_all(
         "els => els.map(e => ({text: e.textContent, weight: e.dataset.weight}))")}
-    probs = page.locator(".js-plotly-plot").first.evaluate("d => ({y: d.data[0].y, x: d.data[0].x})")
+    probs = page.locator(".st-key-predict_probs .js-plotly-plot").evaluate("d => ({y: d.data[0].y, x: d.data[0].x})")
     assert verdict.inner_text().strip() == "Prediction: negative", (verdict.inner_text(), probs)
     for word in ("not", "good", "boring"):
         assert word in weights and weights[word] != 0.0, (word, weights)

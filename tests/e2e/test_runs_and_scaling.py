@@ -86,7 +86,7 @@ def test_a_user_compares_two_runs_in_the_browser(page: Page, app_server, monkeyp
     expect(page.get_by_text("Pick 2 to 6 runs to compare")).to_be_visible()  # one run is not a comparison
     pick(page, "Runs to compare", slow.name)
     assert chosen(page, "Runs to compare", 2) == [fast.name, slow.name]
-    expect(page.get_by_text("Settings that differ")).to_be_visible()
+    expect(page.get_by_text("Settings that differ", exact=True)).to_be_visible()
 
     # The overlay: one line per run, with a point per epoch
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.data

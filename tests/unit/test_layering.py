@@ -69,7 +69,7 @@ def test_importing_the_whole_engine_loads_no_streamlit():
     assert proc.stdout.strip() == "[]"
 
 
-SHARED_MODULES = {"config", "errors", "settings"}  # the vocabulary every layer shares
+SHARED_MODULES = {"config", "errors", "settings", "course"}  # the vocabulary every layer shares; the course maths
 DOMAINS = {"data", "models", "explain", "embeddings", "runs", "serve", "training", "optimize"}
 
 

@@ -120,11 +120,35 @@ def test_every_engine_error_carries_a_message_key(folder):
     assert not bare
 
 
-def test_chinese_bold_text_closes_where_markdown_can_close_it():
-    """`**损失：**后面` shows its asterisks: a closing ** right after punctuation must be followed by a space or
-    punctuation (CommonMark's flanking rule). Put the punctuation outside: `**损失**：后面`."""
-    import re
+def _bold_marks_markdown_cannot_pair(text: str) -> list[int]:
+    """Positions of ** that CommonMark will not take as bold: an opening one followed by punctuation right
+    after a letter, or a closing one right after punctuation and followed by a letter (its flanking rules)."""
+    import unicodedata
 
-    bad = re.compile(r"\*\*[^*\n]*?[\u3000-\u303f\uff00-\uffef]\*\*(?=[^\s\W_]|[\u4e00-\u9fff])")
-    wrong = {k: v for k, v in _merged("zh-CN").items() if bad.search(v)}
+    def punct(c: str) -> bool:
+        return unicodedata.category(c).startswith("P")
+
+    def letter(c: str) -> bool:
+        return not c.isspace() and not punct(c) and c != "*"
+
+    marks = [i for i in range(len(text) - 1) if text[i:i + 2] == "**" and (i == 0 or text[i - 1] != "*")]
+    bad = []
+    for n, i in enumerate(marks):
+        before, after = (text[i - 1] if i else " "), (text[i + 2] if i + 2 < len(text) else " ")
+        if (n % 2 == 0 and punct(after) and letter(before)) or (n % 2 == 1 and punct(before) and letter(after)):
+            bad.append(i)
+    return bad
+
+
+def test_bold_marks_finder_knows_the_flanking_rules():
+    assert _bold_marks_markdown_cannot_pair("**损失：**后面") == [5]
+    assert _bold_marks_markdown_cannot_pair("**损失**：后面") == []
+    assert _bold_marks_markdown_cannot_pair("**A** 变化**；积分**在") == [8]
+    assert _bold_marks_markdown_cannot_pair("变化；**积分梯度**在") == []
+
+
+def test_chinese_bold_text_is_bold_and_shows_no_asterisks():
+    """`**损失：**后面` shows its asterisks (CommonMark's flanking rules): the punctuation goes outside,
+    `**损失**：后面`."""
+    wrong = {k: v for k, v in _merged("zh-CN").items() if _bold_marks_markdown_cannot_pair(v)}
     assert not wrong

@@ -148,13 +148,25 @@ def link_for(base: str, hide: list[str], lock: list[str]) -> str:
 
 
 def share_box(settings: list[str]) -> None:
-    """The "Copy a link to this setup" box: checkboxes for what to hide or lock, and the link to copy."""
+    """The "Copy a link to this setup" box: a checkbox per setting to hide or lock it, and the link to copy."""
     with st.expander(t("links.share")):
         st.caption(t("links.share_caption"))
-        c1, c2 = st.columns(2)
-        hide = c1.multiselect(t("links.hide"), settings, key="link_hide_pick", help=t("links.hide_help"))
-        lock = c2.multiselect(t("links.lock"), [s for s in settings if s not in hide], key="link_lock_pick",
-                              help=t("links.lock_help"))
+        hide, lock = [], []
+        halves = (settings[:(len(settings) + 1) // 2], settings[(len(settings) + 1) // 2:])
+        for column, part in zip(st.columns(2, gap="large"), halves):
+            with column:
+                head = st.columns([3, 1, 1])
+                head[1].markdown(f"**{t('links.hide_column')}**", help=t("links.hide_help"))
+                head[2].markdown(f"**{t('links.lock_column')}**", help=t("links.lock_help"))
+                for name in part:
+                    row = st.columns([3, 1, 1], vertical_alignment="center")
+                    row[0].markdown(f"{t(f'train.set.{name}')} (`{name}`)")
+                    hidden = row[1].checkbox(t("links.hide_one", name=name), key=f"link_hide_{name}",
+                                             label_visibility="collapsed")
+                    locked = row[2].checkbox(t("links.lock_one", name=name), key=f"link_lock_{name}",
+                                             label_visibility="collapsed", disabled=hidden)
+                    hide += [name] if hidden else []
+                    lock += [name] if locked and not hidden else []
         base = getattr(st.context, "url", "") or ""
         base = base.split("?")[0] if base else ""
         st.code(link_for(base, hide, lock), language=None)

@@ -70,7 +70,11 @@ def test_presenter_mode_scales_the_whole_interface():
 def test_the_copy_a_link_box_builds_a_link_with_what_to_hide_and_lock():
     at = open_with({}, data_cfg=SMALL_DATA, model_cfg={"name": "gru", "params": {"hidden": 32}, "embeddings": None,
                                                      "freeze_embeddings": False})
-    at.multiselect(key="link_hide_pick").set_value(["optimizer"])
-    at.multiselect(key="link_lock_pick").set_value(["lr"]).run()
+    at.checkbox(key="link_hide_optimizer").check()
+    at.checkbox(key="link_lock_lr").check().run()
     [code] = [c.value for c in at.code if "model=gru" in c.value]
     assert "set.hidden=32" in code and "hide=optimizer" in code and "lock=lr" in code and "data=builtin" in code
+    assert at.checkbox(key="link_lock_optimizer").disabled  # a hidden control cannot also be locked
+    at.checkbox(key="link_lock_lr").uncheck().run()
+    [code] = [c.value for c in at.code if "model=gru" in c.value]
+    assert "lock=" not in code and "hide=optimizer" in code

@@ -5,11 +5,8 @@ from ui import page, state
 from ui.feedback import show_error
 from ui.i18n import t
 
-# the path's steps -> the pages that belong to them (numbered as in the sidebar)
-STEPS = {"data": ["data"], "model": ["model"], "train": ["train"], "predict": ["predict"],
-         "inside": ["inside", "embeddings"], "compare": ["runs", "scaling"], "ship": ["optimize", "deploy"]}
-NUMBER = {name: i for i, name in enumerate(["data", "model", "train", "predict", "inside", "embeddings", "runs",
-                                            "scaling", "optimize", "deploy"], start=1)}
+# the pages numbered as in the course's path
+NUMBER = {name: i for i, name in enumerate((n for names in page.STEPS.values() for n in names), start=1)}
 MARK = {"done": "✅", "next": "👉", "later": "⏳"}
 
 
@@ -21,7 +18,7 @@ def _path() -> None:
         for col, (step, status) in zip(st.columns(4), row):
             with col.container(border=True):
                 st.markdown(f"**{MARK[status]} {t(f'home.step.{step}')}** · {t(f'home.status.{status}')}")
-                for name in STEPS[step]:
+                for name in page.STEPS[step]:
                     script, icon = page.PAGES[name]
                     st.page_link(script, label=f"{NUMBER[name]} · {t(f'nav.{name}')}", icon=icon)
                     st.caption(t(f"home.about.{name}"))

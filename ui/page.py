@@ -30,8 +30,10 @@ PAGES = {
     "glossary": ("pages/11_Glossary.py", "📖"),
 }
 
-# The home page's path: step -> (pages that belong to it, what marks it done)
-PATH = ("data", "model", "train", "predict", "inside", "compare", "ship")
+# The home page's path, in order: each step and the pages that belong to it
+STEPS = {"data": ["data"], "model": ["model"], "train": ["train"], "predict": ["predict"],
+         "inside": ["inside", "embeddings"], "compare": ["runs", "scaling"], "ship": ["optimize", "deploy"]}
+STEP_OF = {name: step for step, names in STEPS.items() for name in names}
 
 # A root font-size rule scales Streamlit's whole interface (its sizes are in rem); charts and highlights too.
 PRESENTER_CSS = ("<style>html { font-size: 150%; } .stPlotlyChart { zoom: 1.25; } "
@@ -77,10 +79,9 @@ def _toggle(key: str, label: str, help_text: str, forced: bool = False) -> None:
 
 
 def done(step: str) -> None:
-    """Mark a step of the path as done in this session (the home page shows it)."""
+    """Mark a step of the path (or the step a page belongs to) as done in this session (the home page shows it)."""
     marks = set(st.session_state.get("path_done", ()))
-    step = {"runs": "compare", "scaling": "compare", "optimize": "ship", "deploy": "ship",
-            "embeddings": "inside"}.get(step, step)
+    step = STEP_OF.get(step, step)
     if step not in marks:
         st.session_state["path_done"] = sorted(marks | {step})
 
@@ -89,7 +90,7 @@ def path_state() -> list[tuple[str, str]]:
     """[(step, 'done' | 'next' | 'later')] in the path's order: the first step not done is next."""
     marks = set(st.session_state.get("path_done", ()))
     out, next_given = [], False
-    for step in PATH:
+    for step in STEPS:
         if step in marks:
             out.append((step, "done"))
         elif not next_given:

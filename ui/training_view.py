@@ -2,8 +2,6 @@
 once it has finished."""
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -21,23 +19,6 @@ def _fmt_secs(s: float) -> str:
 def shared_sentence(viewers: int) -> str:
     """One plain sentence for a job that several sessions started with the same settings."""
     return t("train.shared.both" if viewers == 2 else "train.shared.all", n=viewers)
-
-
-# the Trainer's and the callbacks' stop reasons (plain English in the run's record), in this language
-_REASONS = ((re.compile(r"stopped by the user$"), "train.reason.user"),
-            (re.compile(r"time budget of (?P<seconds>\S+) s reached$"), "train.reason.budget"),
-            (re.compile(r"early stopping: (?P<monitor>\S+) did not improve for (?P<n>\d+) epochs$"), "train.reason.early"),
-            (re.compile(r"interrupted \((?P<kind>\w+)\)$"), "train.reason.interrupted"),
-            (re.compile(r"stopped$"), "train.reason.stopped"))
-
-
-def reason(text) -> str:
-    """A run's stop reason in the user's language (one it does not know stays as it is)."""
-    text = tr(text)
-    for pattern, key in _REASONS:
-        if (found := pattern.match(text)):
-            return t(key, **found.groupdict())
-    return text
 
 
 def render_diagnosis(log: list[dict]) -> None:
@@ -125,12 +106,12 @@ def render_result(job) -> None:
     if info.stopped:
         best = info.best_epoch
         kept = t("train.stopped.kept", epoch=best) if best is not None else t("train.stopped.first_epoch")
-        st.warning(t("train.stopped", reason=reason(info.stop_reason), kept=kept), icon="⏹️")
+        st.warning(t("train.stopped", reason=tr(info.stop_reason), kept=kept), icon="⏹️")
         st.page_link("pages/7_Runs.py", label=t("train.stopped.resume"), icon="⏯️")
     else:
         st.success(t("train.finished", val=_pct(m["val_accuracy"]), test=_pct(m["test_accuracy"]), run=info.id), icon="✅")
         if info.stop_reason:  # early stopping: the plan, not a failure
-            st.caption(t("train.ended_at", epoch=info.best_epoch or "?", reason=reason(info.stop_reason)))
+            st.caption(t("train.ended_at", epoch=info.best_epoch or "?", reason=tr(info.stop_reason)))
     if info.embeddings:
         emb = info.embeddings
         st.caption(t("train.vectors", vectors=emb["vectors"], how=t("train.frozen" if emb["frozen"] else "train.fine_tuned"),

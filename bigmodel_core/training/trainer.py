@@ -21,6 +21,7 @@ from .events import Callback, StopTraining, TrainEvent, dispatch
 from .grad_norms import GradNorms
 from .metrics import predict_batches, to_device
 
+BY_USER, STOPPED = msg("engine.trainer.by_user", "stopped by the user"), msg("engine.trainer.stopped", "stopped")
 _HIGHER_IS_BETTER = ("accuracy", "f1")
 # adam/sgd add weight decay to the gradient: at adamw's default (0.5) an LSTM stays at chance
 COUPLED_DECAY_LIMIT = 0.1
@@ -155,7 +156,7 @@ class Trainer:
         """Training seconds so far, counting the sessions before a resume."""
         return self.elapsed_before + time.perf_counter() - self._fit_start
 
-    def request_stop(self, reason: str = "stopped by the user") -> None:
+    def request_stop(self, reason: str = BY_USER) -> None:
         self.stop_reason = reason
         self._stop.set()
 
@@ -240,7 +241,7 @@ class Trainer:
                     raise StopTraining(self.stop_reason)
         except StopTraining as stop:
             self.stopped_early = True
-            self.stop_reason = self.stop_reason or str(stop) or "stopped"
+            self.stop_reason = self.stop_reason or (stop.args[0] if stop.args else None) or STOPPED
             if not self.planned_stop:
                 self._checkpoint()  # a Stop: keep exactly where it was, so a resume goes on from here
         finally:
@@ -263,7 +264,7 @@ class Trainer:
                 continue
             accum = cfg.grad_accumulation
             if self._stopping() and i % accum == 0:  # between optimizer steps: a resume is then exact
-                raise StopTraining(self.stop_reason or "stopped by the user")
+                raise StopTraining(self.stop_reason or BY_USER)
             lr = self.optimizer.param_groups[0]["lr"]  # the rate this batch trains at
             value, correct, n, classes = self._step(i, step, inputs, y, batches, (i + 1) % accum == 0 or i >= last)
             self._check_loss(value, step + 1, classes)
@@ -288,7 +289,7 @@ class Trainer:
                 self._checkpoint()
             if budget is not None and since >= budget and not self.planned_stop:
                 self.planned_stop = True  # this epoch ends here and is validated; then the run is finished
-                self.stop_reason = f"time budget of {budget:g} s reached"
+                self.stop_reason = msg("engine.trainer.budget", "time budget of {seconds:g} s reached", seconds=budget)
                 break
         seen, secs = max(part["seen"], 1), time.perf_counter() - t0
         return step, {"train_loss": part["loss_sum"] / seen, "train_accuracy": part["correct"] / seen,

@@ -1,10 +1,8 @@
 """Chinese text: the jieba tokenizer, the "auto" choice, and the built-in Chinese review set."""
 from __future__ import annotations
 
-import math
 import re
 import time
-from collections import Counter
 
 import pytest
 
@@ -12,6 +10,7 @@ from bigmodel_core.config import DataConfig
 from bigmodel_core.data.text.pipeline import TextPipeline, choose_tokenizer, trace
 from bigmodel_core.data.text.synthetic import generate_reviews
 from bigmodel_core.data.text.synthetic_zh import DESCRIPTION, generate_reviews_zh, sentiment_lexicon
+from leaning import leaning, log_odds, reviews_with
 
 ZH_SPEC = "builtin:synthetic_reviews_zh"
 
@@ -107,25 +106,13 @@ def test_no_chinese_function_word_leans_to_a_class(zh_set):
     """不, 没有, 很, 非常, 但是, punctuation and subjects say nothing of the label: per-review counts of the
     tokens the app makes (jieba), log-odds with add-one smoothing; a lean counts when |log-odds| >= 0.3 and
     chance cannot explain it (|z| >= 4; chance alone reached |z| 3 at most on seeds 0-3)."""
-    texts, labels = zh_set
-    pipeline = TextPipeline(DataConfig())
-    reviews_with = {"positive": Counter(), "negative": Counter()}
-    for text, label in zip(texts, labels):
-        reviews_with[label].update(set(pipeline.tokens(text)))
+    counts = reviews_with(*zh_set)
     lexicon = sentiment_lexicon()
-    leaning, tested = {}, 0
-    for token in reviews_with["positive"].keys() | reviews_with["negative"].keys():
-        pos, neg = reviews_with["positive"][token], reviews_with["negative"][token]
-        if pos + neg < 50 or any(word in token for word in lexicon):  # "不好" is a sentiment word too
-            continue
-        tested += 1
-        z = (pos - neg) / math.sqrt(pos + neg)
-        if abs(math.log((pos + 1) / (neg + 1))) >= 0.3 and abs(z) >= 4:
-            leaning[token] = (pos, neg)
-    assert tested > 50 and leaning == {}
+    leans, tested = leaning(counts, lambda token: any(word in token for word in lexicon))  # "不好" too
+    assert tested > 50 and leans == {}
     for token in ["不", "没有", "很", "非常", "但是", "，", "。", "电影", "让", "我"]:  # each in 400+ reviews
-        pos, neg = reviews_with["positive"][token], reviews_with["negative"][token]
-        assert pos + neg > 400 and abs(math.log((pos + 1) / (neg + 1))) < 0.3, token
+        pos, neg = counts["positive"][token], counts["negative"][token]
+        assert pos + neg > 400 and abs(log_odds(pos, neg)) < 0.3, token
 
 
 def test_an_lstm_learns_the_chinese_set_and_lime_shows_chinese_words():

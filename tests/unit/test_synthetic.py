@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 
 import pytest
 
 from bigmodel_core.data.text.synthetic import DESCRIPTION, generate_reviews, load_grammar, sentiment_lexicon
+from leaning import leaning, log_odds, reviews_with
 
 # A review containing one of these may say one thing and then the opposite, so the label
 # follows the main clause rather than every opinion in it.
@@ -139,31 +138,15 @@ def test_no_word_without_sentiment_leans_to_a_class(default_set):
     0.28 at 50 reviews), so a lean counts when |log-odds| >= 0.3 and chance cannot explain it
     (|z| >= 4; over the ~320 tested words, chance alone reached |z| 3.3 at most on seeds 0-7).
     """
-    from bigmodel_core.config import DataConfig
-    from bigmodel_core.data.text.pipeline import TextPipeline
-
-    texts, labels = default_set
-    pipeline = TextPipeline(DataConfig())
-    reviews_with = {"positive": Counter(), "negative": Counter()}
-    for text, label in zip(texts, labels):
-        reviews_with[label].update(set(pipeline.tokens(text)))
+    counts = reviews_with(*default_set)
     lexicon = sentiment_lexicon()
-    leaning, tested = {}, 0
-    for token in reviews_with["positive"].keys() | reviews_with["negative"].keys():
-        pos, neg = reviews_with["positive"][token], reviews_with["negative"][token]
-        # Treebank leaves a mid-text full stop on its word: "great." carries sentiment too
-        if pos + neg < 50 or token.rstrip(".!?") in lexicon:
-            continue
-        tested += 1
-        log_odds = math.log((pos + 1) / (neg + 1))
-        z = (pos - neg) / math.sqrt(pos + neg)
-        if abs(log_odds) >= 0.3 and abs(z) >= 4:
-            leaning[token] = round(log_odds, 2)
+    # Treebank leaves a mid-text full stop on its word: "great." carries sentiment too
+    leans, tested = leaning(counts, lambda token: token.rstrip(".!?") in lexicon)
     assert tested > 200
-    assert leaning == {}
+    assert leans == {}
     for token in [",", ".", "not", "at", "all", "a", "film", "but", "never", "n't", "very"]:  # seen 250+ times
-        pos, neg = reviews_with["positive"][token], reviews_with["negative"][token]
-        assert abs(math.log((pos + 1) / (neg + 1))) < 0.3, token
+        pos, neg = counts["positive"][token], counts["negative"][token]
+        assert abs(log_odds(pos, neg)) < 0.3, token
 
 
 def test_lime_top_word_for_the_classic_sentence_carries_its_sentiment(isolated_home):

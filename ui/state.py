@@ -142,6 +142,9 @@ _data_overview = _in_words("widgets.busy.reading_data", _data_overview_cached)
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _predictor(run_id: str, home: str):
+    # One predictor per run for every session, and with runner.fastReruns a rerun's script starts
+    # while the previous one is still inside an explanation: the predictor's own lock keeps its
+    # model to one thread at a time (bigmodel_core.serve.bundle.BasePredictor.lock).
     from bigmodel_core.serve import load_bundle
 
     return load_bundle(run_id, home=home)

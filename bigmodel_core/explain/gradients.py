@@ -90,7 +90,7 @@ def _attribute(predictor, img: np.ndarray, method: str, target: int, baseline: s
 
     model, device = predictor.model, predictor.device
     x = predictor.to_input([img]).to(device).requires_grad_(True)  # (1, C, S, S) normalised
-    with _frozen(model):
+    with predictor.lock, _frozen(model):
         if method == "saliency":
             attr = Saliency(model).attribute(x, target=target, abs=True)
         elif method == "gradxinput":

@@ -130,26 +130,27 @@ def feature_maps(predictor, image: np.ndarray) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     calls: dict[str, int] = {}
     hooks = []
-    for name, mod in _shown_leaves(model):
-        def hook(m: nn.Module, inp: Any, out: Any, name: str = name) -> None:
-            t = out[0] if isinstance(out, (tuple, list)) else out
-            maps = t[0].detach().float().cpu().numpy()  # drop the batch: (C, h, w) or (features,)
-            calls[name] = calls.get(name, 0) + 1
-            label = name if calls[name] == 1 else msg("engine.explain.layer_call", "{name} (call {n})",
-                                                      name=name, n=calls[name])
-            kind = _kind(model, name, m, [r["layer"] for r in rows])
-            rows.append({"layer": label, "type": kind, "maps": maps, "shape": tuple(maps.shape),
-                         "parameters": sum(p.numel() for p in m.parameters()) if calls[name] == 1 else 0})
-        hooks.append(mod.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
+    with predictor.lock:  # the hooks are on the model every session shares
+        for name, mod in _shown_leaves(model):
+            def hook(m: nn.Module, inp: Any, out: Any, name: str = name) -> None:
+                t = out[0] if isinstance(out, (tuple, list)) else out
+                maps = t[0].detach().float().cpu().numpy()  # drop the batch: (C, h, w) or (features,)
+                calls[name] = calls.get(name, 0) + 1
+                label = name if calls[name] == 1 else msg("engine.explain.layer_call", "{name} (call {n})",
+                                                          name=name, n=calls[name])
+                kind = _kind(model, name, m, [r["layer"] for r in rows])
+                rows.append({"layer": label, "type": kind, "maps": maps, "shape": tuple(maps.shape),
+                             "parameters": sum(p.numel() for p in m.parameters()) if calls[name] == 1 else 0})
+            hooks.append(mod.register_forward_hook(hook))
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+            model.train(was_training)
     return rows
 
 
@@ -160,4 +161,5 @@ def layer_flow(predictor) -> list[dict[str, Any]]:
     size, ch = predictor.preprocess.size, predictor.preprocess.channels
     blank = np.zeros((size, size, ch), dtype=np.uint8)
     x = predictor.to_input([blank]).to(predictor.device)  # (1, C, S, S)
-    return summarize(predictor.model, (x,))["layers"]
+    with predictor.lock:  # summarize hooks the model
+        return summarize(predictor.model, (x,))["layers"]

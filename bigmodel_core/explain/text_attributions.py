@@ -96,7 +96,7 @@ def integrated_gradients_text(predictor, text: str, label: Optional[str] = None,
     def forward(x: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
         return model(x, lens)
 
-    with _frozen(model), _no_cudnn(predictor.device), warnings.catch_warnings():
+    with predictor.lock, _frozen(model), _no_cudnn(predictor.device), warnings.catch_warnings():
         # captum warns when several layers are given; the bigram table reads the word ids, not the word vectors
         warnings.filterwarnings("ignore", message="Multiple layers provided")
         lig = LayerIntegratedGradients(forward, layers if len(layers) > 1 else layers[0])
@@ -192,7 +192,8 @@ def attention_text(predictor, text: str) -> AttentionMap:
                              "Attention maps are for Transformer runs; train a transformer model to see them."))
     tokens, _, _ = _checked_tokens(predictor, text, None)
     ids, lengths = _ids(predictor, tokens)
-    per_layer = predictor.model.attention(ids, lengths)  # list of (1, heads, seq, seq)
+    with predictor.lock:
+        per_layer = predictor.model.attention(ids, lengths)  # list of (1, heads, seq, seq)
     weights = torch.stack([a[0] for a in per_layer]).float().cpu().numpy()  # (layers, heads, seq, seq)
     positions = predictor.pipeline.word_positions(tokens)
     if any(len(p) != 1 for p in positions) or sum(map(len, positions)) != weights.shape[-1]:

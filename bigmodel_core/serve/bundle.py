@@ -1,6 +1,7 @@
 """Load a saved run as a Predictor: safetensors weights + JSON config, never unpickling."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -24,6 +25,9 @@ ALL_UNKNOWN = msg("engine.bundle.all_unknown",
                   "it is the model's guess for a sentence of unknown words. Try words from its training data.")
 
 
+_LOCK_GUARD = threading.Lock()
+
+
 class BasePredictor:
     """What every predictor offers, whatever it reads: `task`, `class_names`, `run_id`, `info`, `predict_proba`."""
 
@@ -31,6 +35,22 @@ class BasePredictor:
     class_names: list[str]
     run_id: str
     info: RunInfo
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while this predictor's model runs: one thread at a time.
+
+        The app keeps one predictor per run for every session, and a Streamlit rerun starts
+        before the previous run has stopped, so two threads may use the same model at once.
+        Explanations hook the model (captum swaps the word vectors for 50 scaled copies) and
+        switch off its gradients; a prediction made meanwhile would read their batch. Reentrant:
+        LIME predicts from inside an explanation.
+        """
+        with _LOCK_GUARD:
+            lock = self.__dict__.get("_model_lock")
+            if lock is None:
+                lock = self.__dict__["_model_lock"] = threading.RLock()
+        return lock
 
     def predict_proba(self, inputs: Sequence) -> np.ndarray:
         raise NotImplementedError
@@ -67,7 +87,7 @@ class Predictor(BasePredictor):
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         batches = TextBatches([e if len(e) else np.array([UNK_ID]) for e in encoded], None, batch_size, bucket=True)
         out = np.zeros((len(encoded), len(self.class_names)), dtype=np.float32)
-        with torch_threads(choose_threads()):
+        with self.lock, torch_threads(choose_threads()):
             for idx in _same_length_groups(batches.lengths, batch_size):
                 self._predict_group(batches, idx, out)
         return out
@@ -158,7 +178,7 @@ class ImagePredictor(BasePredictor):
         if not len(images):
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         x = self.to_input(images)
-        with torch_threads(choose_threads()):
+        with self.lock, torch_threads(choose_threads()):
             out = [torch.softmax(self.model(x[i:i + batch_size].to(self.device)).float(), 1).cpu().numpy()
                    for i in range(0, len(x), batch_size)]
         return np.concatenate(out)

@@ -236,3 +236,32 @@ def test_layer_flow_lists_output_shapes(lenet):
     flow = layer_flow(lenet)
     assert flow[0] == {"layer": "features.0", "type": "Conv2d", "output shape": "1 × 6 × 8 × 8", "parameters": 156}
     assert flow[-1]["output shape"] == "1 × 10"
+
+
+def test_feature_maps_taken_while_another_thread_predicts_hold_only_their_own_image(lenet, digits):
+    """Every session shares a run's predictor; another's predictions must not land in these maps."""
+    import threading
+
+    alone = feature_maps(lenet, digits[0][0])
+    expected = lenet.predict_proba(list(digits[0][:64]))
+    stop, failures = threading.Event(), []
+
+    def predict() -> None:
+        try:
+            while not stop.is_set():
+                np.testing.assert_allclose(lenet.predict_proba(list(digits[0][:64])), expected, atol=1e-6)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+            stop.set()
+
+    worker = threading.Thread(target=predict)
+    worker.start()
+    try:
+        for _ in range(40):
+            rows = feature_maps(lenet, digits[0][0])
+            assert [r["layer"] for r in rows] == [r["layer"] for r in alone]
+            assert all(np.array_equal(r["maps"], a["maps"]) for r, a in zip(rows, alone))
+    finally:
+        stop.set()
+        worker.join()
+    assert not failures, failures

@@ -252,3 +252,37 @@ def test_attention_of_a_shared_model_does_not_depend_on_other_predictions(zebra_
     integrated_gradients_text(predictor, "a short story")
     again = attention_text(predictor, ZEBRA_TEXT)
     assert np.array_equal(first.weights, again.weights)
+
+
+@pytest.mark.parametrize("family", ["lstm", "transformer"])
+def test_predictions_made_while_another_thread_explains_with_the_same_model_are_unchanged(zebra_runs, family):
+    """The app caches one predictor per run for every session, and a Streamlit rerun starts its
+    script before the previous run has stopped: an explanation (which hooks the model) and a
+    prediction can run at the same time on the same model. Neither may see the other's work."""
+    import threading
+
+    predictor = predictor_for(zebra_runs, family)
+    texts = ["the cast was loud", "zebra music", "a short story and zebra"]
+    expected = predictor.predict_proba(texts)
+    ig_alone = integrated_gradients_text(predictor, ZEBRA_TEXT).weights
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def explain() -> None:
+        try:
+            while not stop.is_set():
+                assert integrated_gradients_text(predictor, ZEBRA_TEXT).weights == ig_alone
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+            stop.set()
+
+    worker = threading.Thread(target=explain)
+    worker.start()
+    try:
+        for _ in range(60):
+            for text, probs in zip(texts, expected):
+                np.testing.assert_allclose(predictor.predict_proba([text])[0], probs, atol=1e-6)
+    finally:
+        stop.set()
+        worker.join()
+    assert not failures, failures

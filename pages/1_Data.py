@@ -19,9 +19,12 @@ if kind != state.data_task(cfg):  # switching kind starts from that kind's built
     cfg = replace(cfg, spec="builtin:digits" if kind == "image" else "builtin:synthetic_reviews")
 part = data_image if kind == "image" else data_text
 cfg = part.choose_options(part.choose_source(cfg))
-with guarded():
-    overview = state.data_overview(asdict(cfg))
+# Kept before the whole file is read (seconds for a big one), so a user who clicks on to the next page
+# meanwhile keeps the choice; a file that then fails to read is not kept: the last good choice comes back.
+kept = state.data_cfg()
 state.set_data_cfg(cfg)
+with guarded(undo=lambda: state.set_data_cfg(kept)):
+    overview = state.data_overview(asdict(cfg))
 part.show_overview(overview)
 split = overview["split"]
 course.explain("data", task=kind, n_train=split["train"], n_val=split["val"], n_test=split["test"],

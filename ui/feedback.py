@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import traceback
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 import streamlit as st
 
@@ -36,10 +36,12 @@ def show_job_error(error: dict) -> None:
 
 
 @contextmanager
-def guarded() -> Iterator[None]:
-    """Run a block; any error is shown on the page instead of stopping the app."""
+def guarded(undo: Optional[Callable[[], None]] = None) -> Iterator[None]:
+    """Run a block; any error is shown on the page instead of stopping the app (after `undo()`, if given)."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - the page must stay up whatever happens
+        if undo is not None:
+            undo()
         show_error(exc)
         st.stop()

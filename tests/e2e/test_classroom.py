@@ -139,7 +139,7 @@ def test_a_chinese_upload_is_explained_with_chinese_words(tab, app_server, tmp_p
     page.get_by_text(zh["data.text.source.csv"], exact=True).click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     expect(page.get_by_role("combobox", name=zh["data.text.text_column"])).to_have_value("评论", timeout=60_000)
-    # the page keeps the choice once it has read the file through (its overview drawn): leave only then
+    # the Chinese file reads through: its overview (the class balance) is drawn
     expect(page.locator(".st-key-data_balance .js-plotly-plot")).to_be_visible(timeout=90_000)
     wait_idle(page)
     e2ehelpers.nav(page, zh["nav.train"], url_path="Train")

@@ -120,6 +120,27 @@ def test_new_user_trains_a_model_and_explains_a_prediction(page: Page, app_serve
     print(f"timings: {timings}; probabilities {probs}; LIME weights {weights}")
 
 
+def test_an_upload_is_kept_when_the_user_moves_on_while_the_page_still_reads_it(page: Page, app_server, tmp_path):
+    """A class uploads a big file and clicks on to Train as soon as its columns show: the Train page
+    trains on their file, not on the built-in set (the Data page reads 80,000 rows for seconds)."""
+    from bigmodel_core.data.text.synthetic import generate_reviews
+
+    big = tmp_path / "class_reviews.csv"
+    texts, labels = generate_reviews(80_000, seed=1)
+    with open(big, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["review", "label"])
+        writer.writerows(zip(texts, labels))
+    page.goto(f"{app_server['url']}/Data")
+    page.get_by_text("Upload my own file").click()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(big))
+    expect(page.get_by_role("combobox", name="Text column")).to_have_value("review", timeout=60_000)
+    nav(page, "Train")  # at once: the page is still reading the file through
+    caption = page.get_by_test_id("stCaptionContainer").filter(has_text="Data ")
+    expect(caption.first).to_contain_text("class_reviews.csv", timeout=60_000)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
 def test_uploading_a_table_detects_its_columns_and_a_bad_file_is_explained(page: Page, app_server, tmp_path):
     good = tmp_path / "my_reviews.csv"
     with open(good, "w", newline="", encoding="utf-8") as fh:

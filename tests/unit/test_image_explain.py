@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
+from threads import repeated_in_another_thread
 
 from bigmodel_core.config import RunConfig
 from bigmodel_core.data.images.batches import ImagePreprocess
@@ -240,28 +241,15 @@ def test_layer_flow_lists_output_shapes(lenet):
 
 def test_feature_maps_taken_while_another_thread_predicts_hold_only_their_own_image(lenet, digits):
     """Every session shares a run's predictor; another's predictions must not land in these maps."""
-    import threading
-
     alone = feature_maps(lenet, digits[0][0])
-    expected = lenet.predict_proba(list(digits[0][:64]))
-    stop, failures = threading.Event(), []
+    images = list(digits[0][:64])
+    expected = lenet.predict_proba(images)
 
     def predict() -> None:
-        try:
-            while not stop.is_set():
-                np.testing.assert_allclose(lenet.predict_proba(list(digits[0][:64])), expected, atol=1e-6)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            failures.append(exc)
-            stop.set()
+        np.testing.assert_allclose(lenet.predict_proba(images), expected, atol=1e-6)
 
-    worker = threading.Thread(target=predict)
-    worker.start()
-    try:
+    with repeated_in_another_thread(predict):
         for _ in range(40):
             rows = feature_maps(lenet, digits[0][0])
             assert [r["layer"] for r in rows] == [r["layer"] for r in alone]
             assert all(np.array_equal(r["maps"], a["maps"]) for r, a in zip(rows, alone))
-    finally:
-        stop.set()
-        worker.join()
-    assert not failures, failures

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from threads import repeated_in_another_thread
 
 from bigmodel_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from bigmodel_core.data.text.pipeline import PAD_ID
@@ -259,30 +260,15 @@ def test_predictions_made_while_another_thread_explains_with_the_same_model_are_
     """The app caches one predictor per run for every session, and a Streamlit rerun starts its
     script before the previous run has stopped: an explanation (which hooks the model) and a
     prediction can run at the same time on the same model. Neither may see the other's work."""
-    import threading
-
     predictor = predictor_for(zebra_runs, family)
     texts = ["the cast was loud", "zebra music", "a short story and zebra"]
     expected = predictor.predict_proba(texts)
     ig_alone = integrated_gradients_text(predictor, ZEBRA_TEXT).weights
-    failures: list[BaseException] = []
-    stop = threading.Event()
 
     def explain() -> None:
-        try:
-            while not stop.is_set():
-                assert integrated_gradients_text(predictor, ZEBRA_TEXT).weights == ig_alone
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            failures.append(exc)
-            stop.set()
+        assert integrated_gradients_text(predictor, ZEBRA_TEXT).weights == ig_alone
 
-    worker = threading.Thread(target=explain)
-    worker.start()
-    try:
+    with repeated_in_another_thread(explain):
         for _ in range(60):
             for text, probs in zip(texts, expected):
                 np.testing.assert_allclose(predictor.predict_proba([text])[0], probs, atol=1e-6)
-    finally:
-        stop.set()
-        worker.join()
-    assert not failures, failures
